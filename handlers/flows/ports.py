@@ -1,0 +1,56 @@
+"""What the flows need from the outside world, as protocols: the seams tests fill with fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from salesforce.models import (
+    ApiBudget,
+    Catalog,
+    DeactivationOutcome,
+    ProvisionResult,
+    SalesforceUser,
+    UserSpec,
+)
+
+
+class SalesforceGateway(Protocol):
+    """The Salesforce operations the bot performs (implemented by ``salesforce.gateway``).
+
+    Expected failures raise the typed errors of ``salesforce.errors``.
+    """
+
+    async def fetch_catalog(self) -> Catalog:
+        """Read licenses (with seats), profiles, roles, permission sets and groups."""
+        ...
+
+    async def find_user(
+        self, username: str, federation_id: str | None = None
+    ) -> SalesforceUser | None:
+        """The user with this Username (or FederationIdentifier), active or not."""
+        ...
+
+    async def provision(self, spec: UserSpec) -> ProvisionResult:
+        """Create, reactivate or update the user so it matches ``spec``; idempotent."""
+        ...
+
+    async def deactivate(self, user_id: str) -> DeactivationOutcome:
+        """Deactivate; if Salesforce blocks it, freeze and say why."""
+        ...
+
+    async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
+        """Deactivate many users with sObject Collections, 200 a call."""
+        ...
+
+    async def freeze(self, user_id: str) -> bool:
+        """Freeze the user's login; True when the user is frozen afterwards."""
+        ...
+
+    async def get_user(self, user_id: str) -> SalesforceUser | None:
+        """The user with this Id."""
+        ...
+
+    def budget(self) -> ApiBudget | None:
+        """The API budget seen on the last response, if any."""
+        ...

@@ -1,0 +1,110 @@
+"""Frozen models the repositories return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Kind(StrEnum):
+    """A request either grants access or takes it away."""
+
+    GRANT = "grant"
+    REVOKE = "revoke"
+
+
+class State(StrEnum):
+    """Every state a request can be in (see DESIGN.md, the request lifecycle)."""
+
+    # grant
+    SUBMITTED = "submitted"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    NEEDS_ADMIN = "needs_admin"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    # revoke
+    REQUESTED = "requested"
+    DEPROVISIONING = "deprovisioning"
+    BLOCKED = "blocked"
+    DONE = "done"
+
+
+TERMINAL_STATES = frozenset(
+    {State.DENIED, State.CANCELLED, State.EXPIRED, State.REVOKED, State.DONE}
+)
+
+
+class AccessRequest(BaseModel):
+    """One grant or revocation and everything known about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: Kind
+    application: str
+    state: State
+    requester_id: str
+    subject_id: str
+    subject_email: str = ""
+    subject_name: str = ""
+    license: str | None = None
+    profile: str | None = None
+    role: str | None = None
+    permission_sets: tuple[str, ...] = ()
+    duration_days: int | None = None
+    reason: str = ""
+    grant_id: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    sf_user_id: str | None = None
+    sf_username: str | None = None
+    username_override: str | None = None
+    needs_admin_reason: str | None = None
+    last_error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    claimed_until: datetime | None = None
+    claimed_by: str | None = None
+    expires_at: datetime | None = None
+    reminders_sent: int = 0
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+
+
+class AuditEntry(BaseModel):
+    """One row of the append-only, hash-chained audit log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    at: datetime
+    request_id: str | None
+    actor: str
+    action: str
+    from_state: str | None = None
+    to_state: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    prev_hash: str
+    hash: str
+
+
+class MessageRef(BaseModel):
+    """A Slack message the bot posted about a request, kept so it can be updated later."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    purpose: str
+    channel: str
+    ts: str
+    recipient: str | None = None
