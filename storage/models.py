@@ -108,3 +108,28 @@ class MessageRef(BaseModel):
     channel: str
     ts: str
     recipient: str | None = None
+
+
+class NewRequest(BaseModel):
+    """What is known when a request is first stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind = Kind.GRANT
+    application: str
+    state: State
+    requester_id: str
+    subject_id: str
+    subject_email: str = ""
+    subject_name: str = ""
+    license: str | None = None
+    profile: str | None = None
+    role: str | None = None
+    permission_sets: tuple[str, ...] = ()
+    duration_days: int | None = None
+    reason: str = ""
+    grant_id: str | None = None
+    sf_user_id: str | None = None
+    sf_username: str | None = None
+    needs_admin_reason: str | None = None
+    next_attempt_at: datetime | None = None

@@ -1,0 +1,84 @@
+"""The org's catalog, read through the SQLite cache so a request never waits on five queries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from handlers.flows.choices import RequestChoices, build_choices
+from handlers.flows.ports import SalesforceGateway
+from handlers.policy import Application
+from salesforce.models import Catalog
+from storage.db import Clock
+from storage.kv import CatalogCache
+
+log = logging.getLogger(__name__)
+
+
+class CatalogService:
+    """Serves the catalog from memory, then SQLite, then Salesforce, in that order."""
+
+    def __init__(
+        self,
+        gateway: SalesforceGateway,
+        cache: CatalogCache,
+        clock: Clock,
+        *,
+        max_age: timedelta = timedelta(minutes=15),
+        min_refresh_gap: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self._gateway = gateway
+        self._cache = cache
+        self._clock = clock
+        self._max_age = max_age
+        self._min_gap = min_refresh_gap
+        self._current: Catalog | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> Catalog:
+        """A catalog no older than ``max_age`` (a stale one when Salesforce cannot be reached)."""
+        if self._current is not None and not self._stale(self._current):
+            return self._current
+        async with self._lock:
+            if self._current is None:
+                stored = await self._cache.load()
+                if stored is not None:
+                    self._current = Catalog.model_validate_json(stored[0])
+            if self._current is not None and not self._stale(self._current):
+                return self._current
+            try:
+                return await self._refresh_locked()
+            except Exception:
+                if self._current is None:
+                    raise
+                log.warning("catalog refresh failed; serving the copy from %s",
+                            self._current.refreshed_at, exc_info=True)  # fmt: skip
+                return self._current
+
+    async def refresh(self) -> Catalog:
+        """Read the catalog from Salesforce now and store it."""
+        async with self._lock:
+            return await self._refresh_locked()
+
+    async def choices_for(self, app: Application) -> RequestChoices:
+        """What ``app`` offers; names the cached catalog lacks trigger one early refresh."""
+        catalog = await self.current()
+        choices = build_choices(app, catalog)
+        if choices.missing and self._may_refresh_early(catalog):
+            catalog = await self.refresh()
+            choices = build_choices(app, catalog)
+        return choices
+
+    def _stale(self, catalog: Catalog) -> bool:
+        return catalog.refreshed_at is None or self._clock() - catalog.refreshed_at > self._max_age
+
+    def _may_refresh_early(self, catalog: Catalog) -> bool:
+        return catalog.refreshed_at is None or self._clock() - catalog.refreshed_at > self._min_gap
+
+    async def _refresh_locked(self) -> Catalog:
+        fetched = await self._gateway.fetch_catalog()
+        catalog = fetched.model_copy(update={"refreshed_at": self._clock()})
+        await self._cache.store(catalog.model_dump_json(), self._clock())
+        self._current = catalog
+        return catalog

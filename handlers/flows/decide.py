@@ -1,0 +1,59 @@
+"""Approve or deny: only owners, never on their own request, and the first decision wins."""
+
+from __future__ import annotations
+
+from handlers.flows.outcomes import Decided, RefusalReason, Refused
+from handlers.policy import Policy
+from storage.models import Kind, State
+from storage.requests import RequestRepository
+
+
+async def decide(
+    repo: RequestRepository,
+    policy: Policy,
+    *,
+    request_id: str,
+    actor: str,
+    approve: bool,
+    note: str | None = None,
+) -> Decided | Refused:
+    """Record ``actor``'s decision if they may make it and nobody decided first."""
+    request = await repo.get(request_id)
+    if request is None or request.kind is not Kind.GRANT:
+        return Refused(reason=RefusalReason.NOT_FOUND)
+    app = policy.application(request.application)
+    if app is None or not app.is_owner(actor):
+        await _audit_refusal(repo, request_id, actor, "not_owner")
+        return Refused(reason=RefusalReason.NOT_OWNER, request=request)
+    if actor in (request.requester_id, request.subject_id):
+        await _audit_refusal(repo, request_id, actor, "own_request")
+        return Refused(reason=RefusalReason.OWN_REQUEST, request=request)
+    now = repo.clock()
+    to = State.APPROVED if approve else State.DENIED
+    changes: dict[str, object] = {"decided_by": actor, "decided_at": now, "decision_note": note}
+    if approve:
+        changes["next_attempt_at"] = now
+    updated = await repo.transition(
+        request_id,
+        expected=State.PENDING_APPROVAL,
+        to=to,
+        actor=actor,
+        action="approved" if approve else "denied",
+        changes=changes,
+        detail={"note": note} if note else None,
+    )
+    if updated is None:
+        current = await repo.get(request_id)
+        return Refused(
+            reason=RefusalReason.ALREADY_DECIDED,
+            request=current,
+            decided_by=current.decided_by if current else None,
+        )
+    return Decided(request=updated, approved=approve)
+
+
+async def _audit_refusal(repo: RequestRepository, request_id: str, actor: str, why: str) -> None:
+    """Refused clicks are recorded too: they are how forged or mistaken decisions show up."""
+    await repo.audit.append(
+        request_id=request_id, actor=actor, action="decision_refused", detail={"why": why}
+    )

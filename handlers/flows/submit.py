@@ -1,0 +1,77 @@
+"""Submitting a grant request: check the draft, store it, and say who must decide."""
+
+from __future__ import annotations
+
+from handlers.flows.choices import RequestChoices
+from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
+from handlers.flows.outcomes import Rejected, Submitted
+from handlers.flows.people import Person
+from handlers.policy import Application
+from storage.models import NewRequest, State
+from storage.requests import RequestRepository
+
+
+async def submit_request(
+    repo: RequestRepository,
+    app: Application,
+    choices: RequestChoices,
+    draft: RequestDraft,
+    *,
+    requester: Person,
+    subject: Person,
+    idempotency_key: str | None = None,
+) -> Submitted | Rejected:
+    """Store a valid draft as pending approval; a repeated key returns the first request."""
+    errors = check_draft(draft, choices)
+    if errors:
+        return Rejected(errors=errors)
+    return await store_request(
+        repo, app, draft, requester=requester, subject=subject, idempotency_key=idempotency_key
+    )
+
+
+async def store_request(
+    repo: RequestRepository,
+    app: Application,
+    draft: RequestDraft,
+    *,
+    requester: Person,
+    subject: Person,
+    idempotency_key: str | None = None,
+    action: str = "submitted",
+) -> Submitted:
+    """Store a draft as it is; one that Salesforce could not act on goes to the admins."""
+    missing = missing_for_provisioning(
+        draft.license, draft.profile, draft.role, require_role=app.require_role
+    )
+    state = State.NEEDS_ADMIN if missing else State.PENDING_APPROVAL
+    new = NewRequest(
+        application=app.name,
+        state=state,
+        requester_id=requester.id,
+        subject_id=subject.id,
+        subject_email=subject.email,
+        subject_name=subject.display,
+        license=draft.license,
+        profile=draft.profile,
+        role=draft.role,
+        permission_sets=draft.permission_sets,
+        duration_days=draft.duration_days,
+        reason=(draft.reason or "").strip(),
+        needs_admin_reason=f"incomplete: missing {', '.join(missing)}" if missing else None,
+    )
+    detail: dict[str, object] = {
+        "license": draft.license,
+        "profile": draft.profile,
+        "role": draft.role,
+        "permission_sets": list(draft.permission_sets),
+        "duration_days": draft.duration_days,
+    }
+    if subject.id != requester.id:
+        detail["on_behalf_of"] = subject.id
+    if missing:
+        detail["missing"] = missing
+    request, created = await repo.create(
+        new, actor=requester.id, action=action, idempotency_key=idempotency_key, detail=detail
+    )
+    return Submitted(request=request, created=created)

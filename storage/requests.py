@@ -1,0 +1,298 @@
+"""The request repository: atomic compare-and-set transitions, each with its audit row."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from storage.audit import AuditLog, append_audit
+from storage.db import Clock, Database, from_db_time, to_db_time
+from storage.models import AccessRequest, Kind, MessageRef, NewRequest, State
+
+_TIME_FIELDS = frozenset(
+    {"decided_at", "next_attempt_at", "claimed_until", "expires_at", "created_at", "updated_at"}
+)
+_MUTABLE_FIELDS = frozenset(
+    {
+        "license",
+        "profile",
+        "role",
+        "permission_sets",
+        "duration_days",
+        "reason",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "sf_user_id",
+        "sf_username",
+        "username_override",
+        "needs_admin_reason",
+        "last_error",
+        "attempts",
+        "next_attempt_at",
+        "claimed_until",
+        "claimed_by",
+        "expires_at",
+        "reminders_sent",
+        "subject_email",
+        "subject_name",
+    }
+)
+# Alphabet without look-alikes, so an id read aloud or typed back is unambiguous.
+_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_request_id() -> str:
+    """A short, unguessable request id such as ``R-7KQ2M9XD``."""
+    return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+def _to_db(field: str, value: Any) -> Any:
+    if field in _TIME_FIELDS:
+        return to_db_time(value)
+    if field == "permission_sets":
+        return json.dumps(list(value))
+    if isinstance(value, State | Kind):
+        return value.value
+    return value
+
+
+def _row_to_request(row: aiosqlite.Row) -> AccessRequest:
+    data = dict(row)
+    data.pop("idempotency_key", None)
+    data["permission_sets"] = tuple(json.loads(data["permission_sets"]))
+    for field in _TIME_FIELDS:
+        data[field] = from_db_time(data[field])
+    return AccessRequest.model_validate(data)
+
+
+class RequestRepository:
+    """Stores requests; every state change is ``UPDATE ... WHERE id = ? AND state IN (...)``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.audit = AuditLog(db)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every stored time comes from."""
+        return self._db.clock
+
+    async def create(
+        self,
+        new: NewRequest,
+        *,
+        actor: str,
+        action: str = "submitted",
+        idempotency_key: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> tuple[AccessRequest, bool]:
+        """Store a request; with a key seen before, return the first one and ``False``."""
+        now = self._db.clock()
+        async with self._db.transaction() as conn:
+            if idempotency_key is not None:
+                async with conn.execute(
+                    "SELECT * FROM requests WHERE idempotency_key = ?", (idempotency_key,)
+                ) as cur:
+                    existing = await cur.fetchone()
+                if existing is not None:
+                    return _row_to_request(existing), False
+            values = new.model_dump()
+            values.update(id=new_request_id(), created_at=now, updated_at=now)
+            values["idempotency_key"] = idempotency_key
+            columns = list(values)
+            await conn.execute(
+                f"INSERT INTO requests ({', '.join(columns)}) "  # noqa: S608 - column names are ours
+                f"VALUES ({', '.join('?' for _ in columns)})",
+                [_to_db(c, values[c]) for c in columns],
+            )
+            await append_audit(
+                conn,
+                at=now,
+                request_id=values["id"],
+                actor=actor,
+                action=action,
+                to_state=new.state.value,
+                detail=detail,
+            )
+            async with conn.execute("SELECT * FROM requests WHERE id = ?", (values["id"],)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return _row_to_request(row), True
+
+    async def get(self, request_id: str) -> AccessRequest | None:
+        """The request with this id."""
+        async with self._db.conn.execute(
+            "SELECT * FROM requests WHERE id = ?", (request_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _row_to_request(row)
+
+    async def transition(
+        self,
+        request_id: str,
+        *,
+        expected: State | Collection[State],
+        to: State,
+        actor: str,
+        action: str,
+        changes: Mapping[str, Any] | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AccessRequest | None:
+        """Move the request to ``to`` if it is still in ``expected``; ``None`` if it lost the race.
+
+        The update and its audit row commit together or not at all.
+        """
+        allowed = [expected] if isinstance(expected, State) else list(expected)
+        changes = dict(changes or {})
+        unknown = set(changes) - _MUTABLE_FIELDS
+        if unknown:
+            raise ValueError(f"not a changeable field: {', '.join(sorted(unknown))}")
+        now = self._db.clock()
+        assignments = ["state = ?", "updated_at = ?", "version = version + 1"]
+        args: list[Any] = [to.value, to_db_time(now)]
+        for field, value in changes.items():
+            assignments.append(f"{field} = ?")
+            args.append(_to_db(field, value))
+        marks = ", ".join("?" for _ in allowed)
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                f"UPDATE requests SET {', '.join(assignments)} "  # noqa: S608 - fields whitelisted
+                f"WHERE id = ? AND state IN ({marks}) RETURNING *",
+                [*args, request_id, *(s.value for s in allowed)],
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            before = await self._previous_state(conn, request_id, row["state"], allowed)
+            await append_audit(
+                conn,
+                at=now,
+                request_id=request_id,
+                actor=actor,
+                action=action,
+                from_state=before,
+                to_state=to.value,
+                detail=detail,
+            )
+        return _row_to_request(row)
+
+    async def _previous_state(
+        self, conn: aiosqlite.Connection, request_id: str, now_state: str, allowed: list[State]
+    ) -> str:
+        if len(allowed) == 1:
+            return allowed[0].value
+        async with conn.execute(
+            "SELECT to_state FROM audit_log WHERE request_id = ? AND to_state IS NOT NULL "
+            "ORDER BY seq DESC LIMIT 1",
+            (request_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else now_state
+
+    async def claim_due(
+        self,
+        states: Collection[State],
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int = 50,
+        now: datetime | None = None,
+        kind: Kind | None = None,
+    ) -> list[AccessRequest]:
+        """Lease up to ``limit`` requests in ``states`` whose retry time has come.
+
+        One UPDATE picks and leases the rows, so two processes never get the same request.
+        """
+        now = now or self._db.clock()
+        now_text = to_db_time(now)
+        marks = ", ".join("?" for _ in states)
+        kind_clause = "AND kind = ?" if kind else ""
+        args: list[Any] = [to_db_time(now + lease), worker, *(s.value for s in states)]
+        if kind:
+            args.append(kind.value)
+        args += [now_text, now_text, limit]
+        async with (
+            self._db.transaction() as conn,
+            conn.execute(
+                "UPDATE requests SET claimed_until = ?, claimed_by = ? WHERE id IN ("  # noqa: S608
+                f"SELECT id FROM requests WHERE state IN ({marks}) {kind_clause} "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+                "AND (claimed_until IS NULL OR claimed_until < ?) "
+                "ORDER BY next_attempt_at, created_at LIMIT ?) RETURNING *",
+                args,
+            ) as cur,
+        ):
+            rows = await cur.fetchall()
+        return [_row_to_request(r) for r in rows]
+
+    async def release(self, request_id: str, worker: str) -> None:
+        """Give a lease back early."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE requests SET claimed_until = NULL, claimed_by = NULL "
+                "WHERE id = ? AND claimed_by = ?",
+                (request_id, worker),
+            )
+
+    async def find(
+        self,
+        *,
+        states: Collection[State] | None = None,
+        kind: Kind | None = None,
+        subject_id: str | None = None,
+        requester_id: str | None = None,
+        application: str | None = None,
+        grant_id: str | None = None,
+        expires_before: datetime | None = None,
+        limit: int = 500,
+    ) -> list[AccessRequest]:
+        """Requests matching every given filter, newest first."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if states is not None:
+            clauses.append(f"state IN ({', '.join('?' for _ in states)})")
+            args += [s.value for s in states]
+        for column, value in (
+            ("kind", kind.value if kind else None),
+            ("subject_id", subject_id),
+            ("requester_id", requester_id),
+            ("application", application),
+            ("grant_id", grant_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if expires_before is not None:
+            clauses.append("expires_at IS NOT NULL AND expires_at <= ?")
+            args.append(to_db_time(expires_before))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        async with self._db.conn.execute(
+            f"SELECT * FROM requests {where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
+            [*args, limit],
+        ) as cur:
+            return [_row_to_request(r) for r in await cur.fetchall()]
+
+    async def add_message(self, ref: MessageRef) -> None:
+        """Remember a message posted about a request (replacing one for the same purpose)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR REPLACE INTO messages (request_id, purpose, channel, ts, recipient) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (ref.request_id, ref.purpose, ref.channel, ref.ts, ref.recipient),
+            )
+
+    async def messages(self, request_id: str, purpose: str | None = None) -> list[MessageRef]:
+        """Messages posted about a request (for one purpose, or all)."""
+        query = "SELECT * FROM messages WHERE request_id = ?"
+        args: list[Any] = [request_id]
+        if purpose is not None:
+            query += " AND purpose = ?"
+            args.append(purpose)
+        async with self._db.conn.execute(query, args) as cur:
+            return [MessageRef.model_validate(dict(r)) for r in await cur.fetchall()]
