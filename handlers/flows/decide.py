@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.flows.outcomes import Decided, RefusalReason, Refused
 from handlers.policy import Policy
-from storage.models import Kind, State
+from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
 
 
@@ -19,15 +19,12 @@ async def decide(
 ) -> Decided | Refused:
     """Record ``actor``'s decision if they may make it and nobody decided first."""
     request = await repo.get(request_id)
-    if request is None or request.kind is not Kind.GRANT:
-        return Refused(reason=RefusalReason.NOT_FOUND)
-    app = policy.application(request.application)
-    if app is None or not app.is_owner(actor):
-        await _audit_refusal(repo, request_id, actor, "not_owner")
-        return Refused(reason=RefusalReason.NOT_OWNER, request=request)
-    if actor in (request.requester_id, request.subject_id):
-        await _audit_refusal(repo, request_id, actor, "own_request")
-        return Refused(reason=RefusalReason.OWN_REQUEST, request=request)
+    refused = check_decider(policy, request, actor)
+    if refused is not None:
+        if request is not None:
+            await _audit_refusal(repo, request_id, actor, refused.reason.value)
+        return refused
+    assert request is not None
     now = repo.clock()
     to = State.APPROVED if approve else State.DENIED
     changes: dict[str, object] = {"decided_by": actor, "decided_at": now, "decision_note": note}
@@ -50,6 +47,22 @@ async def decide(
             decided_by=current.decided_by if current else None,
         )
     return Decided(request=updated, approved=approve)
+
+
+def check_decider(policy: Policy, request: AccessRequest | None, actor: str) -> Refused | None:
+    """Why ``actor`` may not decide ``request`` now, or None when they may."""
+    if request is None or request.kind is not Kind.GRANT:
+        return Refused(reason=RefusalReason.NOT_FOUND)
+    app = policy.application(request.application)
+    if app is None or not app.is_owner(actor):
+        return Refused(reason=RefusalReason.NOT_OWNER, request=request)
+    if actor in (request.requester_id, request.subject_id):
+        return Refused(reason=RefusalReason.OWN_REQUEST, request=request)
+    if request.state is not State.PENDING_APPROVAL:
+        return Refused(
+            reason=RefusalReason.ALREADY_DECIDED, request=request, decided_by=request.decided_by
+        )
+    return None
 
 
 async def _audit_refusal(repo: RequestRepository, request_id: str, actor: str, why: str) -> None:

@@ -12,10 +12,35 @@ from handlers.flows.people import Person, make_alias, salesforce_language, sales
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.retry import next_attempt
 from handlers.policy import Application, Policy
-from salesforce.errors import DuplicateUsername, SalesforceError
+from salesforce.errors import (
+    DuplicateUsername,
+    InsufficientAccess,
+    LicenseLimitExceeded,
+    ProfileLicenseMismatch,
+    SalesforceError,
+    SessionExpired,
+    ValidationRule,
+)
 from salesforce.models import Catalog, UserSpec
 from storage.models import AccessRequest, State
 from storage.requests import RequestRepository
+
+# The kind of help an admin is asked for, by the error that made it necessary.
+PROBLEMS: dict[type[SalesforceError], str] = {
+    DuplicateUsername: "username_taken",
+    LicenseLimitExceeded: "no_free_seat",
+    ProfileLicenseMismatch: "profile_license_mismatch",
+    InsufficientAccess: "insufficient_access",
+    ValidationRule: "validation_rule",
+    SessionExpired: "session_expired",
+}
+
+
+def problem_of(error: SalesforceError) -> str:
+    """The escalation kind for a failure that a person has to fix."""
+    if error.retryable:
+        return "repeated_failure"
+    return next((p for t, p in PROBLEMS.items() if isinstance(error, t)), "other")
 
 
 @dataclass(frozen=True)
@@ -62,7 +87,7 @@ def build_spec(
     )
     if missing:
         raise _Unresolvable(
-            "incomplete",
+            f"incomplete: missing {', '.join(missing)}",
             f"The request does not say which {' and '.join(missing)} to give.",
             f"Complete the request with a {' and a '.join(missing)}.",
         )
@@ -72,7 +97,7 @@ def build_spec(
     if profile is None or lic is None:
         name = request.profile if profile is None else request.license
         raise _Unresolvable(
-            "unknown_name",
+            "incomplete: unknown name",
             f"{name!r} does not exist in the org (renamed or deleted?).",
             "Complete the request with a profile and license that exist, or fix the policy.",
         )
@@ -87,7 +112,7 @@ def build_spec(
         role = catalog.role_named(request.role)
         if role is None:
             raise _Unresolvable(
-                "unknown_name",
+                "incomplete: unknown role",
                 f"The role {request.role!r} does not exist in the org.",
                 "Complete the request with an existing role, or none.",
             )
@@ -106,7 +131,7 @@ def build_spec(
                 set_ids.append(ps.id)
                 continue
         raise _Unresolvable(
-            "unknown_name",
+            "incomplete: unknown permission set",
             f"The permission set {name!r} does not exist in the org.",
             "Complete the request without it, or fix the policy.",
         )
@@ -156,7 +181,7 @@ async def provision_grant(
     app = policy.application(request.application)
     if app is None:
         return await _needs_admin(
-            repo, request, "unknown_application",
+            repo, request, "other",
             f"The application {request.application!r} is no longer in the policy.",
             "Add it back to the policy or deny the request.", "",
         )  # fmt: skip
@@ -219,10 +244,9 @@ async def _failed(
         if retried is None:
             return Skipped(request_id=request.id, why="state changed while provisioning")
         return WillRetry(request=retried, attempt=attempt, at=at, human=error.human)
-    problem = type(error).__name__
+    problem = problem_of(error)
     human, fix = error.human, error.fix
     if error.retryable:
-        problem = "repeated_failure"
         human = f"Provisioning failed {attempt} times; the last error: {error.human}"
         fix = "Check that Salesforce is reachable and the API limit is not exhausted, then retry."
     suggestion = suggest_username(username) if isinstance(error, DuplicateUsername) else None

@@ -16,6 +16,7 @@ from handlers.flows.outcomes import (
     WillRetry,
 )
 from handlers.flows.ports import SalesforceGateway
+from handlers.flows.provision import problem_of
 from handlers.flows.retry import next_attempt
 from handlers.policy import Policy
 from salesforce.errors import SalesforceError
@@ -221,7 +222,7 @@ async def revocation_failed(
     moved = await repo.transition(
         revocation.id, expected=State.DEPROVISIONING, to=State.BLOCKED, actor="bot",
         action="deprovisioning_failed",
-        changes={"attempts": attempt, "needs_admin_reason": type(error).__name__,
+        changes={"attempts": attempt, "needs_admin_reason": problem_of(error),
                  "last_error": f"{error.human} {error.raw_message}".strip(),
                  "claimed_by": None, "claimed_until": None},
         detail={"error": type(error).__name__, "salesforce": error.raw_message},
@@ -229,7 +230,7 @@ async def revocation_failed(
     if moved is None:
         return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
     return NeedsAdmin(
-        request=moved, problem=type(error).__name__, human=error.human, fix=error.fix,
+        request=moved, problem=problem_of(error), human=error.human, fix=error.fix,
         raw=error.raw_message,
     )  # fmt: skip
 

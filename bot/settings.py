@@ -1,0 +1,75 @@
+"""Process settings from the environment (and an optional .env file), validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_worker_id() -> str:
+    """Names this process in leases so a crashed worker's claims can be recognised."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """Everything the process needs that is not the access policy. Secrets stay SecretStr."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
+    slack_command: str = Field(default="/salesforce", alias="ACCESSBOT_COMMAND")
+
+    policy_file: Path = Field(default=Path("policy.yml"), alias="ACCESSBOT_POLICY_FILE")
+    database_path: Path = Field(default=Path("var/accessbot.sqlite3"), alias="ACCESSBOT_DATABASE")
+    worker_id: str = Field(default_factory=default_worker_id, alias="ACCESSBOT_WORKER_ID")
+    tick_seconds: float = Field(default=5.0, gt=0, alias="ACCESSBOT_TICK_SECONDS")
+    catalog_max_age_seconds: float = Field(default=900.0, gt=0, alias="ACCESSBOT_CATALOG_MAX_AGE")
+    api_budget_floor: int = Field(default=1000, ge=0, alias="ACCESSBOT_API_BUDGET_FLOOR")
+    log_level: str = Field(default="INFO", alias="ACCESSBOT_LOG_LEVEL")
+
+    salesforce_instance_url: str | None = Field(default=None, alias="SALESFORCE_INSTANCE_URL")
+    salesforce_access_token: SecretStr | None = Field(default=None, alias="SALESFORCE_ACCESS_TOKEN")
+    salesforce_username: str | None = Field(default=None, alias="SALESFORCE_USERNAME")
+    salesforce_consumer_key: str | None = Field(default=None, alias="SALESFORCE_CONSUMER_KEY")
+    salesforce_consumer_secret: SecretStr | None = Field(
+        default=None, alias="SALESFORCE_CONSUMER_SECRET"
+    )
+    salesforce_private_key: SecretStr | None = Field(default=None, alias="SALESFORCE_PRIVATE_KEY")
+    salesforce_private_key_file: Path | None = Field(
+        default=None, alias="SALESFORCE_PRIVATE_KEY_FILE"
+    )
+    salesforce_password: SecretStr | None = Field(default=None, alias="SALESFORCE_PASSWORD")
+    salesforce_security_token: SecretStr | None = Field(
+        default=None, alias="SALESFORCE_SECURITY_TOKEN"
+    )
+    salesforce_domain: str = Field(default="login", alias="SALESFORCE_DOMAIN")
+    salesforce_api_version: str | None = Field(default=None, alias="SALESFORCE_API_VERSION")
+    salesforce_username_suffix: str = Field(default="", alias="SALESFORCE_USERNAME_SUFFIX")
+    salesforce_login_url: str | None = Field(default=None, alias="SALESFORCE_LOGIN_URL")
+
+    @field_validator("slack_command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        if not value.startswith("/") or " " in value:
+            raise ValueError("must look like /salesforce")
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode when an app-level token is given, HTTP otherwise."""
+        return self.slack_app_token is not None
+
+    def check_mode(self) -> None:
+        """HTTP mode cannot verify requests without the signing secret."""
+        if not self.socket_mode and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for "
+                "Socket Mode)"
+            )

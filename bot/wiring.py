@@ -1,0 +1,156 @@
+"""The composition root: turns Settings and a policy into a running bot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.scheduler import Ticker
+from bot.settings import Settings
+from handlers.app import build_app
+from handlers.deps import BotConfig, Deps
+from handlers.flows.catalog import CatalogService
+from handlers.flows.ports import SalesforceGateway
+from handlers.flows.provision import ProvisioningConfig
+from handlers.notifier import Notifier
+from handlers.people import SlackPeople
+from handlers.policy import Policy
+from handlers.worker import Worker
+from salesforce.auth import SalesforceAuth
+from salesforce.gateway import SalesforceGateway as RealGateway
+from storage.db import Clock, Database, utc_now
+from storage.events import EventLog
+from storage.kv import CatalogCache
+from storage.requests import RequestRepository
+
+log = logging.getLogger(__name__)
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client that waits out 429s and retries 5xx and dropped connections."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or SLACK_API_DEFAULT,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def salesforce_auth(settings: Settings) -> SalesforceAuth:
+    """The Salesforce credentials the settings hold (the mode follows from which are set)."""
+    return SalesforceAuth(
+        instance_url=settings.salesforce_instance_url,
+        access_token=settings.salesforce_access_token,
+        username=settings.salesforce_username,
+        consumer_key=settings.salesforce_consumer_key,
+        consumer_secret=settings.salesforce_consumer_secret,
+        private_key=settings.salesforce_private_key,
+        private_key_file=settings.salesforce_private_key_file,
+        password=settings.salesforce_password,
+        security_token=settings.salesforce_security_token,
+        domain=settings.salesforce_domain,
+        api_version=settings.salesforce_api_version,
+    )
+
+
+@dataclass
+class Runtime:
+    """A wired bot: its app, collaborators, database and ticker."""
+
+    settings: Settings
+    db: Database
+    deps: Deps
+    app: AsyncApp
+    ticker: Ticker
+    _runners: list[web.AppRunner] = field(default_factory=list)
+
+    async def serve_http(self, host: str = "0.0.0.0", port: int = 3000) -> int:  # noqa: S104
+        """Serve /slack/events over HTTP; returns the bound port (0 picks a free one)."""
+        runner = web.AppRunner(self.app.web_app(path="/slack/events", port=port))
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runners.append(runner)
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        return int(sockets[0].getsockname()[1]) if sockets else port
+
+    def start_ticking(self) -> None:
+        """Start the scheduler (reminders, expiries, retries, recovery)."""
+        self.ticker.start()
+
+    async def close(self) -> None:
+        """Stop serving, wait for background steps, close Salesforce and the database."""
+        self.ticker.shutdown()
+        for runner in self._runners:
+            await runner.cleanup()
+        await self.deps.worker.drain()
+        closer = getattr(self.deps.gateway, "aclose", None)
+        if closer is not None:
+            await closer()
+        await self.db.close()
+
+
+async def build_runtime(
+    settings: Settings,
+    policy: Callable[[], Policy],
+    *,
+    gateway: SalesforceGateway | None = None,
+    clock: Clock = utc_now,
+) -> Runtime:
+    """Open the database, connect Salesforce, and register every listener and job."""
+    settings.check_mode()
+    db = await Database(settings.database_path, clock=clock).open()
+    if gateway is None:
+        gateway = RealGateway(salesforce_auth(settings))
+    repo = RequestRepository(db)
+    client = slack_client(settings)
+    instance_url = settings.salesforce_instance_url or ""
+    config = BotConfig(
+        command=settings.slack_command,
+        login_url=settings.salesforce_login_url or instance_url or "https://login.salesforce.com",
+        instance_url=instance_url,
+        worker_id=settings.worker_id,
+        api_budget_floor=settings.api_budget_floor,
+        provisioning=ProvisioningConfig(username_suffix=settings.salesforce_username_suffix),
+    )
+    worker = Worker()
+    deps = Deps(
+        repo=repo,
+        events=EventLog(db),
+        catalog=CatalogService(gateway, CatalogCache(db), clock,
+                               max_age=timedelta(seconds=settings.catalog_max_age_seconds)),
+        gateway=gateway,
+        policy=policy,
+        clock=clock,
+        config=config,
+        client=client,
+        people=SlackPeople(client),
+        notifier=Notifier(client, repo, policy, login_url=config.login_url,
+                          instance_url=instance_url),
+        worker=worker,
+    )  # fmt: skip
+    worker.bind(deps)
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = build_app(deps, signing_secret=secret, socket_mode=settings.socket_mode)
+    ticker = Ticker(settings.tick_seconds)
+    ticker.add("due-work", worker.run_due)
+    return Runtime(settings=settings, db=db, deps=deps, app=app, ticker=ticker)

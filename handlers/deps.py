@@ -1,0 +1,53 @@
+"""What every listener and job is given: the composition root fills this in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from handlers.flows.catalog import CatalogService
+from handlers.flows.ports import SalesforceGateway
+from handlers.flows.provision import ProvisioningConfig
+from handlers.policy import Policy
+from storage.db import Clock
+from storage.events import EventLog
+from storage.requests import RequestRepository
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from handlers.notifier import Notifier
+    from handlers.people import SlackPeople
+    from handlers.worker import Worker
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """Settings the Slack side needs, copied out of ``bot.settings.Settings``."""
+
+    command: str = "/salesforce"
+    login_url: str = "https://login.salesforce.com"
+    instance_url: str = ""
+    worker_id: str = "accessbot"
+    lease: timedelta = timedelta(minutes=5)
+    api_budget_floor: int = 1000
+    provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
+
+
+@dataclass
+class Deps:
+    """The bot's collaborators; built once per process by ``bot.wiring``."""
+
+    repo: RequestRepository
+    events: EventLog
+    catalog: CatalogService
+    gateway: SalesforceGateway
+    policy: Callable[[], Policy]
+    clock: Clock
+    config: BotConfig
+    client: AsyncWebClient
+    people: SlackPeople
+    notifier: Notifier
+    worker: Worker

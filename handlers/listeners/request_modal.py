@@ -1,0 +1,128 @@
+"""The request modal: open it at once, refill it when a choice changes, store what is submitted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.deps import Deps
+from handlers.flows.drafts import RequestDraft
+from handlers.flows.outcomes import Rejected
+from handlers.flows.submit import submit_request
+from handlers.ids import ActionId, CallbackId
+from handlers.policy import Application
+from handlers.views.metadata import ModalRef
+from handlers.views.options import build_options
+from handlers.views.request_modal import (
+    build_loading_modal,
+    build_request_modal,
+    build_unavailable_modal,
+    field_errors_to_blocks,
+    parse_request_state,
+)
+from handlers.views.request_options import items_for_action
+from salesforce.errors import SalesforceError
+
+log = logging.getLogger(__name__)
+
+
+async def open_request_modal(
+    deps: Deps, client: AsyncWebClient, *, trigger_id: str, requester: str, subject: str | None
+) -> None:
+    """Open a placeholder within the trigger's 3 s, then fill the form in."""
+    opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
+    view = opened["view"]
+    policy = deps.policy()
+    app = policy.default_application
+    try:
+        choices = await deps.catalog.choices_for(app)
+    except SalesforceError as error:
+        log.warning("catalog unavailable: %s", error.human)
+        await client.views_update(
+            view_id=view["id"], hash=view["hash"],
+            view=build_unavailable_modal(f"Salesforce can't be reached right now ({error.human}). "
+                                         "Try again in a few minutes."),
+        )  # fmt: skip
+        return
+    form = build_request_modal(
+        choices,
+        applications=[(a.name, a.title) for a in policy.applications],
+        on_behalf_of=subject if subject and subject != requester else None,
+    )
+    await client.views_update(view_id=view["id"], hash=view["hash"], view=form)
+
+
+def _application(deps: Deps, ref: ModalRef, draft: RequestDraft) -> Application:
+    policy = deps.policy()
+    return (
+        policy.application(draft.application or "")
+        or policy.application(ref.application or "")
+        or policy.default_application
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Listen to the request modal's selects, options searches and submission."""
+
+    async def on_request_choice_changed(ack: AsyncAck, body: dict[str, Any],
+                                        client: AsyncWebClient) -> None:  # fmt: skip
+        await ack()
+        view = body.get("view") or {}
+        ref = ModalRef.load(view.get("private_metadata"))
+        draft = parse_request_state(view.get("state", {}).get("values"))
+        application = _application(deps, ref, draft)
+        choices = await deps.catalog.choices_for(application)
+        selected = parse_request_state(view.get("state", {}).get("values"), choices=choices)
+        if selected.application != application.name:
+            selected = RequestDraft(application=application.name)
+        policy = deps.policy()
+        form = build_request_modal(
+            choices,
+            applications=[(a.name, a.title) for a in policy.applications],
+            selected=selected,
+            on_behalf_of=ref.subject_id,
+        )
+        await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
+
+    async def on_request_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        ref = ModalRef.load(view.get("private_metadata"))
+        values = view.get("state", {}).get("values")
+        application = _application(deps, ref, parse_request_state(values))
+        choices = await deps.catalog.choices_for(application)
+        draft = parse_request_state(values, choices=choices)
+        requester_id = body["user"]["id"]
+        requester = await deps.people.get(requester_id)
+        subject = await deps.people.get(ref.subject_id) if ref.subject_id else requester
+        outcome = await submit_request(
+            deps.repo, application, choices, draft, requester=requester, subject=subject,
+            idempotency_key=f"view:{view.get('id')}",
+        )  # fmt: skip
+        if isinstance(outcome, Rejected):
+            await ack(response_action="errors", errors=field_errors_to_blocks(outcome.errors))
+            return
+        await ack()
+        if outcome.created:
+            await deps.notifier.submitted(outcome.request)
+
+    async def on_request_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+        view = body.get("view") or {}
+        ref = ModalRef.load(view.get("private_metadata"))
+        values = view.get("state", {}).get("values")
+        application = _application(deps, ref, parse_request_state(values))
+        choices = await deps.catalog.choices_for(application)
+        draft = parse_request_state(values, choices=choices)
+        items = items_for_action(choices, str(body.get("action_id")), license_name=draft.license)
+        await ack(options=build_options(items, str(body.get("value") or "")))
+
+    for action in (ActionId.REQUEST_APPLICATION, ActionId.REQUEST_LICENSE):
+        app.action({"action_id": action, "type": "block_actions"})(on_request_choice_changed)
+    for action in (ActionId.REQUEST_PROFILE, ActionId.REQUEST_ROLE,
+                   ActionId.REQUEST_PERMISSION_SETS, ActionId.REQUEST_DURATION):  # fmt: skip
+        # Selects without dispatch_action send nothing; with external data they ask for options.
+        app.options(action)(on_request_options)
+    app.view(CallbackId.REQUEST)(on_request_submitted)

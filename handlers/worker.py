@@ -1,0 +1,131 @@
+"""Runs the Salesforce side of requests in the background and tells people what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from handlers.flows.outcomes import (
+    NeedsAdmin,
+    Provisioned,
+    RevocationBlocked,
+    RevokedAccess,
+    Skipped,
+    WillRetry,
+)
+from handlers.flows.provision import provision_grant
+from handlers.flows.revoke import run_revocation
+from storage.models import AccessRequest, Kind, State
+
+if TYPE_CHECKING:
+    from handlers.deps import Deps
+
+log = logging.getLogger(__name__)
+
+GrantOutcome = Provisioned | NeedsAdmin | WillRetry | Skipped
+RevokeOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped
+
+
+class Worker:
+    """Provisioning and deprovisioning, started at once by a click or later by the scheduler."""
+
+    def __init__(self) -> None:
+        self._deps: Deps | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def bind(self, deps: Deps) -> None:
+        """Attach the collaborators (the worker is itself one of them)."""
+        self._deps = deps
+
+    @property
+    def deps(self) -> Deps:
+        """The bound collaborators."""
+        if self._deps is None:
+            raise RuntimeError("Worker.bind() was not called")
+        return self._deps
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` in the background; failures are logged, never lost silently."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background step failed", exc_info=task.exception())
+
+    def kick(self, request_id: str) -> None:
+        """Start the next Salesforce step of ``request_id`` now, without waiting for a tick."""
+        self.spawn(self.process(request_id))
+
+    async def drain(self) -> None:
+        """Wait for every background step started so far (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def process(self, request_id: str) -> GrantOutcome | RevokeOutcome | None:
+        """Run whatever Salesforce step ``request_id`` is waiting for."""
+        request = await self.deps.repo.get(request_id)
+        if request is None:
+            return None
+        if request.kind is Kind.GRANT:
+            return await self.provision(request)
+        return await self.deprovision(request)
+
+    async def provision(self, request: AccessRequest) -> GrantOutcome:
+        """One provisioning attempt, then the messages that go with its outcome."""
+        deps = self.deps
+        person = await deps.people.get(request.subject_id)
+        outcome = await provision_grant(
+            deps.repo, deps.gateway, deps.catalog, deps.policy(), request, person,
+            worker=deps.config.worker_id, cfg=deps.config.provisioning,
+        )  # fmt: skip
+        await self._tell(outcome)
+        return outcome
+
+    async def deprovision(self, revocation: AccessRequest) -> RevokeOutcome:
+        """One deactivation attempt, then the messages that go with its outcome."""
+        deps = self.deps
+        outcome = await run_revocation(
+            deps.repo, deps.gateway, deps.policy(), revocation,
+            worker=deps.config.worker_id, lease=deps.config.lease,
+        )  # fmt: skip
+        await self._tell(outcome)
+        return outcome
+
+    async def _tell(self, outcome: GrantOutcome | RevokeOutcome) -> None:
+        notifier = self.deps.notifier
+        if isinstance(outcome, Provisioned):
+            await notifier.provisioned(outcome)
+        elif isinstance(outcome, NeedsAdmin):
+            await notifier.needs_admin(outcome)
+        elif isinstance(outcome, RevokedAccess):
+            await notifier.revoked(outcome)
+        elif isinstance(outcome, RevocationBlocked):
+            await notifier.revocation_blocked(outcome)
+        elif isinstance(outcome, WillRetry):
+            log.info("%s: attempt %d failed (%s); retrying at %s", outcome.request.id,
+                     outcome.attempt, outcome.human, outcome.at)  # fmt: skip
+        else:
+            log.debug("%s skipped: %s", outcome.request_id, outcome.why)
+
+    async def run_due(self, limit: int = 50) -> int:
+        """Claim and run the grants and revocations whose time has come; returns how many."""
+        deps = self.deps
+        claimed = await deps.repo.claim_due(
+            [State.APPROVED, State.PROVISIONING, State.REQUESTED, State.DEPROVISIONING],
+            worker=deps.config.worker_id, lease=deps.config.lease, limit=limit,
+        )  # fmt: skip
+        for request in claimed:
+            if request.state is State.PROVISIONING:
+                await deps.repo.audit.append(
+                    request_id=request.id, actor="bot", action="provisioning_resumed"
+                )
+            if request.kind is Kind.GRANT:
+                await self.provision(request)
+            else:
+                await self.deprovision(request)
+        return len(claimed)
