@@ -31,9 +31,15 @@ class Ticker:
                 log.exception("scheduled job %s failed; it runs again on the next tick", name)
 
         self._scheduler.add_job(
-            run, "interval", seconds=seconds or self._seconds, id=name, name=name,
-            max_instances=1, coalesce=True, misfire_grace_time=None,
-        )  # fmt: skip
+            run,
+            "interval",
+            seconds=seconds or self._seconds,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
 
     def start(self) -> None:
         """Start ticking (needs a running event loop)."""

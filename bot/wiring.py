@@ -134,18 +134,23 @@ async def build_runtime(
     deps = Deps(
         repo=repo,
         events=EventLog(db),
-        catalog=CatalogService(gateway, CatalogCache(db), clock,
-                               max_age=timedelta(seconds=settings.catalog_max_age_seconds)),
+        catalog=CatalogService(
+            gateway,
+            CatalogCache(db),
+            clock,
+            max_age=timedelta(seconds=settings.catalog_max_age_seconds),
+        ),
         gateway=gateway,
         policy=policy,
         clock=clock,
         config=config,
         client=client,
         people=SlackPeople(client),
-        notifier=Notifier(client, repo, policy, login_url=config.login_url,
-                          instance_url=instance_url),
+        notifier=Notifier(
+            client, repo, policy, login_url=config.login_url, instance_url=instance_url
+        ),
         worker=worker,
-    )  # fmt: skip
+    )
     worker.bind(deps)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None

@@ -31,8 +31,12 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
     for module in (commands, request_modal, approvals):
         module.register(app, deps)
 
-    async def on_error(error: Exception, body: dict[str, Any], request: AsyncBoltRequest,
-                       response: BoltResponse | None) -> None:  # fmt: skip
+    async def on_error(
+        error: Exception,
+        body: dict[str, Any],
+        request: AsyncBoltRequest,
+        response: BoltResponse | None,
+    ) -> None:
         log.error("listener failed: %s", type(error).__name__, exc_info=error)
         await _tell_user_of_failure(deps, body)
 

@@ -55,13 +55,18 @@ class Notifier:
         policy = self._policy()
         return policy.application(request.application) or policy.default_application
 
-    async def _post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None
-                    ) -> tuple[str, str] | None:  # fmt: skip
+    async def _post(
+        self, channel: str, message: SlackMessage, *, thread_ts: str | None = None
+    ) -> tuple[str, str] | None:
         try:
             response = await self._client.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts,
-                unfurl_links=False, unfurl_media=False,
-            )  # fmt: skip
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
         except SlackApiError as error:
             log.warning("could not post to %s: %s", channel, error.response.get("error"))
             return None
@@ -73,8 +78,9 @@ class Notifier:
                 channel=ref.channel, ts=ref.ts, text=message.text, blocks=message.blocks
             )
         except SlackApiError as error:
-            log.warning("could not update %s/%s: %s", ref.channel, ref.ts,
-                        error.response.get("error"))  # fmt: skip
+            log.warning(
+                "could not update %s/%s: %s", ref.channel, ref.ts, error.response.get("error")
+            )
             return False
         return True
 
@@ -83,8 +89,14 @@ class Notifier:
         for user in dict.fromkeys((request.requester_id, request.subject_id)):
             await self._post(user, message)
 
-    async def _thread(self, request: AccessRequest, event: ThreadEvent, *,
-                      actor: str | None = None, detail: str = "") -> None:  # fmt: skip
+    async def _thread(
+        self,
+        request: AccessRequest,
+        event: ThreadEvent,
+        *,
+        actor: str | None = None,
+        detail: str = "",
+    ) -> None:
         """One line under each approval message, so the story stays in one place."""
         grant_id = request.grant_id or request.id
         grant = await self._repo.get(grant_id) if request.grant_id else request
@@ -97,24 +109,39 @@ class Notifier:
     async def submitted(self, request: AccessRequest) -> None:
         """Ask the owners (DM each, or the approval channel) and tell the requester."""
         if request.state is State.NEEDS_ADMIN:
-            await self.needs_admin(NeedsAdmin(
-                request=request, problem=request.needs_admin_reason or "incomplete",
-                human="The request is missing details Salesforce needs.",
-                fix="Complete the request; it then goes to the owners for approval.",
-            ))  # fmt: skip
+            await self.needs_admin(
+                NeedsAdmin(
+                    request=request,
+                    problem=request.needs_admin_reason or "incomplete",
+                    human="The request is missing details Salesforce needs.",
+                    fix="Complete the request; it then goes to the owners for approval.",
+                )
+            )
             return
         app = self._app(request)
         ask = build_approval_request(request, app, subject_name=request.subject_name)
-        targets = [app.approval_channel] if app.approval_channel else [
-            owner for owner in app.owners if owner not in (request.requester_id, request.subject_id)
-        ] or list(app.owners)  # fmt: skip
+        targets = (
+            [app.approval_channel]
+            if app.approval_channel
+            else [
+                owner
+                for owner in app.owners
+                if owner not in (request.requester_id, request.subject_id)
+            ]
+            or list(app.owners)
+        )
         for target in targets:
             posted = await self._post(target, ask)
             if posted:
-                await self._repo.add_message(MessageRef(
-                    request_id=request.id, purpose=APPROVAL, channel=posted[0], ts=posted[1],
-                    recipient=None if target == app.approval_channel else target,
-                ))  # fmt: skip
+                await self._repo.add_message(
+                    MessageRef(
+                        request_id=request.id,
+                        purpose=APPROVAL,
+                        channel=posted[0],
+                        ts=posted[1],
+                        recipient=None if target == app.approval_channel else target,
+                    )
+                )
         await self._tell_people(request, build_waiting_for_owners(request, app))
 
     async def decided(self, request: AccessRequest) -> None:
@@ -132,9 +159,15 @@ class Notifier:
         """The user is ready: DM with username and login button, thread line, escalation closed."""
         request = outcome.request
         app = self._app(request)
-        await self._tell_people(request, build_provisioned(
-            request, app, username=outcome.result.username, login_url=self._login_url,
-        ))  # fmt: skip
+        await self._tell_people(
+            request,
+            build_provisioned(
+                request,
+                app,
+                username=outcome.result.username,
+                login_url=self._login_url,
+            ),
+        )
         await self._thread(request, ThreadEvent.PROVISIONED)
         await self.close_escalation(request, Resolution(text="The user is set up in Salesforce."))
 
@@ -142,9 +175,12 @@ class Notifier:
         """One escalation per request: post it to each admin once, update it afterwards."""
         request = outcome.request
         issue = Escalation.from_problem(
-            outcome.problem, human=outcome.human, fix=outcome.fix, raw=outcome.raw,
+            outcome.problem,
+            human=outcome.human,
+            fix=outcome.fix,
+            raw=outcome.raw,
             suggested_username=outcome.suggested_username,
-        ).model_copy(update={"attempts": request.attempts})  # fmt: skip
+        ).model_copy(update={"attempts": request.attempts})
         first_time = await self._escalate(request, issue)
         if first_time and request.kind.value == "grant":
             app = self._app(request)
@@ -154,9 +190,10 @@ class Notifier:
     async def revocation_blocked(self, outcome: RevocationBlocked) -> None:
         """Tell the admins what blocks the deactivation and how to clear it."""
         issue = Escalation.from_blocked(
-            outcome.blocked, instance_url=self._instance_url,
+            outcome.blocked,
+            instance_url=self._instance_url,
             sf_username=outcome.revocation.sf_username,
-        )  # fmt: skip
+        )
         await self._escalate(outcome.revocation, issue)
 
     async def revoked(self, outcome: RevokedAccess) -> None:
@@ -183,10 +220,15 @@ class Notifier:
         for admin in app.admins:
             posted = await self._post(admin, message)
             if posted:
-                await self._repo.add_message(MessageRef(
-                    request_id=request.id, purpose=ESCALATION, channel=posted[0], ts=posted[1],
-                    recipient=admin,
-                ))  # fmt: skip
+                await self._repo.add_message(
+                    MessageRef(
+                        request_id=request.id,
+                        purpose=ESCALATION,
+                        channel=posted[0],
+                        ts=posted[1],
+                        recipient=admin,
+                    )
+                )
         return True
 
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:

@@ -80,9 +80,15 @@ class Worker:
         deps = self.deps
         person = await deps.people.get(request.subject_id)
         outcome = await provision_grant(
-            deps.repo, deps.gateway, deps.catalog, deps.policy(), request, person,
-            worker=deps.config.worker_id, cfg=deps.config.provisioning,
-        )  # fmt: skip
+            deps.repo,
+            deps.gateway,
+            deps.catalog,
+            deps.policy(),
+            request,
+            person,
+            worker=deps.config.worker_id,
+            cfg=deps.config.provisioning,
+        )
         await self._tell(outcome)
         return outcome
 
@@ -90,9 +96,13 @@ class Worker:
         """One deactivation attempt, then the messages that go with its outcome."""
         deps = self.deps
         outcome = await run_revocation(
-            deps.repo, deps.gateway, deps.policy(), revocation,
-            worker=deps.config.worker_id, lease=deps.config.lease,
-        )  # fmt: skip
+            deps.repo,
+            deps.gateway,
+            deps.policy(),
+            revocation,
+            worker=deps.config.worker_id,
+            lease=deps.config.lease,
+        )
         await self._tell(outcome)
         return outcome
 
@@ -107,8 +117,13 @@ class Worker:
         elif isinstance(outcome, RevocationBlocked):
             await notifier.revocation_blocked(outcome)
         elif isinstance(outcome, WillRetry):
-            log.info("%s: attempt %d failed (%s); retrying at %s", outcome.request.id,
-                     outcome.attempt, outcome.human, outcome.at)  # fmt: skip
+            log.info(
+                "%s: attempt %d failed (%s); retrying at %s",
+                outcome.request.id,
+                outcome.attempt,
+                outcome.human,
+                outcome.at,
+            )
         else:
             log.debug("%s skipped: %s", outcome.request_id, outcome.why)
 
@@ -117,8 +132,10 @@ class Worker:
         deps = self.deps
         claimed = await deps.repo.claim_due(
             [State.APPROVED, State.PROVISIONING, State.REQUESTED, State.DEPROVISIONING],
-            worker=deps.config.worker_id, lease=deps.config.lease, limit=limit,
-        )  # fmt: skip
+            worker=deps.config.worker_id,
+            lease=deps.config.lease,
+            limit=limit,
+        )
         for request in claimed:
             if request.state is State.PROVISIONING:
                 await deps.repo.audit.append(

@@ -52,8 +52,11 @@ class CatalogService:
             except Exception:
                 if self._current is None:
                     raise
-                log.warning("catalog refresh failed; serving the copy from %s",
-                            self._current.refreshed_at, exc_info=True)  # fmt: skip
+                log.warning(
+                    "catalog refresh failed; serving the copy from %s",
+                    self._current.refreshed_at,
+                    exc_info=True,
+                )
                 return self._current
 
     async def refresh(self) -> Catalog:

@@ -52,12 +52,39 @@ def make_alias(first: str, last: str) -> str:
 
 SALESFORCE_LOCALES = frozenset(
     {
-        "en_US", "en_GB", "en_AU", "en_CA", "en_IE", "en_IN", "en_NZ", "en_ZA", "fr_FR",
-        "fr_CA", "fr_BE", "fr_CH", "de_DE", "de_AT", "de_CH", "es_ES", "es_MX", "it_IT",
-        "ja_JP", "ko_KR", "nl_NL", "nl_BE", "pt_BR", "pt_PT", "sv_SE", "da_DK", "fi_FI",
-        "no_NO", "pl_PL", "zh_CN", "zh_TW",
+        "en_US",
+        "en_GB",
+        "en_AU",
+        "en_CA",
+        "en_IE",
+        "en_IN",
+        "en_NZ",
+        "en_ZA",
+        "fr_FR",
+        "fr_CA",
+        "fr_BE",
+        "fr_CH",
+        "de_DE",
+        "de_AT",
+        "de_CH",
+        "es_ES",
+        "es_MX",
+        "it_IT",
+        "ja_JP",
+        "ko_KR",
+        "nl_NL",
+        "nl_BE",
+        "pt_BR",
+        "pt_PT",
+        "sv_SE",
+        "da_DK",
+        "fi_FI",
+        "no_NO",
+        "pl_PL",
+        "zh_CN",
+        "zh_TW",
     }
-)  # fmt: skip
+)
 
 
 def salesforce_locale(slack_locale: str, default: str = "en_US") -> str:
@@ -68,8 +95,25 @@ def salesforce_locale(slack_locale: str, default: str = "en_US") -> str:
 
 def salesforce_language(locale: str) -> str:
     """LanguageLocaleKey for a locale: Salesforce offers fewer languages than locales."""
-    languages = {"en_US", "en_GB", "fr", "de", "es", "it", "ja", "ko", "nl_NL", "pt_BR", "sv",
-                 "da", "fi", "no", "pl", "zh_CN", "zh_TW"}  # fmt: skip
+    languages = {
+        "en_US",
+        "en_GB",
+        "fr",
+        "de",
+        "es",
+        "it",
+        "ja",
+        "ko",
+        "nl_NL",
+        "pt_BR",
+        "sv",
+        "da",
+        "fi",
+        "no",
+        "pl",
+        "zh_CN",
+        "zh_TW",
+    }
     if locale in languages:
         return locale
     short = locale.split("_", 1)[0]

@@ -170,9 +170,13 @@ async def provision_grant(
     lease = {"claimed_by": worker, "claimed_until": now + cfg.lease}
     if request.state is State.APPROVED:
         started = await repo.transition(
-            request.id, expected=State.APPROVED, to=State.PROVISIONING, actor="bot",
-            action="provisioning_started", changes=lease,
-        )  # fmt: skip
+            request.id,
+            expected=State.APPROVED,
+            to=State.PROVISIONING,
+            actor="bot",
+            action="provisioning_started",
+            changes=lease,
+        )
         if started is None:
             return Skipped(request_id=request.id, why="another worker took it")
         request = started
@@ -181,10 +185,13 @@ async def provision_grant(
     app = policy.application(request.application)
     if app is None:
         return await _needs_admin(
-            repo, request, "other",
+            repo,
+            request,
+            "other",
             f"The application {request.application!r} is no longer in the policy.",
-            "Add it back to the policy or deny the request.", "",
-        )  # fmt: skip
+            "Add it back to the policy or deny the request.",
+            "",
+        )
     try:
         spec = build_spec(request, app, await catalog.current(), person, cfg)
     except _Unresolvable as problem:
@@ -211,9 +218,13 @@ async def provision_grant(
             "last_error": None,
             "needs_admin_reason": None,
         },
-        detail={"salesforce": result.action.value, "user_id": result.user_id,
-                "assigned": list(result.assigned), "api_calls": result.api_calls},
-    )  # fmt: skip
+        detail={
+            "salesforce": result.action.value,
+            "user_id": result.user_id,
+            "assigned": list(result.assigned),
+            "api_calls": result.api_calls,
+        },
+    )
     if done is None:
         return Skipped(request_id=request.id, why="state changed while provisioning")
     return Provisioned(request=done, result=result)
@@ -236,11 +247,19 @@ async def _failed(
             to=State.APPROVED,
             actor="bot",
             action="provisioning_failed",
-            changes={"attempts": attempt, "next_attempt_at": at, "last_error": error.human,
-                     "claimed_by": None, "claimed_until": None},
-            detail={"error": type(error).__name__, "salesforce": error.raw_message,
-                    "retry_at": at.isoformat()},
-        )  # fmt: skip
+            changes={
+                "attempts": attempt,
+                "next_attempt_at": at,
+                "last_error": error.human,
+                "claimed_by": None,
+                "claimed_until": None,
+            },
+            detail={
+                "error": type(error).__name__,
+                "salesforce": error.raw_message,
+                "retry_at": at.isoformat(),
+            },
+        )
         if retried is None:
             return Skipped(request_id=request.id, why="state changed while provisioning")
         return WillRetry(request=retried, attempt=attempt, at=at, human=error.human)

@@ -64,9 +64,14 @@ async def request_revocation(
         return Refused(reason=RefusalReason.NOT_FOUND)
     if grant.state in CANCELLABLE:
         cancelled = await repo.transition(
-            grant.id, expected=CANCELLABLE, to=State.CANCELLED, actor=actor, action="cancelled",
-            changes={"decision_note": reason}, detail={"source": source.value, "reason": reason},
-        )  # fmt: skip
+            grant.id,
+            expected=CANCELLABLE,
+            to=State.CANCELLED,
+            actor=actor,
+            action="cancelled",
+            changes={"decision_note": reason},
+            detail={"source": source.value, "reason": reason},
+        )
         if cancelled is not None:
             return cancelled
         grant = await repo.get(grant.id) or grant
@@ -110,10 +115,13 @@ async def start_revocation(
         return revocation
     now = repo.clock()
     return await repo.transition(
-        revocation.id, expected=(State.REQUESTED, State.BLOCKED), to=State.DEPROVISIONING,
-        actor="bot", action="deprovisioning_started",
+        revocation.id,
+        expected=(State.REQUESTED, State.BLOCKED),
+        to=State.DEPROVISIONING,
+        actor="bot",
+        action="deprovisioning_started",
         changes={"claimed_by": worker, "claimed_until": now + lease},
-    )  # fmt: skip
+    )
 
 
 async def run_revocation(
@@ -159,13 +167,20 @@ async def finish_revocation(
     grant = None
     if revocation.grant_id:
         grant = await repo.transition(
-            revocation.grant_id, expected=State.ACTIVE, to=State.REVOKED, actor="bot",
-            action="revoked", changes={"claimed_by": None, "claimed_until": None},
+            revocation.grant_id,
+            expected=State.ACTIVE,
+            to=State.REVOKED,
+            actor="bot",
+            action="revoked",
+            changes={"claimed_by": None, "claimed_until": None},
             detail={"revocation": revocation.id, "kept_active_for": list(kept_for)},
-        )  # fmt: skip
+        )
         grant = grant or await repo.get(revocation.grant_id)
     done = await repo.transition(
-        revocation.id, expected=State.DEPROVISIONING, to=State.DONE, actor="bot",
+        revocation.id,
+        expected=State.DEPROVISIONING,
+        to=State.DONE,
+        actor="bot",
         action="deactivated" if outcome is not None else "revoked_without_deactivation",
         changes={"claimed_by": None, "claimed_until": None, "last_error": None},
         detail={
@@ -173,7 +188,7 @@ async def finish_revocation(
             "removed_assignments": outcome.removed_assignments if outcome else 0,
             "kept_active_for": list(kept_for),
         },
-    )  # fmt: skip
+    )
     if done is None:
         return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
     return RevokedAccess(
@@ -188,13 +203,23 @@ async def _blocked(
     repo: RequestRepository, revocation: AccessRequest, blocked: DeactivationBlocked
 ) -> RevocationBlocked | Skipped:
     moved = await repo.transition(
-        revocation.id, expected=State.DEPROVISIONING, to=State.BLOCKED, actor="bot",
+        revocation.id,
+        expected=State.DEPROVISIONING,
+        to=State.BLOCKED,
+        actor="bot",
         action="deactivation_blocked",
-        changes={"needs_admin_reason": blocked.blocker.value, "last_error": blocked.raw_message,
-                 "claimed_by": None, "claimed_until": None},
-        detail={"blocker": blocked.blocker.value, "salesforce": blocked.raw_message,
-                "frozen": blocked.frozen},
-    )  # fmt: skip
+        changes={
+            "needs_admin_reason": blocked.blocker.value,
+            "last_error": blocked.raw_message,
+            "claimed_by": None,
+            "claimed_until": None,
+        },
+        detail={
+            "blocker": blocked.blocker.value,
+            "salesforce": blocked.raw_message,
+            "frozen": blocked.frozen,
+        },
+    )
     if moved is None:
         return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
     grant = await repo.get(revocation.grant_id) if revocation.grant_id else None
@@ -210,29 +235,47 @@ async def revocation_failed(
     if error.retryable and attempt < timings.retry_max_attempts:
         at = next_attempt(repo.clock(), attempt, timings.retry_base_delay)
         moved = await repo.transition(
-            revocation.id, expected=State.DEPROVISIONING, to=State.REQUESTED, actor="bot",
+            revocation.id,
+            expected=State.DEPROVISIONING,
+            to=State.REQUESTED,
+            actor="bot",
             action="deprovisioning_failed",
-            changes={"attempts": attempt, "next_attempt_at": at, "last_error": error.human,
-                     "claimed_by": None, "claimed_until": None},
+            changes={
+                "attempts": attempt,
+                "next_attempt_at": at,
+                "last_error": error.human,
+                "claimed_by": None,
+                "claimed_until": None,
+            },
             detail={"error": type(error).__name__, "salesforce": error.raw_message},
-        )  # fmt: skip
+        )
         if moved is None:
             return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
         return WillRetry(request=moved, attempt=attempt, at=at, human=error.human)
     moved = await repo.transition(
-        revocation.id, expected=State.DEPROVISIONING, to=State.BLOCKED, actor="bot",
+        revocation.id,
+        expected=State.DEPROVISIONING,
+        to=State.BLOCKED,
+        actor="bot",
         action="deprovisioning_failed",
-        changes={"attempts": attempt, "needs_admin_reason": problem_of(error),
-                 "last_error": f"{error.human} {error.raw_message}".strip(),
-                 "claimed_by": None, "claimed_until": None},
+        changes={
+            "attempts": attempt,
+            "needs_admin_reason": problem_of(error),
+            "last_error": f"{error.human} {error.raw_message}".strip(),
+            "claimed_by": None,
+            "claimed_until": None,
+        },
         detail={"error": type(error).__name__, "salesforce": error.raw_message},
-    )  # fmt: skip
+    )
     if moved is None:
         return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
     return NeedsAdmin(
-        request=moved, problem=problem_of(error), human=error.human, fix=error.fix,
+        request=moved,
+        problem=problem_of(error),
+        human=error.human,
+        fix=error.fix,
         raw=error.raw_message,
-    )  # fmt: skip
+    )
 
 
 async def _other_active_grants(

@@ -26,10 +26,12 @@ async def tell_refusal(deps: Deps, respond: AsyncRespond, refused: Refused) -> N
     """Answer a click that changed nothing with an ephemeral message saying why."""
     request = refused.request
     app = deps.policy().application(request.application) if request else None
-    text = build_cannot_decide(refused.reason, request=request, app=app,
-                               decided_by=refused.decided_by)  # fmt: skip
-    await respond(text=text.text, blocks=text.blocks, response_type="ephemeral",
-                  replace_original=False)  # fmt: skip
+    text = build_cannot_decide(
+        refused.reason, request=request, app=app, decided_by=refused.decided_by
+    )
+    await respond(
+        text=text.text, blocks=text.blocks, response_type="ephemeral", replace_original=False
+    )
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -39,16 +41,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        outcome = await decide(deps.repo, deps.policy(), request_id=_action_value(body),
-                               actor=body["user"]["id"], approve=True)  # fmt: skip
+        outcome = await decide(
+            deps.repo,
+            deps.policy(),
+            request_id=_action_value(body),
+            actor=body["user"]["id"],
+            approve=True,
+        )
         if isinstance(outcome, Refused):
             await tell_refusal(deps, respond, outcome)
             return
         await deps.notifier.decided(outcome.request)
         deps.worker.kick(outcome.request.id)
 
-    async def on_deny_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
-                              client: AsyncWebClient) -> None:  # fmt: skip
+    async def on_deny_clicked(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         request = await deps.repo.get(_action_value(body))
         refused = check_decider(deps.policy(), request, body["user"]["id"])
@@ -58,8 +66,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         assert request is not None
         application = deps.policy().application(request.application)
         assert application is not None
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=build_deny_modal(request, application))  # fmt: skip
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=build_deny_modal(request, application)
+        )
 
     async def on_deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = parse_deny_reason(view.get("state", {}).get("values"))
@@ -68,13 +77,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         ref = ModalRef.load(view.get("private_metadata"))
-        outcome = await decide(deps.repo, deps.policy(), request_id=ref.request_id or "",
-                               actor=body["user"]["id"], approve=False, note=reason)  # fmt: skip
+        outcome = await decide(
+            deps.repo,
+            deps.policy(),
+            request_id=ref.request_id or "",
+            actor=body["user"]["id"],
+            approve=False,
+            note=reason,
+        )
         if isinstance(outcome, Refused):
             request = outcome.request
             application = deps.policy().application(request.application) if request else None
-            text = build_cannot_decide(outcome.reason, request=request, app=application,
-                                       decided_by=outcome.decided_by).text  # fmt: skip
+            text = build_cannot_decide(
+                outcome.reason, request=request, app=application, decided_by=outcome.decided_by
+            ).text
             await ack(response_action="errors", errors={BlockId.DENY_REASON: text[:150]})
             return
         await ack()

@@ -17,14 +17,20 @@ from handlers.views.help import build_help
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen to the configured slash command."""
 
-    async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
-                         client: AsyncWebClient) -> None:  # fmt: skip
+    async def on_command(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         parsed = parse_command(str(body.get("text") or ""))
         user_id = str(body.get("user_id") or "")
         if parsed.subcommand is Subcommand.REQUEST:
             await ack()
-            await open_request_modal(deps, client, trigger_id=str(body.get("trigger_id")),
-                                     requester=user_id, subject=parsed.target)  # fmt: skip
+            await open_request_modal(
+                deps,
+                client,
+                trigger_id=str(body.get("trigger_id")),
+                requester=user_id,
+                subject=parsed.target,
+            )
             return
         handler = SUBCOMMANDS.get(parsed.subcommand) if parsed.subcommand else None
         if handler is None:

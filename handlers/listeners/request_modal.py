@@ -42,10 +42,13 @@ async def open_request_modal(
     except SalesforceError as error:
         log.warning("catalog unavailable: %s", error.human)
         await client.views_update(
-            view_id=view["id"], hash=view["hash"],
-            view=build_unavailable_modal(f"Salesforce can't be reached right now ({error.human}). "
-                                         "Try again in a few minutes."),
-        )  # fmt: skip
+            view_id=view["id"],
+            hash=view["hash"],
+            view=build_unavailable_modal(
+                f"Salesforce can't be reached right now ({error.human}). "
+                "Try again in a few minutes."
+            ),
+        )
         return
     form = build_request_modal(
         choices,
@@ -67,8 +70,9 @@ def _application(deps: Deps, ref: ModalRef, draft: RequestDraft) -> Application:
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen to the request modal's selects, options searches and submission."""
 
-    async def on_request_choice_changed(ack: AsyncAck, body: dict[str, Any],
-                                        client: AsyncWebClient) -> None:  # fmt: skip
+    async def on_request_choice_changed(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         view = body.get("view") or {}
         ref = ModalRef.load(view.get("private_metadata"))
@@ -99,9 +103,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         requester = await deps.people.get(requester_id)
         subject = await deps.people.get(ref.subject_id) if ref.subject_id else requester
         outcome = await submit_request(
-            deps.repo, application, choices, draft, requester=requester, subject=subject,
+            deps.repo,
+            application,
+            choices,
+            draft,
+            requester=requester,
+            subject=subject,
             idempotency_key=f"view:{view.get('id')}",
-        )  # fmt: skip
+        )
         if isinstance(outcome, Rejected):
             await ack(response_action="errors", errors=field_errors_to_blocks(outcome.errors))
             return
@@ -121,8 +130,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     for action in (ActionId.REQUEST_APPLICATION, ActionId.REQUEST_LICENSE):
         app.action({"action_id": action, "type": "block_actions"})(on_request_choice_changed)
-    for action in (ActionId.REQUEST_PROFILE, ActionId.REQUEST_ROLE,
-                   ActionId.REQUEST_PERMISSION_SETS, ActionId.REQUEST_DURATION):  # fmt: skip
+    for action in (
+        ActionId.REQUEST_PROFILE,
+        ActionId.REQUEST_ROLE,
+        ActionId.REQUEST_PERMISSION_SETS,
+        ActionId.REQUEST_DURATION,
+    ):
         # Selects without dispatch_action send nothing; with external data they ask for options.
         app.options(action)(on_request_options)
     app.view(CallbackId.REQUEST)(on_request_submitted)

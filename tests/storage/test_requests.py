@@ -181,9 +181,12 @@ async def test_audit_chain_verifies_and_detects_tampering(
     for _ in range(3):
         request, _ = await repo.create(new_grant(), actor="U1")
         await repo.transition(
-            request.id, expected=State.PENDING_APPROVAL, to=State.DENIED, actor="U2",
+            request.id,
+            expected=State.PENDING_APPROVAL,
+            to=State.DENIED,
+            actor="U2",
             action="denied",
-        )  # fmt: skip
+        )
     check = await repo.audit.verify()
     assert check.ok and check.rows == 6
     async with db.transaction() as conn:

@@ -1,0 +1,49 @@
+"""``accessbot check``: can the bot reach Salesforce, and does the org match the policy?"""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from bot.wiring import salesforce_auth
+from handlers.flows.choices import build_choices
+from handlers.policy import Policy
+from salesforce.errors import SalesforceError
+from salesforce.gateway import SalesforceGateway
+
+
+async def run_check(settings: Settings, policy: Policy) -> bool:
+    """Print the org, the integration user, the API budget, rights and policy names; ok?"""
+    try:
+        auth = salesforce_auth(settings)
+    except ValueError as error:
+        print(f"Salesforce settings: {error}")
+        return False
+    gateway = SalesforceGateway(auth)
+    ok = True
+    try:
+        identity = await gateway.identity()
+        kind = "sandbox" if identity.is_sandbox else "production"
+        print(f"Org:              {identity.org_name} ({identity.org_id}, {kind})")
+        print(f"Integration user: {identity.integration_username}")
+        catalog = await gateway.fetch_catalog()
+        budget = gateway.budget()
+        if budget is not None:
+            print(f"API budget:       {budget.remaining} of {budget.total} requests left today")
+        print("Permissions the bot needs:")
+        for name, held in (await gateway.permission_check()).items():
+            print(f"  [{'x' if held else ' '}] {name}")
+            ok = ok and held
+        for app in policy.applications:
+            choices = build_choices(app, catalog)
+            print(f"Application {app.name}: {len(choices.licenses)} licenses, "
+                  f"{len(choices.profiles)} profiles, {len(choices.roles)} roles, "
+                  f"{len(choices.permission_sets)} permission sets offered")  # fmt: skip
+            for name in choices.missing:
+                print(f"  not in the org: {name}")
+            ok = ok and not choices.missing
+    except SalesforceError as error:
+        print(f"Salesforce: {error.human}\n  {error.raw_message}")
+        return False
+    finally:
+        await gateway.aclose()
+    print("OK" if ok else "Some checks failed: see above.")
+    return ok

@@ -1,0 +1,147 @@
+"""``accessbot``: serve, demo, check, audit — the operator's commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import SecretStr, ValidationError
+
+from bot.policy_file import PolicyError, PolicyFile
+from bot.settings import Settings
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message says which setting or file to fix."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with a message naming each missing or bad variable."""
+    try:
+        return Settings()  # type: ignore[call-arg,unused-ignore]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = ".".join(str(p) for p in problem["loc"])
+            what = "is required" if problem["type"] == "missing" else problem["msg"]
+            lines.append(f"  {name.upper()}: {what}")
+        raise StartupError("the environment is incomplete:\n" + "\n".join(lines)) from None
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from bot.logs import configure_logging
+    from bot.wiring import build_runtime
+
+    settings = load_settings()
+    configure_logging(settings.log_level, _secrets(settings))
+    try:
+        policy = PolicyFile(settings.policy_file)
+        runtime = await build_runtime(settings, policy)
+    except (PolicyError, ValueError) as error:
+        raise StartupError(str(error)) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runtime.start_ticking()
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            handler = AsyncSocketModeHandler(
+                runtime.app, settings.slack_app_token.get_secret_value()
+            )
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            print("accessbot: connected in Socket Mode", file=sys.stderr)
+            await stop.wait()
+            await handler.close_async()  # type: ignore[no-untyped-call]
+        else:
+            port = await runtime.serve_http(args.host, args.port)
+            print(
+                f"accessbot: listening on http://{args.host}:{port}/slack/events", file=sys.stderr
+            )
+            await stop.wait()
+    finally:
+        await runtime.close()
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Every SecretStr value in the settings, for the log filter to mask."""
+    return [value.get_secret_value() for _, value in settings if isinstance(value, SecretStr)]
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    from bot.demo import run_demo
+
+    await run_demo(verbose=args.verbose)
+
+
+async def _check(args: argparse.Namespace) -> None:
+    from bot.check import run_check
+
+    settings = load_settings()
+    try:
+        policy = PolicyFile(settings.policy_file)
+    except PolicyError as error:
+        raise StartupError(str(error)) from None
+    ok = await run_check(settings, policy())
+    if not ok:
+        raise SystemExit(1)
+
+
+async def _audit(args: argparse.Namespace) -> None:
+    from bot.audit_cli import export_audit, verify_audit
+
+    settings = load_settings()
+    if args.audit_command == "verify":
+        if not await verify_audit(settings.database_path):
+            raise SystemExit(1)
+    else:
+        since = datetime.fromisoformat(args.since) if args.since else None
+        await export_audit(settings.database_path, args.format, since, args.output)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="accessbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server's default
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(run=_serve)
+    demo = sub.add_parser("demo", help="play the whole story on simulated Slack and Salesforce")
+    demo.add_argument("--verbose", action="store_true", help="also print the bot's logs")
+    demo.set_defaults(run=_demo)
+    check = sub.add_parser("check", help="connect to Salesforce and check the policy and rights")
+    check.set_defaults(run=_check)
+    audit = sub.add_parser("audit", help="verify or export the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the hash chain of the audit log")
+    export = audit_sub.add_parser("export", help="write the audit log as CSV or JSON lines")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    audit.set_defaults(run=_audit)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``accessbot`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(args.run(args))
+    except StartupError as error:
+        print(f"accessbot: cannot start: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

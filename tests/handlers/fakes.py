@@ -1,0 +1,113 @@
+"""Test doubles and sample data for the flows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.policy import Application
+from salesforce.errors import SalesforceError
+from salesforce.models import (
+    ApiBudget,
+    Blocker,
+    Catalog,
+    Deactivated,
+    DeactivationBlocked,
+    DeactivationOutcome,
+    PermissionSet,
+    Profile,
+    ProvisionAction,
+    ProvisionResult,
+    Role,
+    SalesforceUser,
+    UserLicense,
+    UserSpec,
+)
+
+OWNER, OTHER_OWNER, ADMIN, JANE, BOB = "U0OWNER1", "U0OWNER2", "U0ADMIN1", "U0JANE01", "U0BOB001"
+
+
+def demo_catalog() -> Catalog:
+    return Catalog(
+        licenses=(
+            UserLicense(id="100A", name="Salesforce", master_label="Salesforce", total=10, used=4),
+            UserLicense(id="100B", name="Salesforce Platform", total=2, used=2),
+        ),
+        profiles=(
+            Profile(id="00eA", name="Standard User", license_id="100A"),
+            Profile(id="00eB", name="Sales User", license_id="100A"),
+            Profile(id="00eC", name="Standard Platform User", license_id="100B"),
+        ),
+        roles=(Role(id="00EA", name="Sales Rep", developer_name="SalesRep"),),
+        permission_sets=(PermissionSet(id="0PSA", name="Sales_Ops", label="Sales Ops"),),
+    )
+
+
+def sales_app(**overrides: object) -> Application:
+    values: dict[str, object] = {
+        "name": "sales",
+        "display_name": "Sales Cloud",
+        "owners": (OWNER, OTHER_OWNER),
+        "admins": (ADMIN,),
+        "licenses": ("Salesforce", "Salesforce Platform"),
+        "profiles": ("Standard User", "Sales User", "Standard Platform User"),
+        "roles": ("SalesRep",),
+        "permission_sets": ("Sales_Ops",),
+        "durations_days": (7, None),
+    }
+    values.update(overrides)
+    return Application.model_validate(values)
+
+
+class FakeGateway:
+    """Answers like the Salesforce layer would; records every call."""
+
+    def __init__(self) -> None:
+        self.catalog = demo_catalog()
+        self.calls: list[tuple[str, object]] = []
+        self.provision_errors: list[SalesforceError] = []
+        self.deactivate_outcomes: dict[str, DeactivationOutcome] = {}
+        self.deactivate_errors: list[SalesforceError] = []
+
+    async def fetch_catalog(self) -> Catalog:
+        self.calls.append(("fetch_catalog", None))
+        return self.catalog
+
+    async def find_user(self, username: str, federation_id: str | None = None) -> None:
+        return None
+
+    async def provision(self, spec: UserSpec) -> ProvisionResult:
+        self.calls.append(("provision", spec))
+        if self.provision_errors:
+            raise self.provision_errors.pop(0)
+        return ProvisionResult(
+            user_id="005NEW", username=spec.username, action=ProvisionAction.CREATED, api_calls=1
+        )
+
+    async def deactivate(self, user_id: str) -> DeactivationOutcome:
+        self.calls.append(("deactivate", user_id))
+        if self.deactivate_errors:
+            raise self.deactivate_errors.pop(0)
+        return self.deactivate_outcomes.get(user_id, Deactivated(user_id=user_id))
+
+    async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
+        return {u: await self.deactivate(u) for u in user_ids}
+
+    async def freeze(self, user_id: str) -> bool:
+        return True
+
+    async def get_user(self, user_id: str) -> SalesforceUser | None:
+        return None
+
+    def budget(self) -> ApiBudget | None:
+        return None
+
+
+def blocked(user_id: str) -> DeactivationBlocked:
+    return DeactivationBlocked(
+        user_id=user_id,
+        blocker=Blocker.DEFAULT_WORKFLOW_USER,
+        explanation="The user is the Default Workflow User.",
+        fix="Pick another user in Process Automation Settings.",
+        raw_message="Cannot deactivate: user is the Default Workflow User",
+        frozen=True,
+    )
