@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,8 +152,8 @@ def test_on_behalf_of_is_shown_and_remembered_as_an_id() -> None:
     view = build_request_modal(small_choices(), on_behalf_of="U0SUBJECT").to_dict()
     assert "<@U0SUBJECT>" in json.dumps(view["blocks"])
     assert ModalRef.load(view["private_metadata"]).subject_id == "U0SUBJECT"
-    hostile = build_request_modal(small_choices(), on_behalf_of="<!channel>").to_dict()
-    assert "<!channel>" not in json.dumps(hostile["blocks"])
+    with pytest.raises(ValueError, match="Slack user id"):
+        build_request_modal(small_choices(), on_behalf_of="<!channel>")
 
 
 def test_hundreds_of_options_become_external_selects() -> None:
@@ -330,3 +331,17 @@ def test_no_license_and_no_profile_cases_show_notes_not_empty_selects() -> None:
     view = build_request_modal(lonely, selected=RequestDraft(license="Platform")).to_dict()
     assert BlockId.PROFILE not in inputs(view)
     assert "Pick another license" in json.dumps(view["blocks"])
+
+
+def test_policy_without_durations_leaves_the_duration_out() -> None:
+    view = build_request_modal(small_choices(durations_days=())).to_dict()
+    assert BlockId.DURATION not in inputs(view)
+
+
+def test_options_handler_serves_applications_too() -> None:
+    apps = [(f"app{i}", f"Application {i}") for i in range(120)]
+    items = items_for_action(small_choices(), ActionId.REQUEST_APPLICATION, applications=apps)
+    assert [o["value"] for o in build_options(items, "application 11")] == [
+        "app11",
+        *(f"app{i}" for i in range(110, 120)),
+    ]

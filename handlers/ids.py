@@ -1,0 +1,76 @@
+"""Every Block Kit id the bot sets and reads back: actions, view callbacks and blocks.
+
+Listeners register on these (``app.action(ActionId.APPROVE)``) and the views set them, so
+the two can never drift apart. Values are short, stable strings: renaming one breaks the
+buttons of messages already posted.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    """``action_id`` of every interactive element."""
+
+    # request modal (inputs; the selects with dispatch_action send block_actions)
+    REQUEST_APPLICATION = "request_application"
+    REQUEST_LICENSE = "request_license"
+    REQUEST_PROFILE = "request_profile"
+    REQUEST_ROLE = "request_role"
+    REQUEST_PERMISSION_SETS = "request_permission_sets"
+    REQUEST_DURATION = "request_duration"
+    REQUEST_REASON = "request_reason"
+    # approval message to owners
+    APPROVE = "approve"
+    DENY = "deny"
+    # modals with one text input
+    DENY_REASON = "deny_reason"
+    REVOKE_REASON = "revoke_reason"
+    ALTERNATIVE_USERNAME = "alternative_username"
+    # notices to the requester
+    OPEN_LOGIN = "open_login"
+    EXTEND = "extend"
+    REVOKE_NOW = "revoke_now"
+    # escalation to admins
+    COMPLETE_REQUEST = "complete_request"
+    USE_OTHER_USERNAME = "use_other_username"
+    RETRY = "retry"
+    RETRY_DEACTIVATION = "retry_deactivation"
+    RESOLVED_IN_SALESFORCE = "resolved_in_salesforce"
+
+
+class CallbackId(StrEnum):
+    """``callback_id`` of every modal."""
+
+    LOADING = "loading"
+    UNAVAILABLE = "unavailable"
+    REQUEST = "request"
+    DENY_REASON = "deny_reason"
+    COMPLETE_REQUEST = "complete_request"
+    ALTERNATIVE_USERNAME = "alternative_username"
+    REVOKE = "revoke"
+
+
+class BlockId(StrEnum):
+    """``block_id`` of every block whose state or errors the bot reads or targets."""
+
+    # request and complete-request modals
+    APPLICATION = "application"
+    LICENSE = "license"
+    PROFILE = "profile"
+    PROFILE_HINT = "profile_hint"
+    ROLE = "role"
+    PERMISSION_SETS = "permission_sets"
+    DURATION = "duration"
+    REASON = "reason"
+    # single-input modals
+    DENY_REASON = "deny_reason"
+    REVOKE_REASON = "revoke_reason"
+    ALTERNATIVE_USERNAME = "alternative_username"
+    # messages
+    APPROVAL_ACTIONS = "approval_actions"
+    EXPIRY_ACTIONS = "expiry_actions"
+    LOGIN_ACTIONS = "login_actions"
+    ESCALATION_ACTIONS = "escalation_actions"
+    OUTCOME = "outcome"

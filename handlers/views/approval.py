@@ -1,0 +1,162 @@
+"""The approval message to an application's owners, its outcome, and refused clicks."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    HeaderBlock,
+    SectionBlock,
+)
+
+from handlers.flows.outcomes import RefusalReason
+from handlers.ids import ActionId, BlockId
+from handlers.policy import Application
+from handlers.views.facts import (
+    Outcome,
+    fact_blocks,
+    id_context,
+    outcome_of,
+    outcome_text,
+    who_line,
+)
+from handlers.views.message import SlackMessage, message
+from handlers.views.text import (
+    HEADER_TEXT_MAX,
+    SECTION_TEXT_MAX,
+    clip,
+    mention,
+    mentions,
+    plain,
+    safe,
+    slack_date,
+)
+from storage.models import AccessRequest
+
+_OUTCOME_VERB = {
+    Outcome.APPROVED: "approved",
+    Outcome.DENIED: "denied",
+    Outcome.EXPIRED: "expired",
+    Outcome.CANCELLED: "cancelled",
+}
+
+
+def _header(app: Application) -> HeaderBlock:
+    return HeaderBlock(text=plain(f"Salesforce access request: {app.title}", HEADER_TEXT_MAX))
+
+
+def _asker(req: AccessRequest, requester_name: str, subject_name: str) -> str:
+    who = safe(requester_name, 100) if requester_name else mention(req.requester_id)
+    if req.subject_id and req.subject_id != req.requester_id:
+        whom = safe(subject_name, 100) if subject_name else mention(req.subject_id)
+        return f"{who} (for {whom})"
+    return who
+
+
+def _decision_buttons(req: AccessRequest, app: Application) -> ActionsBlock:
+    deny_confirm = ConfirmObject(
+        title="Deny this request?",
+        text=clip(
+            f"{mention(req.subject_id)} will be told it was denied. "
+            f"You can give a reason next. ({safe(app.title, 80)})",
+            300,
+        ),
+        confirm="Deny",
+        deny="Back",
+        style="danger",
+    )
+    return ActionsBlock(
+        block_id=BlockId.APPROVAL_ACTIONS,
+        elements=[
+            ButtonElement(
+                text="Approve", action_id=ActionId.APPROVE, value=req.id, style="primary"
+            ),
+            ButtonElement(
+                text="Deny",
+                action_id=ActionId.DENY,
+                value=req.id,
+                style="danger",
+                confirm=deny_confirm,
+            ),
+        ],
+    )
+
+
+def build_approval_request(
+    req: AccessRequest, app: Application, *, requester_name: str = "", subject_name: str = ""
+) -> SlackMessage:
+    """Ask the owners to decide: the request's facts, Approve and Deny (with a confirm)."""
+    blocks: list[Block] = [
+        _header(app),
+        SectionBlock(text=who_line(req, app)),
+        *fact_blocks(req),
+        _decision_buttons(req, app),
+        id_context(req),
+    ]
+    asker = _asker(req, requester_name, subject_name)
+    text = f"{asker} asks for {safe(app.title, 200)} access in Salesforce. Approve or deny?"
+    return message(text, blocks)
+
+
+def build_approval_outcome(
+    req: AccessRequest,
+    app: Application,
+    *,
+    outcome: Outcome | None = None,
+    requester_name: str = "",
+    subject_name: str = "",
+) -> SlackMessage:
+    """The approval message once decided: same facts, buttons gone, outcome shown."""
+    ended = outcome or outcome_of(req)
+    status = (
+        outcome_text(req, ended) if ended else ":hourglass_flowing_sand: Waiting for a decision."
+    )
+    blocks: list[Block] = [
+        _header(app),
+        SectionBlock(text=who_line(req, app)),
+        *fact_blocks(req),
+        SectionBlock(block_id=BlockId.OUTCOME, text=clip(status, SECTION_TEXT_MAX)),
+        id_context(req),
+    ]
+    asker = _asker(req, requester_name, subject_name)
+    verb = _OUTCOME_VERB[ended] if ended else "waiting for a decision"
+    return message(f"{safe(app.title, 200)} access for {asker}: {verb}.", blocks)
+
+
+def build_cannot_decide(
+    reason: RefusalReason,
+    *,
+    request: AccessRequest | None = None,
+    app: Application | None = None,
+    decided_by: str | None = None,
+) -> SlackMessage:
+    """An ephemeral answer to a click that changed nothing, saying why."""
+    title = safe(app.title, 200) if app else "this application"
+    if reason is RefusalReason.NOT_OWNER:
+        owners = f" ({mentions(app.owners)})" if app else ""
+        text = f"Only the owners of *{title}*{owners} can decide this request."
+    elif reason is RefusalReason.OWN_REQUEST:
+        text = "You can't decide a request for your own access: another owner has to."
+    elif reason is RefusalReason.ALREADY_DECIDED:
+        text = _already_decided(request, decided_by)
+    elif reason is RefusalReason.NOT_ADMIN:
+        admins = f" ({mentions(app.admins)})" if app else ""
+        text = f"Only the admins of *{title}*{admins} can do this."
+    elif reason is RefusalReason.NOT_FOUND:
+        text = "I can't find this request any more."
+    elif reason is RefusalReason.NOTHING_TO_DO:
+        text = "Nothing to do: this request has already moved on."
+    else:
+        text = "You are not allowed to do this."
+    return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])
+
+
+def _already_decided(request: AccessRequest | None, decided_by: str | None) -> str:
+    ended = outcome_of(request) if request else None
+    verb = _OUTCOME_VERB[ended] if ended else "decided"
+    by = decided_by or (request.decided_by if request else None)
+    who = f" by {mention(by)}" if by and ended is not Outcome.EXPIRED else ""
+    when = f" on {slack_date(request.decided_at)}" if request and request.decided_at else ""
+    return f"This request was already {verb}{who}{when}."
