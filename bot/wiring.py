@@ -54,7 +54,9 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 
 def salesforce_auth(settings: Settings) -> SalesforceAuth:
     """The Salesforce credentials the settings hold (the mode follows from which are set)."""
+    optional = {"api_version": settings.salesforce_api_version}
     return SalesforceAuth(
+        **{name: value for name, value in optional.items() if value is not None},
         instance_url=settings.salesforce_instance_url,
         access_token=settings.salesforce_access_token,
         username=settings.salesforce_username,
@@ -65,7 +67,6 @@ def salesforce_auth(settings: Settings) -> SalesforceAuth:
         password=settings.salesforce_password,
         security_token=settings.salesforce_security_token,
         domain=settings.salesforce_domain,
-        api_version=settings.salesforce_api_version,
     )
 
 

@@ -39,7 +39,8 @@ def clean_mrkdwn(text: str, names: NameLookup | None = None) -> str:
             return label or target[len("mailto:") :]
         return f"{label} ({target})" if label and label != target else target
 
-    cleaned = _LINK.sub(link, text)
+    # Zero-width spaces are how the bot defuses mrkdwn in names; a reader never sees them.
+    cleaned = _LINK.sub(link, text.replace("\u200b", ""))
     for pattern in _EMPHASIS:
         cleaned = pattern.sub(r"\1", cleaned)
     return html.unescape(cleaned)
