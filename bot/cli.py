@@ -81,7 +81,7 @@ async def _demo(args: argparse.Namespace) -> None:
     await run_demo(verbose=args.verbose)
 
 
-async def _check(args: argparse.Namespace) -> None:
+async def _check(args: argparse.Namespace) -> int:
     from bot.check import run_check
 
     settings = load_settings()
@@ -89,21 +89,18 @@ async def _check(args: argparse.Namespace) -> None:
         policy = PolicyFile(settings.policy_file)
     except PolicyError as error:
         raise StartupError(str(error)) from None
-    ok = await run_check(settings, policy())
-    if not ok:
-        raise SystemExit(1)
+    return 0 if await run_check(settings, policy()) else 1
 
 
-async def _audit(args: argparse.Namespace) -> None:
+async def _audit(args: argparse.Namespace) -> int:
     from bot.audit_cli import export_audit, verify_audit
 
     settings = load_settings()
     if args.audit_command == "verify":
-        if not await verify_audit(settings.database_path):
-            raise SystemExit(1)
-    else:
-        since = datetime.fromisoformat(args.since) if args.since else None
-        await export_audit(settings.database_path, args.format, since, args.output)
+        return 0 if await verify_audit(settings.database_path) else 1
+    since = datetime.fromisoformat(args.since) if args.since else None
+    await export_audit(settings.database_path, args.format, since, args.output)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,13 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``accessbot`` command."""
     args = build_parser().parse_args(argv)
     try:
-        asyncio.run(args.run(args))
+        code = asyncio.run(args.run(args))
     except StartupError as error:
         print(f"accessbot: cannot start: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+"""The operator's commands through the real entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.sandbox.salesforce_org import SimulatedOrg
+from bot.sandbox.sf_server import OrgServer
+
+POLICY = """
+applications:
+  - name: sales
+    owners: [U0OMAR]
+    admins: [U0ADA]
+    licenses: [Salesforce]
+    profiles: [Sales User, Ghost Profile]
+    permission_sets: [Sales_Ops]
+"""
+
+
+@pytest.fixture
+def org_server() -> Iterator[OrgServer]:
+    org = SimulatedOrg()
+    org.seed_demo()
+    with OrgServer(org) as server:
+        yield server
+
+
+def test_missing_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert main(["check"]) == 2
+    assert "SLACK_BOT_TOKEN: is required" in capsys.readouterr().err
+
+
+def test_invalid_policy_names_the_field(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text("applications:\n  - name: Bad Name\n    owners: []\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("ACCESSBOT_POLICY_FILE", str(policy))
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "applications.0.name" in err and "applications.0.owners" in err
+
+
+def test_check_reports_org_user_budget_rights_and_policy(
+    org_server: OrgServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(POLICY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", org_server.ca_bundle_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("ACCESSBOT_POLICY_FILE", str(policy))
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", org_server.instance_url)
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", org_server.access_token)
+    code = main(["check"])
+    out = capsys.readouterr().out
+    assert "Acme Corp" in out
+    assert "accessbot@acme.com" in out
+    assert "requests left today" in out
+    assert "[x]" in out
+    assert "not in the org: profile 'Ghost Profile'" in out
+    assert code == 1  # the policy names a profile the org lacks
