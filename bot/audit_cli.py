@@ -16,9 +16,19 @@ from storage.db import Database
 COLUMNS = ("seq", "at", "request_id", "actor", "action", "from_state", "to_state", "detail", "hash")
 
 
+class MissingDatabase(Exception):
+    """The database file does not exist (a typo in ACCESSBOT_DATABASE, say)."""
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise MissingDatabase(f"no database at {path} (set ACCESSBOT_DATABASE)")
+    return path
+
+
 async def verify_audit(path: Path) -> bool:
     """Print whether the chain holds; False when a row was altered or removed."""
-    async with Database(path) as db:
+    async with Database(_existing(path)) as db:
         check = await AuditLog(db).verify()
     if check.ok:
         print(f"audit log intact: {check.rows} rows, hash chain verified")
@@ -36,7 +46,7 @@ def _open(output: str | None) -> AbstractContextManager[TextIO]:
 async def export_audit(path: Path, fmt: str, since: datetime | None, output: str | None) -> int:
     """Write every row (since ``since``) as CSV or JSON lines; returns how many."""
     count = 0
-    async with Database(path) as db:
+    async with Database(_existing(path)) as db:
         with _open(output) as out:
             writer = csv.writer(out) if fmt == "csv" else None
             if writer is not None:

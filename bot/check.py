@@ -29,9 +29,12 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
         if budget is not None:
             print(f"API budget:       {budget.remaining} of {budget.total} requests left today")
         print("Permissions the bot needs:")
+        assigns_roles = any(app.roles for app in policy.applications)
         for name, held in (await gateway.permission_check()).items():
-            print(f"  [{'x' if held else ' '}] {name}")
-            ok = ok and held
+            needed = assigns_roles or name != "Manage Roles"
+            note = "" if needed else " (not needed: no application assigns roles)"
+            print(f"  [{'x' if held else ' '}] {name}{note}")
+            ok = ok and (held or not needed)
         for app in policy.applications:
             choices = build_choices(app, catalog)
             print(f"Application {app.name}: {len(choices.licenses)} licenses, "

@@ -39,6 +39,7 @@ async def _serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     configure_logging(settings.log_level, _secrets(settings))
     try:
+        settings.check_mode()
         policy = PolicyFile(settings.policy_file)
         runtime = await build_runtime(settings, policy)
     except (PolicyError, ValueError) as error:
@@ -93,13 +94,16 @@ async def _check(args: argparse.Namespace) -> int:
 
 
 async def _audit(args: argparse.Namespace) -> int:
-    from bot.audit_cli import export_audit, verify_audit
+    from bot.audit_cli import MissingDatabase, export_audit, verify_audit
 
-    settings = load_settings()
-    if args.audit_command == "verify":
-        return 0 if await verify_audit(settings.database_path) else 1
-    since = datetime.fromisoformat(args.since) if args.since else None
-    await export_audit(settings.database_path, args.format, since, args.output)
+    path = load_settings().database_path
+    try:
+        if args.audit_command == "verify":
+            return 0 if await verify_audit(path) else 1
+        since = datetime.fromisoformat(args.since) if args.since else None
+        await export_audit(path, args.format, since, args.output)
+    except MissingDatabase as error:
+        raise StartupError(str(error)) from None
     return 0
 
 

@@ -53,8 +53,8 @@ class PolicyFile:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._mtime = path.stat().st_mtime_ns
         self._policy = load_policy(path)
+        self._mtime = path.stat().st_mtime_ns
 
     def __call__(self) -> Policy:
         """The policy as of the file's last valid version."""

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
@@ -67,7 +67,9 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     def check_mode(self) -> None:
-        """HTTP mode cannot verify requests without the signing secret."""
+        """Serving needs the bot token, and HTTP mode the signing secret to verify requests."""
+        if self.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN is required to serve (the bot's xoxb- token)")
         if not self.socket_mode and self.slack_signing_secret is None:
             raise ValueError(
                 "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for "

@@ -41,8 +41,9 @@ SLACK_API_DEFAULT = "https://slack.com/api/"
 
 def slack_client(settings: Settings) -> AsyncWebClient:
     """A Web API client that waits out 429s and retries 5xx and dropped connections."""
+    token = settings.slack_bot_token
     return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token.get_secret_value() if token else None,
         base_url=settings.slack_api_url or SLACK_API_DEFAULT,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),

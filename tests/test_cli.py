@@ -35,8 +35,30 @@ def test_missing_settings_name_the_variable(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    assert main(["check"]) == 2
-    assert "SLACK_BOT_TOKEN: is required" in capsys.readouterr().err
+    assert main(["serve"]) == 2
+    assert "SLACK_BOT_TOKEN is required" in capsys.readouterr().err
+    monkeypatch.setenv("ACCESSBOT_TICK_SECONDS", "soon")
+    assert main(["serve"]) == 2
+    assert "ACCESSBOT_TICK_SECONDS" in capsys.readouterr().err
+
+
+def test_missing_policy_file_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    assert main(["serve"]) == 2
+    assert "cannot read the policy file policy.yml" in capsys.readouterr().err
+
+
+def test_audit_refuses_a_missing_database(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ACCESSBOT_DATABASE", str(tmp_path / "nope.sqlite3"))
+    assert main(["audit", "verify"]) == 2
+    assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "nope.sqlite3").exists()
 
 
 def test_invalid_policy_names_the_field(
