@@ -38,6 +38,11 @@ class ActionId(StrEnum):
     RETRY = "retry"
     RETRY_DEACTIVATION = "retry_deactivation"
     RESOLVED_IN_SALESFORCE = "resolved_in_salesforce"
+    # App Home: what can be requested (the value says which application, kind and page)
+    CATALOG_KIND = "catalog_kind"
+    CATALOG_PREVIOUS = "catalog_previous"
+    CATALOG_NEXT = "catalog_next"
+    TOGGLE_REQUESTABLE = "toggle_requestable"
 
 
 class CallbackId(StrEnum):
@@ -74,3 +79,5 @@ class BlockId(StrEnum):
     LOGIN_ACTIONS = "login_actions"
     ESCALATION_ACTIONS = "escalation_actions"
     OUTCOME = "outcome"
+    # App Home
+    CATALOG_NAV = "catalog_nav"
