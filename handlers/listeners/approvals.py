@@ -11,6 +11,7 @@ from handlers.deps import Deps
 from handlers.flows.decide import check_decider, decide
 from handlers.flows.outcomes import Refused
 from handlers.ids import ActionId, BlockId, CallbackId
+from handlers.replies import tell_privately
 from handlers.views.approval import build_cannot_decide
 from handlers.views.deny_modal import build_deny_modal, deny_reason_errors, parse_deny_reason
 from handlers.views.metadata import ModalRef
@@ -22,16 +23,16 @@ def _action_value(body: dict[str, Any]) -> str:
     return value[:100] if isinstance(value, str) else ""
 
 
-async def tell_refusal(deps: Deps, respond: AsyncRespond, refused: Refused) -> None:
-    """Answer a click that changed nothing with an ephemeral message saying why."""
+async def tell_refusal(
+    deps: Deps, body: dict[str, Any], respond: AsyncRespond, refused: Refused
+) -> None:
+    """Answer a click that changed nothing, only to the clicker, saying why."""
     request = refused.request
     app = deps.policy().application(request.application) if request else None
     text = build_cannot_decide(
         refused.reason, request=request, app=app, decided_by=refused.decided_by
     )
-    await respond(
-        text=text.text, blocks=text.blocks, response_type="ephemeral", replace_original=False
-    )
+    await tell_privately(deps.client, body, respond, text)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -49,7 +50,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             approve=True,
         )
         if isinstance(outcome, Refused):
-            await tell_refusal(deps, respond, outcome)
+            await tell_refusal(deps, body, respond, outcome)
             return
         await deps.notifier.decided(outcome.request)
         deps.worker.kick(outcome.request.id)
@@ -61,7 +62,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         request = await deps.repo.get(_action_value(body))
         refused = check_decider(deps.policy(), request, body["user"]["id"])
         if refused is not None:
-            await tell_refusal(deps, respond, refused)
+            await tell_refusal(deps, body, respond, refused)
             return
         assert request is not None
         application = deps.policy().application(request.application)
