@@ -97,3 +97,17 @@ class UnknownSalesforceError(SalesforceError):
     """Any other refusal; the raw message says what it was."""
 
     summary = "Salesforce refused the change"
+
+
+class AuthenticationFailed(SalesforceError):
+    """Salesforce refused the configured credentials (bad key, secret, user or grant)."""
+
+    summary = "Salesforce refused the bot's credentials"
+    fix = "Check the connected app, the integration user and the configured credentials."
+
+
+class RecordNotFound(SalesforceError):
+    """The record (usually a user Id) does not exist in this org."""
+
+    summary = "The Salesforce record does not exist"
+    fix = "Check that the request points at this org and at an existing user."

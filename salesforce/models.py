@@ -194,3 +194,12 @@ class ApiBudget(_Frozen):
     def remaining(self) -> int:
         """Requests left in the rolling 24 h window."""
         return max(self.total - self.used, 0)
+
+
+class OrgIdentity(_Frozen):
+    """Which org the bot is connected to, and as whom."""
+
+    org_id: str
+    org_name: str
+    is_sandbox: bool
+    integration_username: str

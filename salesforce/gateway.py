@@ -1,0 +1,120 @@
+"""The async face of the Salesforce layer: every call runs in a bounded thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import requests
+
+from salesforce import catalog, deprovisioning, identity, provisioning, soql
+from salesforce.auth import SalesforceAuth
+from salesforce.client import SalesforceClient, TimeoutAdapter
+from salesforce.models import (
+    ApiBudget,
+    Catalog,
+    DeactivationOutcome,
+    OrgIdentity,
+    ProvisionResult,
+    SalesforceUser,
+    UserSpec,
+)
+from salesforce.records import UserRow
+
+T = TypeVar("T")
+
+
+class SalesforceGateway:
+    """Implements ``handlers.flows.ports.SalesforceGateway``; expected failures are typed errors.
+
+    ``session`` is the transport seam: pass one to add adapters (tests, proxies); the gateway
+    owns it either way and closes it in ``aclose``.
+    """
+
+    def __init__(
+        self,
+        auth: SalesforceAuth,
+        *,
+        max_workers: int = 4,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        session = session or requests.Session()
+        session.mount("https://", TimeoutAdapter(timeout, pool_size=max_workers))
+        self._client = SalesforceClient(auth, session)
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="salesforce")
+
+    async def _run(self, action: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(action, *args))
+
+    async def fetch_catalog(self) -> Catalog:
+        """Licenses (with seats), profiles, roles, permission sets and groups: one API call."""
+        return await self._run(catalog.fetch_catalog, self._client)
+
+    async def find_user(
+        self, username: str, federation_id: str | None = None
+    ) -> SalesforceUser | None:
+        """The user with this Username (preferred) or FederationIdentifier, active or not."""
+        rows = await self._run(self._client.query, soql.users_named(username, federation_id))
+        users = [UserRow.model_validate(r) for r in rows]
+        match = next((u for u in users if u.username.casefold() == username.casefold()), None)
+        chosen = match or (users[0] if users else None)
+        return chosen.to_user() if chosen else None
+
+    async def get_user(self, user_id: str) -> SalesforceUser | None:
+        """The user with this Id."""
+        rows = await self._run(self._client.query, soql.user_by_id(user_id))
+        return UserRow.model_validate(rows[0]).to_user() if rows else None
+
+    async def provision(self, spec: UserSpec) -> ProvisionResult:
+        """Create, reactivate or update the user so it matches ``spec``; idempotent."""
+        return await self._run(provisioning.provision, self._client, spec)
+
+    async def deactivate(self, user_id: str) -> DeactivationOutcome:
+        """Deactivate; if Salesforce blocks it, freeze and say why."""
+        return await self._run(deprovisioning.deactivate, self._client, user_id)
+
+    async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
+        """Deactivate many users with sObject Collections, 200 a call."""
+        return await self._run(deprovisioning.deactivate_many, self._client, list(user_ids))
+
+    async def freeze(self, user_id: str) -> bool:
+        """Freeze the user's login; True when frozen afterwards."""
+        return await self._run(deprovisioning.set_frozen, self._client, user_id, True)
+
+    async def unfreeze(self, user_id: str) -> bool:
+        """Unfreeze the user's login; True when unfrozen afterwards."""
+        return await self._run(deprovisioning.set_frozen, self._client, user_id, False)
+
+    async def identity(self) -> OrgIdentity:
+        """Org Id, name, sandbox flag and the integration username."""
+        return await self._run(identity.identity, self._client)
+
+    async def permission_check(self) -> dict[str, bool]:
+        """Each permission the integration user needs -> granted or not."""
+        return await self._run(identity.permission_check, self._client)
+
+    async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
+        """Active users holding these profiles (for reconciliation)."""
+        if not profile_ids:
+            return []
+        rows = await self._run(self._client.query, soql.active_users(list(profile_ids)))
+        return [UserRow.model_validate(r).to_user() for r in rows]
+
+    def budget(self) -> ApiBudget | None:
+        """The API budget seen on the last response, if any."""
+        return self._client.budget
+
+    def budget_low(self, floor: int) -> bool:
+        """True when fewer than ``floor`` daily API requests remain (non-urgent work waits)."""
+        budget = self._client.budget
+        return budget is not None and budget.remaining < floor
+
+    async def aclose(self) -> None:
+        """Let running calls finish, then release the pool and the session."""
+        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
+        self._client.close()
