@@ -7,12 +7,17 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr, ValidationError
 
-from bot.policy_file import PolicyError, PolicyFile
+from bot.policy_file import PolicyError, PolicyFile, load_policy
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.async_app import AsyncApp
 
 
 class StartupError(Exception):
@@ -30,6 +35,15 @@ def load_settings() -> Settings:
             what = "is required" if problem["type"] == "missing" else problem["msg"]
             lines.append(f"  {name.upper()}: {what}")
         raise StartupError("the environment is incomplete:\n" + "\n".join(lines)) from None
+
+
+def socket_mode_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler | None:
+    """The Socket Mode connection when ``SLACK_APP_TOKEN`` is set; None means serve HTTP."""
+    if settings.slack_app_token is None:
+        return None
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    return AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -50,13 +64,8 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     runtime.start_ticking()
     try:
-        if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            assert settings.slack_app_token is not None
-            handler = AsyncSocketModeHandler(
-                runtime.app, settings.slack_app_token.get_secret_value()
-            )
+        handler = socket_mode_handler(runtime.app, settings)
+        if handler is not None:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             print("accessbot: connected in Socket Mode", file=sys.stderr)
             await stop.wait()
@@ -91,6 +100,32 @@ async def _check(args: argparse.Namespace) -> int:
     except PolicyError as error:
         raise StartupError(str(error)) from None
     return 0 if await run_check(settings, policy()) else 1
+
+
+async def _policy(args: argparse.Namespace) -> int:
+    from bot.policy_export import export_policy
+
+    settings = load_settings()
+    try:
+        policy = load_policy(settings.policy_file)
+    except PolicyError as error:
+        raise StartupError(str(error)) from None
+    text = await export_policy(
+        policy,
+        settings.database_path,
+        source=str(settings.policy_file),
+        at=datetime.now(UTC),
+    )
+    _write(args.output, text)
+    return 0
+
+
+def _write(output: str | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with open(output, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 async def _audit(args: argparse.Namespace) -> int:
@@ -128,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     audit.set_defaults(run=_audit)
+    policy = sub.add_parser("policy", help="the access policy in force")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_export = policy_sub.add_parser(
+        "export", help="print the policy file plus the changes made in Slack, as YAML"
+    )
+    policy_export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    policy.set_defaults(run=_policy)
     return parser
 
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(default=5.0, gt=0, alias="ACCESSBOT_TICK_SECONDS")
     catalog_max_age_seconds: float = Field(default=900.0, gt=0, alias="ACCESSBOT_CATALOG_MAX_AGE")
     api_budget_floor: int = Field(default=1000, ge=0, alias="ACCESSBOT_API_BUDGET_FLOOR")
+    lease_seconds: float = Field(default=300.0, gt=0, alias="ACCESSBOT_LEASE_SECONDS")
+    reconcile_seconds: float = Field(default=86400.0, gt=0, alias="ACCESSBOT_RECONCILE_SECONDS")
     log_level: str = Field(default="INFO", alias="ACCESSBOT_LOG_LEVEL")
 
     salesforce_instance_url: str | None = Field(default=None, alias="SALESFORCE_INSTANCE_URL")

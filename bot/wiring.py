@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -23,6 +23,10 @@ from handlers.deps import BotConfig, Deps
 from handlers.flows.catalog import CatalogService
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig
+from handlers.flows.requestable import EffectivePolicy
+from handlers.http_front import slack_front
+from handlers.jobs import JobSettings, LifecycleJobs
+from handlers.listeners.home import HomePublisher
 from handlers.notifier import Notifier
 from handlers.people import SlackPeople
 from handlers.policy import Policy
@@ -30,8 +34,11 @@ from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
 from storage.db import Clock, Database, utc_now
+from storage.due import DueWork
 from storage.events import EventLog
-from storage.kv import CatalogCache
+from storage.home_tabs import HomeTabs
+from storage.kv import CatalogCache, JobLeases
+from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
 
 log = logging.getLogger(__name__)
@@ -40,11 +47,17 @@ SLACK_API_DEFAULT = "https://slack.com/api/"
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that waits out 429s and retries 5xx and dropped connections."""
+    """A Web API client that waits out 429s and retries 5xx and dropped connections.
+
+    Call it inside the running loop: the client keeps one HTTP session, so calls reuse open
+    connections instead of paying a new connection (and session) each; ``Runtime.close``
+    closes it.
+    """
     token = settings.slack_bot_token
     return AsyncWebClient(
         token=token.get_secret_value() if token else None,
         base_url=settings.slack_api_url or SLACK_API_DEFAULT,
+        session=ClientSession(timeout=ClientTimeout(total=30)),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -80,11 +93,16 @@ class Runtime:
     deps: Deps
     app: AsyncApp
     ticker: Ticker
+    jobs: LifecycleJobs | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def serve_http(self, host: str = "0.0.0.0", port: int = 3000) -> int:  # noqa: S104
         """Serve /slack/events over HTTP; returns the bound port (0 picks a free one)."""
-        runner = web.AppRunner(self.app.web_app(path="/slack/events", port=port))
+        web_app = self.app.web_app(path="/slack/events", port=port)
+        secret = self.settings.slack_signing_secret
+        if secret is not None:
+            web_app.middlewares.append(slack_front(secret.get_secret_value(), self.deps.client))
+        runner = web.AppRunner(web_app)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
@@ -106,6 +124,8 @@ class Runtime:
         closer = getattr(self.deps.gateway, "aclose", None)
         if closer is not None:
             await closer()
+        if self.deps.client.session is not None:
+            await self.deps.client.session.close()
         await self.db.close()
 
 
@@ -122,15 +142,24 @@ async def build_runtime(
     if gateway is None:
         gateway = RealGateway(salesforce_auth(settings))
     repo = RequestRepository(db)
+    overrides = PolicyOverrides(db)
+    await overrides.load()
+    # Every flow and message reads one policy: the file plus what admins changed in Slack.
+    policy = EffectivePolicy(policy, overrides)
+    homes = HomePublisher(HomeTabs(db))
     client = slack_client(settings)
     instance_url = settings.salesforce_instance_url or ""
+    lease = timedelta(seconds=settings.lease_seconds)
     config = BotConfig(
         command=settings.slack_command,
         login_url=settings.salesforce_login_url or instance_url or "https://login.salesforce.com",
         instance_url=instance_url,
         worker_id=settings.worker_id,
         api_budget_floor=settings.api_budget_floor,
-        provisioning=ProvisioningConfig(username_suffix=settings.salesforce_username_suffix),
+        lease=lease,
+        provisioning=ProvisioningConfig(
+            username_suffix=settings.salesforce_username_suffix, lease=lease
+        ),
     )
     worker = Worker()
     deps = Deps(
@@ -152,12 +181,30 @@ async def build_runtime(
             client, repo, policy, login_url=config.login_url, instance_url=instance_url
         ),
         worker=worker,
+        homes=homes,
+        overrides=overrides,
     )
     worker.bind(deps)
+    homes.bind(deps)
+    repo.observe(homes.request_changed)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
     app = build_app(deps, signing_secret=secret, socket_mode=settings.socket_mode)
     ticker = Ticker(settings.tick_seconds)
     ticker.add("due-work", worker.run_due)
-    return Runtime(settings=settings, db=db, deps=deps, app=app, ticker=ticker)
+    # Another process may have changed what is requestable; reading the small table is cheap.
+    ticker.add("policy-overrides", overrides.load, seconds=30)
+    jobs = LifecycleJobs(
+        deps,
+        DueWork(db),
+        JobLeases(db),
+        JobSettings(
+            catalog_every=timedelta(seconds=settings.catalog_max_age_seconds),
+            reconcile_every=timedelta(seconds=settings.reconcile_seconds),
+        ),
+    )
+    await jobs.recover()
+    for name, job in jobs.jobs():
+        ticker.add(name, job)
+    return Runtime(settings=settings, db=db, deps=deps, app=app, ticker=ticker, jobs=jobs)

@@ -5,11 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
 from handlers.deps import Deps
-from handlers.listeners import approvals, commands, request_modal
+from handlers.envelope import EnvelopeCheck, answer_for
+from handlers.event_retries import RunEventsOnce
+from handlers.listeners import (
+    approvals,
+    catalog_admin,
+    commands,
+    escalations,
+    extend,
+    home,
+    offboarding,
+    request_modal,
+    revoke,
+)
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +30,7 @@ FAILURE_TEXT = (
     "Sorry, something went wrong on my side and nothing was changed. "
     "Please try again; if it keeps failing, tell your Salesforce admin."
 )
+STALE_TEXT = "That is no longer something I can do; nothing was changed. Try `/salesforce help`."
 
 
 def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = False) -> AsyncApp:
@@ -26,19 +40,44 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         signing_secret=signing_secret or "",
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=True,
+        # Requests no listener matches go to on_error (answered 200), not to Bolt's bare 404.
+        raise_error_for_unhandled_request=True,
         name="accessbot",
     )
-    for module in (commands, request_modal, approvals):
+    # Malformed payloads stop here, before any matcher or listener indexes into them.
+    app.use(EnvelopeCheck(deps.client))
+    app.use(RunEventsOnce(deps.events))
+    # escalations before request_modal: Bolt runs the first listener that matches, and the
+    # complete-request modal reuses the request form's action ids (told apart by callback_id).
+    for module in (
+        commands,
+        escalations,
+        request_modal,
+        approvals,
+        revoke,
+        offboarding,
+        home,
+        catalog_admin,
+        extend,
+    ):
         module.register(app, deps)
 
     async def on_error(
-        error: Exception,
-        body: dict[str, Any],
-        request: AsyncBoltRequest,
-        response: BoltResponse | None,
-    ) -> None:
+        error: Exception, body: dict[str, Any], response: BoltResponse | None
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            # A URL button (Open Salesforce), a stale message or an event nobody listens to.
+            log.info("no listener for a %s request", body.get("type") or "command")
+            answer = None if body.get("type") == "block_actions" else answer_for(body, STALE_TEXT)
+            return BoltResponse(status=200, body=answer or "")
         log.error("listener failed: %s", type(error).__name__, exc_info=error)
-        await _tell_user_of_failure(deps, body)
+        if response is None:  # already acknowledged: only a message can reach the user now
+            await _tell_user_of_failure(deps, body)
+            return None
+        answer = answer_for(body, FAILURE_TEXT)
+        if answer is None:
+            await _tell_user_of_failure(deps, body)
+        return BoltResponse(status=200, body=answer or "")
 
     app.error(on_error)
     return app

@@ -13,11 +13,13 @@ from handlers.flows.provision import ProvisioningConfig
 from handlers.policy import Policy
 from storage.db import Clock
 from storage.events import EventLog
+from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from handlers.listeners.home import HomePublisher
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
     from handlers.worker import Worker
@@ -51,3 +53,5 @@ class Deps:
     people: SlackPeople
     notifier: Notifier
     worker: Worker
+    homes: HomePublisher
+    overrides: PolicyOverrides

@@ -4,33 +4,48 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.flows.outcomes import NeedsAdmin, Provisioned, RevocationBlocked, RevokedAccess
+from handlers.flows.offboard import Offboarding
+from handlers.flows.outcomes import (
+    NeedsAdmin,
+    Provisioned,
+    RevocationBlocked,
+    RevokedAccess,
+    WillRetry,
+)
 from handlers.policy import Application, Policy
 from handlers.views.approval import build_approval_outcome, build_approval_request
 from handlers.views.escalation import build_escalation
+from handlers.views.lifecycle import build_reminder, build_undecided_escalation
 from handlers.views.message import SlackMessage
 from handlers.views.notices import (
     ThreadEvent,
     build_admin_on_it,
     build_approved_setting_up,
     build_denied,
+    build_expiring_soon,
     build_provisioned,
+    build_request_expired,
     build_revoked,
     build_thread_reply,
     build_waiting_for_owners,
 )
-from handlers.views.problems import Escalation, Resolution
-from storage.models import AccessRequest, MessageRef, State
+from handlers.views.problems import Escalation, EscalationKind, Resolution
+from handlers.views.revocation import build_offboarding_summary
+from salesforce.models import Blocker
+from storage.models import AccessRequest, Kind, MessageRef, State
 from storage.requests import RequestRepository
 
 log = logging.getLogger(__name__)
 
 APPROVAL = "approval"
 ESCALATION = "escalation"
+UNDECIDED = "undecided"
+EXPIRY_WARNING = "expiry_warning"
 
 
 class Notifier:
@@ -96,13 +111,16 @@ class Notifier:
         *,
         actor: str | None = None,
         detail: str = "",
+        at: datetime | None = None,
     ) -> None:
         """One line under each approval message, so the story stays in one place."""
         grant_id = request.grant_id or request.id
         grant = await self._repo.get(grant_id) if request.grant_id else request
         if grant is None:
             return
-        reply = build_thread_reply(event, grant, self._app(grant), actor=actor, detail=detail)
+        reply = build_thread_reply(
+            event, grant, self._app(grant), actor=actor, detail=detail, at=at
+        )
         for ref in await self._repo.messages(grant.id, APPROVAL):
             await self._post(ref.channel, reply, thread_ts=ref.ts)
 
@@ -148,8 +166,9 @@ class Notifier:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
         app = self._app(request)
         outcome = build_approval_outcome(request, app, subject_name=request.subject_name)
-        for ref in await self._repo.messages(request.id, APPROVAL):
-            await self._update(ref, outcome)
+        for ref in await self._repo.messages(request.id):
+            if ref.purpose in (APPROVAL, UNDECIDED):
+                await self._update(ref, outcome)
         if request.state is State.APPROVED:
             await self._tell_people(request, build_approved_setting_up(request, app))
         elif request.state is State.DENIED:
@@ -188,25 +207,58 @@ class Notifier:
             await self._thread(request, ThreadEvent.NEEDS_ADMIN)
 
     async def revocation_blocked(self, outcome: RevocationBlocked) -> None:
-        """Tell the admins what blocks the deactivation and how to clear it."""
+        """Tell the admins what blocks the deactivation; a later failure updates the same DM."""
+        revocation = outcome.revocation
         issue = Escalation.from_blocked(
             outcome.blocked,
             instance_url=self._instance_url,
-            sf_username=outcome.revocation.sf_username,
+            sf_username=revocation.sf_username,
         )
-        await self._escalate(outcome.revocation, issue)
+        entries = await self._repo.audit.for_request(revocation.id)
+        tries = sum(1 for entry in entries if entry.action == "deactivation_blocked")
+        if tries > 1:
+            again = f"Tried again: Salesforce still refuses. {issue.summary}"
+            issue = issue.model_copy(update={"attempts": tries, "summary": again})
+        first_time = await self._escalate(revocation, issue)
+        if first_time and revocation.requester_id != "bot":
+            app = self._app(revocation)
+            kind = EscalationKind.BLOCKED_DEACTIVATION
+            await self._post(revocation.requester_id, build_admin_on_it(revocation, app, kind=kind))
 
-    async def revoked(self, outcome: RevokedAccess) -> None:
-        """Tell the person their access is gone; close an escalation that was open."""
+    async def revoked(
+        self,
+        outcome: RevokedAccess,
+        *,
+        tell_subject: bool = True,
+        resolution: Resolution | None = None,
+    ) -> None:
+        """Tell the person (and whoever asked for it) the access is gone; close any escalation."""
+        # tell_subject is False for people who left Slack: nobody would read it.
         grant = outcome.grant or outcome.revocation
         app = self._app(grant)
         revocation = outcome.revocation
         by = revocation.requester_id if revocation.requester_id != "bot" else None
-        await self._post(
-            grant.subject_id, build_revoked(grant, app, by=by, reason=revocation.reason)
-        )
+        if tell_subject:
+            await self._post(
+                grant.subject_id, build_revoked(grant, app, by=by, reason=revocation.reason)
+            )
+        if by and by != grant.subject_id:
+            await self._post(by, build_revoked(revocation, app, by=by, reason=revocation.reason))
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
-        await self.close_escalation(revocation, Resolution(text="The user is deactivated."))
+        await self.close_escalation(
+            revocation, resolution or Resolution(text="The user is deactivated.")
+        )
+
+    async def offboarded(self, report: Offboarding, *, subject_name: str = "") -> None:
+        """One summary DM to each admin concerned when a member left Slack."""
+        requests = [item.revocation for item in report.revoked] + list(report.cancelled)
+        if not requests:
+            return
+        summary = build_offboarding_summary(
+            report, title_of=lambda r: self._app(r).title, subject_name=subject_name
+        )
+        for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
+            await self._post(admin, summary)
 
     async def _escalate(self, request: AccessRequest, issue: Escalation) -> bool:
         """Post or update the admins' DM; True when it was posted for the first time."""
@@ -237,6 +289,70 @@ class Notifier:
         if not existing:
             return
         issue = Escalation.from_problem(request.needs_admin_reason or "other")
+        if request.kind is Kind.REVOKE and request.needs_admin_reason in set(Blocker):
+            # A blocked deactivation closes on the message the admins know, link included.
+            issue = Escalation(
+                kind=EscalationKind.BLOCKED_DEACTIVATION,
+                sf_user_id=request.sf_user_id,
+                sf_username=request.sf_username,
+                instance_url=self._instance_url,
+            )
         message = build_escalation(request, self._app(request), issue, resolution=resolution)
         for ref in existing:
             await self._update(ref, message)
+
+    async def reminded(self, request: AccessRequest, number: int) -> None:
+        """Remind the owners in the thread of each approval message."""
+        reminder = build_reminder(request, self._app(request), number=number)
+        for ref in await self._repo.messages(request.id, APPROVAL):
+            await self._post(ref.channel, reminder, thread_ts=ref.ts)
+
+    async def asked_admins(self, request: AccessRequest, reminders: int) -> None:
+        """Ask the admins to nudge the owners of a request nobody decides."""
+        app = self._app(request)
+        ask = build_undecided_escalation(request, app, reminders=reminders)
+        for admin in app.admins:
+            posted = await self._post(admin, ask)
+            if posted:
+                await self._repo.add_message(
+                    MessageRef(
+                        request_id=request.id,
+                        purpose=UNDECIDED,
+                        channel=posted[0],
+                        ts=posted[1],
+                        recipient=admin,
+                    )
+                )
+        await self._thread(request, ThreadEvent.ESCALATED)
+
+    async def expired(self, request: AccessRequest) -> None:
+        """Nobody decided in time: no buttons left anywhere, and the requester is told."""
+        await self.decided(request)
+        await self._tell_people(request, build_request_expired(request, self._app(request)))
+        await self._thread(request, ThreadEvent.EXPIRED)
+
+    async def expiring_soon(self, grant: AccessRequest) -> None:
+        """The access ends soon: a DM with Extend and Revoke now."""
+        notice = build_expiring_soon(grant, self._app(grant))
+        posted = await self._post(grant.subject_id, notice)
+        if posted:
+            await self._repo.add_message(
+                MessageRef(
+                    request_id=grant.id,
+                    purpose=EXPIRY_WARNING,
+                    channel=posted[0],
+                    ts=posted[1],
+                    recipient=grant.subject_id,
+                )
+            )
+
+    async def direct(self, user_id: str, message: SlackMessage) -> None:
+        """A DM about no single request (the reconciliation digest)."""
+        await self._post(user_id, message)
+
+    async def retrying(self, outcome: WillRetry) -> None:
+        """A passing Salesforce failure, told once in the approval threads (not every attempt)."""
+        if outcome.attempt == 1:
+            await self._thread(
+                outcome.request, ThreadEvent.RETRYING, detail=outcome.human, at=outcome.at
+            )

@@ -124,6 +124,7 @@ class Worker:
                 outcome.human,
                 outcome.at,
             )
+            await notifier.retrying(outcome)
         else:
             log.debug("%s skipped: %s", outcome.request_id, outcome.why)
 

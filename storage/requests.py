@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ import aiosqlite
 from storage.audit import AuditLog, append_audit
 from storage.db import Clock, Database, from_db_time, to_db_time
 from storage.models import AccessRequest, Kind, MessageRef, NewRequest, State
+
+log = logging.getLogger(__name__)
 
 _TIME_FIELDS = frozenset(
     {"decided_at", "next_attempt_at", "claimed_until", "expires_at", "created_at", "updated_at"}
@@ -77,6 +80,18 @@ class RequestRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.audit = AuditLog(db)
+        self._observers: list[Callable[[AccessRequest], None]] = []
+
+    def observe(self, callback: Callable[[AccessRequest], None]) -> None:
+        """Call ``callback`` with each request created or moved, once its transaction commits."""
+        self._observers.append(callback)
+
+    def _changed(self, request: AccessRequest) -> None:
+        for callback in self._observers:
+            try:
+                callback(request)
+            except Exception:  # an observer must never undo or fail a committed change
+                log.exception("request observer failed for %s", request.id)
 
     @property
     def clock(self) -> Clock:
@@ -123,7 +138,9 @@ class RequestRepository:
             async with conn.execute("SELECT * FROM requests WHERE id = ?", (values["id"],)) as cur:
                 row = await cur.fetchone()
         assert row is not None
-        return _row_to_request(row), True
+        created = _row_to_request(row)
+        self._changed(created)
+        return created, True
 
     async def get(self, request_id: str) -> AccessRequest | None:
         """The request with this id."""
@@ -180,7 +197,9 @@ class RequestRepository:
                 to_state=to.value,
                 detail=detail,
             )
-        return _row_to_request(row)
+        moved = _row_to_request(row)
+        self._changed(moved)
+        return moved
 
     async def _previous_state(
         self, conn: aiosqlite.Connection, request_id: str, now_state: str, allowed: list[State]

@@ -73,6 +73,7 @@ class SlackHttp:
                     status=status,
                     ok=bool(body.get("ok")),
                     error=body.get("error"),
+                    at=state.clock(),
                 )
             )
             return status, body, headers

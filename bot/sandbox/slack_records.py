@@ -39,6 +39,7 @@ class ApiCall(_Frozen):
     status: int = 200
     ok: bool = True
     error: str | None = None
+    at: float = 0.0  # when it arrived, on the workspace clock (latency measurements)
 
 
 class PostedMessage(_Frozen):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -73,6 +74,7 @@ class Stage:
     workspace: Workspace
     policy_holder: list[Policy]
     _env: dict[str, str | None] = field(default_factory=dict)
+    clock: Clock = utc_now
 
     @property
     def policy(self) -> Policy:
@@ -86,6 +88,16 @@ class Stage:
     async def settle(self) -> None:
         """Wait until every background step the bot started has finished."""
         await self.runtime.deps.worker.drain()
+
+    async def restart_bot(self) -> None:
+        """Stop the bot and start a new one on the same database, simulators and port."""
+        port = urlsplit(self.workspace.app_url).port or 0
+        settings = self.runtime.settings
+        await self.workspace.aclose()  # its next request opens a fresh connection
+        await self.runtime.close()
+        holder = self.policy_holder
+        self.runtime = await build_runtime(settings, lambda: holder[0], clock=self.clock)
+        await self.runtime.serve_http("127.0.0.1", port)
 
     async def close(self) -> None:
         """Stop the bot and both simulators, and restore the environment."""
@@ -155,4 +167,5 @@ async def start_stage(
         workspace=workspace,
         policy_holder=holder,
         _env=saved,
+        clock=clock,
     )

@@ -11,7 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.command_text import ParsedCommand, Subcommand, parse_command
 from handlers.deps import Deps
 from handlers.listeners.request_modal import open_request_modal
-from handlers.views.help import build_help
+from handlers.listeners.revoke import on_revoke_command
+from handlers.listeners.status import on_pending, on_status
+from handlers.views.help import build_help, build_unknown_command
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -35,7 +37,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         handler = SUBCOMMANDS.get(parsed.subcommand) if parsed.subcommand else None
         if handler is None:
             # help, and anything unknown: the list of subcommands, only to the one who typed it
-            help_message = build_help(command=deps.config.command)
+            help_message = (
+                build_help(command=deps.config.command)
+                if parsed.subcommand
+                else build_unknown_command(parsed.word, command=deps.config.command)
+            )
             await ack(text=help_message.text, blocks=help_message.blocks)
             return
         await ack()
@@ -47,4 +53,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 Handler = Callable[
     [Deps, ParsedCommand, str, AsyncRespond, AsyncWebClient, dict[str, Any]], Awaitable[None]
 ]
-SUBCOMMANDS: dict[Subcommand, Handler] = {}
+SUBCOMMANDS: dict[Subcommand, Handler] = {
+    Subcommand.REVOKE: on_revoke_command,
+    Subcommand.STATUS: on_status,
+    Subcommand.PENDING: on_pending,
+}

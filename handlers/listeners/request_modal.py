@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
@@ -75,6 +76,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         view = body.get("view") or {}
+        if not view.get("id"):
+            return  # the same select outside a modal: there is no form of ours to refill
         ref = ModalRef.load(view.get("private_metadata"))
         draft = parse_request_state(view.get("state", {}).get("values"))
         application = _application(deps, ref, draft)
@@ -89,7 +92,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             selected=selected,
             on_behalf_of=ref.subject_id,
         )
-        await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
+        try:
+            await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
+        except SlackApiError as error:
+            if error.response.get("error") not in ("hash_conflict", "not_found"):
+                raise
+            # A later pick already refilled the form, or the person closed it.
+            log.info("request form %s not refilled: %s", view.get("id"), error.response["error"])
 
     async def on_request_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
@@ -125,12 +134,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
         application = _application(deps, ref, parse_request_state(values))
         choices = await deps.catalog.choices_for(application)
         draft = parse_request_state(values, choices=choices)
-        items = items_for_action(choices, str(body.get("action_id")), license_name=draft.license)
+        items = items_for_action(
+            choices,
+            str(body.get("action_id")),
+            license_name=draft.license,
+            applications=[(a.name, a.title) for a in deps.policy().applications],
+        )
         await ack(options=build_options(items, str(body.get("value") or "")))
 
     for action in (ActionId.REQUEST_APPLICATION, ActionId.REQUEST_LICENSE):
         app.action({"action_id": action, "type": "block_actions"})(on_request_choice_changed)
     for action in (
+        ActionId.REQUEST_APPLICATION,
+        ActionId.REQUEST_LICENSE,
         ActionId.REQUEST_PROFILE,
         ActionId.REQUEST_ROLE,
         ActionId.REQUEST_PERMISSION_SETS,

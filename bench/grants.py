@@ -1,0 +1,183 @@
+"""Grants end to end: people submit the request form, an owner approves, the bot provisions.
+
+Measured: the Approve clicks' acknowledgement times, grants provisioned per second from the
+first click to the last provisioned request, and whether every request was provisioned exactly
+once (database, audit log, Salesforce and the requesters' DMs all agree).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.dbread import ReadOnlyDb
+from bench.load import run_concurrently, wait_until
+from bench.rig import BenchUser, BotProcess, Simulators
+from bench.stats import percentile
+from bot.sandbox.slack_records import PostedMessage
+from bot.sandbox.stage import OMAR
+from bot.sandbox.workspace import Workspace
+from handlers.ids import ActionId, CallbackId
+
+JsonDict = dict[str, Any]
+READY = " is ready."  # the words of the "you have access" DM
+
+
+@dataclass(frozen=True)
+class GrantRun:
+    """What one bot did with ``grants`` approved requests."""
+
+    grants: int
+    submitted: int
+    clicks: tuple[float, ...]
+    provisioned: int
+    seconds: float
+    to_active: tuple[float, ...]
+    api_calls: int
+    problems: tuple[str, ...]
+
+    @property
+    def per_second(self) -> float:
+        """Grants provisioned per second, first click to last provisioned."""
+        return self.provisioned / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def calls_per_grant(self) -> float:
+        """Salesforce data API calls the org answered per grant during the run."""
+        return self.api_calls / self.provisioned if self.provisioned else float("nan")
+
+
+async def _view_of(
+    sims: Simulators, user_id: str, accept: Callable[[JsonDict], bool], timeout: float
+) -> JsonDict:
+    found: list[JsonDict] = []
+
+    def ready() -> bool:
+        view = sims.slack.open_view(user_id)
+        if view is not None and accept(view):
+            found.append(view)
+            return True
+        return False
+
+    if not await wait_until(ready, timeout=timeout, interval=0.02):
+        raise TimeoutError(f"no matching modal for {user_id} within {timeout} s")
+    return found[0]
+
+
+async def submit_form(
+    sims: Simulators, workspace: Workspace, user: BenchUser, timeout: float = 30.0
+) -> bool:
+    """``/salesforce``, pick a license (the profiles refill), choose the rest, submit."""
+    reply = await workspace.slash(user.id)
+    if reply.status != 200:
+        return False
+    form = await _view_of(
+        sims, user.id, lambda v: v.get("callback_id") == CallbackId.REQUEST, timeout
+    )
+    view_id, first_hash = str(form["id"]), form["hash"]
+    await workspace.pick(user.id, view_id, ActionId.REQUEST_LICENSE, "Salesforce")
+    await _view_of(sims, user.id, lambda v: v.get("hash") != first_hash, timeout)
+    await workspace.choose(user.id, view_id, ActionId.REQUEST_PROFILE, "Sales User")
+    await workspace.choose(user.id, view_id, ActionId.REQUEST_ROLE, "SalesRep")
+    await workspace.choose(user.id, view_id, ActionId.REQUEST_PERMISSION_SETS, ["Sales_Ops"])
+    await workspace.type(user.id, view_id, ActionId.REQUEST_REASON, "Quarter close (bench)")
+    reply = await workspace.submit(user.id, view_id)
+    return reply.status == 200 and not reply.body.strip()
+
+
+def approve_value(message: PostedMessage) -> str | None:
+    """The request id an approval message's Approve button carries."""
+    for block in message.blocks:
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == ActionId.APPROVE:
+                value = element.get("value")
+                return str(value) if value else None
+    return None
+
+
+async def run_grants(
+    sims: Simulators,
+    workspace: Workspace,
+    bot: BotProcess,
+    users: list[BenchUser],
+    *,
+    concurrency: int,
+    think: float,
+    timeout: float,
+) -> GrantRun:
+    """Submit one request per user, approve them all, and wait for every one to be active."""
+    db = ReadOnlyDb(bot.database)
+    done = await run_concurrently(
+        users, concurrency, lambda u: submit_form(sims, workspace, u), think=0.0
+    )
+    submitted = sum(done)
+    # The owners are asked after the submission is acknowledged; wait for every ask.
+    await wait_until(
+        lambda: db.approval_asks() >= 2 * submitted, timeout=timeout, interval=0.1
+    )
+    ids = set(db.request_ids(state="pending_approval"))
+    asks = {approve_value(m): m for m in sims.slack.dms(OMAR.id) if not m.is_reply}
+    messages = [asks[i] for i in sorted(ids) if i in asks]
+    clicked_at: dict[str, float] = {}
+    calls_before = sims.org.api_calls
+
+    async def approve(message: PostedMessage) -> float:
+        clicked_at[str(approve_value(message))] = time.time()
+        reply = await workspace.click(OMAR.id, message, ActionId.APPROVE)
+        return reply.elapsed if reply.status == 200 else float("nan")
+
+    started = time.time()
+    clicks = await run_concurrently(messages, concurrency, approve, think=think)
+    await wait_until(lambda: db.count(state="active") >= len(messages), timeout=timeout)
+    active = db.active_since(clicked_at)
+    seconds = (max(active.values()) if active else time.time()) - started
+    api_calls = sims.org.api_calls - calls_before
+    await asyncio.sleep(0.5)  # the "you have access" DMs follow the state change
+    problems = check_exactly_once(sims, db, users, ids)
+    if submitted < len(users):
+        problems.insert(0, f"{len(users) - submitted} submissions failed")
+    return GrantRun(
+        grants=len(users),
+        submitted=submitted,
+        clicks=tuple(c for c in clicks if c == c),
+        provisioned=len(active),
+        seconds=seconds,
+        to_active=tuple(at - clicked_at[i] for i, at in active.items() if i in clicked_at),
+        api_calls=api_calls,
+        problems=tuple(problems),
+    )
+
+
+def check_exactly_once(
+    sims: Simulators, db: ReadOnlyDb, users: list[BenchUser], ids: set[str]
+) -> list[str]:
+    """Every request active once: one audit row, one Salesforce user, one assignment, one DM."""
+    problems: list[str] = []
+    states = db.states(ids)
+    lost = [i for i in ids if states.get(i) != "active"]
+    if lost:
+        problems.append(f"{len(lost)} requests not active (e.g. {lost[0]}: {states.get(lost[0])})")
+    twice = [i for i, n in db.audit_counts("provisioned", ids).items() if n != 1]
+    if twice:
+        problems.append(f"{len(twice)} requests provisioned more than once in the audit log")
+    wanted = {u.email for u in users}
+    found = Counter(u.username for u in sims.org.users() if u.username in wanted)
+    missing = [e for e in wanted if found[e] == 0]
+    if missing:
+        problems.append(f"{len(missing)} Salesforce users missing (e.g. {missing[0]})")
+    for user in sims.org.users():
+        if user.username in wanted:
+            held = sims.org.assignments_of(user.id)
+            if held.count("Sales_Ops") != 1 or not user.is_active:
+                problems.append(f"{user.username}: active={user.is_active}, sets={held}")
+                break
+    for user in users:
+        ready = [m for m in sims.slack.dms(user.id) if READY in m.text]
+        if len(ready) != 1:
+            problems.append(f"{user.id} was told {len(ready)} times that access is ready")
+            break
+    return problems

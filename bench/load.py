@@ -1,0 +1,52 @@
+"""Bounded-concurrency load: N simulated people working through a list of jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def run_concurrently(
+    items: Sequence[T],
+    concurrency: int,
+    job: Callable[[T], Awaitable[R]],
+    *,
+    think: float = 0.0,
+    seed: int = 0,
+) -> list[R]:
+    """Run ``job`` on every item, ``concurrency`` people at a time; results in item order.
+
+    Each person waits for the answer, then thinks ``think`` seconds on average (uniformly
+    between half and one and a half times that) before their next job, as load-testing tools
+    model users; ``think=0`` hammers the bot to find its capacity.
+    """
+    results: list[R | None] = [None] * len(items)
+    cursor = iter(range(len(items)))
+    pace = random.Random(seed)
+
+    async def person() -> None:
+        for index in cursor:
+            results[index] = await job(items[index])
+            if think:
+                await asyncio.sleep(pace.uniform(0.5 * think, 1.5 * think))
+
+    await asyncio.gather(*(person() for _ in range(max(1, min(concurrency, len(items))))))
+    return [r for r in results if r is not None]
+
+
+async def wait_until(
+    predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05
+) -> bool:
+    """Poll ``predicate`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(interval)
+    return True

@@ -1,0 +1,204 @@
+"""The bench rig: simulated Slack and Salesforce in this process, the bot in a child process.
+
+The bot runs as its own process (``accessbot serve``, or the naive bot for a baseline) so its
+event loop has a core to itself and its peak memory can be read from ``/proc``; the simulators
+and the people driving them share this process, as Slack and Salesforce are other machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.sandbox.salesforce_org import OrgServer, SimulatedOrg
+from bot.sandbox.slack_api import SimulatedSlack
+from bot.sandbox.stage import PEOPLE, demo_policy
+from bot.sandbox.workspace import Workspace
+
+SIGNING_SECRET = "bench-signing-secret"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_LISTENING = re.compile(r"listening on http://[^:]+:(\d+)/slack/events")
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class BenchUser:
+    """A member of the simulated workspace who asks for access in the bench."""
+
+    id: str
+    email: str
+
+
+def bench_users(count: int) -> list[BenchUser]:
+    """``count`` distinct members, each with an email that becomes a Salesforce username."""
+    return [BenchUser(f"U0B{n:06d}", f"bench.user{n:06d}@acme.com") for n in range(count)]
+
+
+class TriggerLog(SimulatedSlack):
+    """The simulated workspace, remembering whose interaction each trigger_id belongs to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trigger_owner: dict[str, str] = {}
+
+    def issue_trigger(self, user_id: str) -> str:
+        """Issue as Slack does, and note the owner (to time the modal that opens with it)."""
+        trigger = super().issue_trigger(user_id)
+        self.trigger_owner[trigger] = user_id
+        return trigger
+
+
+@dataclass
+class Simulators:
+    """The simulated org (with its latency) and workspace, both serving on loopback."""
+
+    org: SimulatedOrg
+    org_server: OrgServer
+    slack: TriggerLog
+    users: list[BenchUser]
+
+    def stop(self) -> None:
+        """Stop both servers."""
+        self.slack.stop()
+        self.org_server.stop()
+
+
+def start_simulators(*, delay: float, users: int) -> Simulators:
+    """The demo org with room for every bench user, and a workspace holding them."""
+    org = SimulatedOrg(delay=delay)
+    org.seed_demo()
+    # Every bench user takes a seat; the demo's ten would run out at once.
+    org.admin_update("UserLicense", org.id_of("UserLicense", "Salesforce"), TotalLicenses=10**6)
+    server = OrgServer(org)
+    server.start()
+    slack = TriggerLog()
+    for person in PEOPLE:
+        slack.add_user(
+            person.id,
+            name=person.name,
+            real_name=person.real_name,
+            email=person.email,
+            tz=person.tz,
+            locale=person.locale,
+        )
+    members = bench_users(users)
+    for n, user in enumerate(members):
+        slack.add_user(
+            user.id,
+            name=f"bench{n}",
+            real_name=f"Bench User{n}",
+            email=user.email,
+            tz="Europe/Paris",
+        )
+    slack.start()
+    return Simulators(org=org, org_server=server, slack=slack, users=members)
+
+
+def write_policy(directory: Path) -> Path:
+    """The demo policy as the YAML file ``accessbot serve`` reads."""
+    path = directory / "policy.yml"
+    data = demo_policy().model_dump(mode="json", exclude_defaults=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class BotProcess:
+    """A bot serving HTTP in a child process, with its log and database in ``directory``."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    directory: Path
+    database: Path
+    _log: Path = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        """Where Slack would send requests."""
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def peak_rss_bytes(self) -> int:
+        """The process's peak resident memory (VmHWM) so far."""
+        return _status_kb(self.process.pid, "VmHWM") * 1024
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the bot's log, for error messages."""
+        text = self._log.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Ask the bot to stop (SIGTERM), as an operator would, and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _status_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise LookupError(f"{key} not in /proc/{pid}/status")
+
+
+def bot_command(naive: bool) -> list[str]:
+    """``accessbot serve`` (the real bot), or the naive bot that works before it acknowledges."""
+    module = "bench.naive_bot" if naive else "bot"
+    return [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", "0"]
+
+
+async def start_bot(sims: Simulators, directory: Path, *, naive: bool) -> BotProcess:
+    """Start a bot wired to the simulators and wait until it accepts requests."""
+    directory.mkdir(parents=True, exist_ok=True)
+    database = directory / "accessbot.sqlite3"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "SALESFORCE_", "ACCESSBOT_"))
+    }
+    env.update(
+        PYTHONPATH=str(REPO_ROOT),
+        SLACK_BOT_TOKEN=sims.slack.bot_token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=sims.slack.api_url,
+        SALESFORCE_INSTANCE_URL=sims.org_server.instance_url,
+        SALESFORCE_ACCESS_TOKEN=sims.org_server.access_token,
+        REQUESTS_CA_BUNDLE=sims.org_server.ca_bundle_path,
+        ACCESSBOT_DATABASE=str(database),
+        ACCESSBOT_POLICY_FILE=str(write_policy(directory)),
+        ACCESSBOT_WORKER_ID="bench",
+        ACCESSBOT_LOG_LEVEL="WARNING",
+    )
+    log = directory / "bot.log"
+    with log.open("wb") as sink:
+        # The working directory is the run's own, so no stray .env file is read.
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            bot_command(naive), cwd=directory, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        found = _LISTENING.search(log.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return BotProcess(process, int(found.group(1)), directory, database, log)
+        if process.poll() is not None:
+            break
+        await asyncio.sleep(0.05)
+    process.kill()
+    tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+    raise RuntimeError(f"the bot did not start:\n{tail}")
+
+
+def workspace_for(sims: Simulators, bot: BotProcess) -> Workspace:
+    """People's side of the workspace, sending signed requests to ``bot``."""
+    return Workspace(app_url=bot.url, signing_secret=SIGNING_SECRET, slack=sims.slack)

@@ -1,0 +1,69 @@
+"""Extending time-bound access: a new request to the owners for the same access, once more.
+
+The extension is a grant of its own whose ``grant_id`` names the grant it extends. Once it is
+approved and provisioned, the old grant closes at its end without touching the user.
+"""
+
+from __future__ import annotations
+
+from handlers.flows.expiry import EXTENSION_UNDER_WAY, extension_of
+from handlers.flows.outcomes import RefusalReason, Refused, Submitted
+from handlers.policy import Policy
+from storage.models import Kind, NewRequest, State
+from storage.requests import RequestRepository
+
+
+async def request_extension(
+    repo: RequestRepository, policy: Policy, *, grant_id: str, actor: str
+) -> Submitted | Refused:
+    """Ask the owners to extend ``grant_id``; a second click returns the request already open."""
+    grant = await repo.get(grant_id)
+    if grant is None or grant.kind is not Kind.GRANT:
+        return Refused(reason=RefusalReason.NOT_FOUND)
+    app = policy.application(grant.application)
+    if app is None or actor not in (grant.subject_id, grant.requester_id):
+        return Refused(reason=RefusalReason.NOT_ALLOWED, request=grant)
+    if grant.state is not State.ACTIVE or grant.expires_at is None:
+        return Refused(reason=RefusalReason.NOTHING_TO_DO, request=grant)
+    under_way = await extension_of(repo, grant, EXTENSION_UNDER_WAY)
+    if under_way is not None:
+        return Submitted(request=under_way, created=False)
+    earlier = await repo.find(grant_id=grant.id, kind=Kind.GRANT)
+    extension, created = await repo.create(
+        NewRequest(
+            application=grant.application,
+            state=State.PENDING_APPROVAL,
+            requester_id=actor,
+            subject_id=grant.subject_id,
+            subject_email=grant.subject_email,
+            subject_name=grant.subject_name,
+            license=grant.license,
+            profile=grant.profile,
+            role=grant.role,
+            permission_sets=grant.permission_sets,
+            duration_days=grant.duration_days,
+            reason=f"Extension of {grant.id}. {grant.reason}".strip(),
+            grant_id=grant.id,
+            sf_user_id=grant.sf_user_id,
+            sf_username=grant.sf_username,
+        ),
+        actor=actor,
+        action="extension_requested",
+        # Two clicks at once compute the same key, so only one extension is stored.
+        idempotency_key=f"extend:{grant.id}:{len(earlier)}",
+        detail={"extends": grant.id, "ends": grant.expires_at.isoformat()},
+    )
+    if created and grant.username_override:
+        # The extension must land on the same Salesforce user as the grant it extends.
+        extension = (
+            await repo.transition(
+                extension.id,
+                expected=State.PENDING_APPROVAL,
+                to=State.PENDING_APPROVAL,
+                actor="bot",
+                action="username_carried_over",
+                changes={"username_override": grant.username_override},
+            )
+            or extension
+        )
+    return Submitted(request=extension, created=created)
