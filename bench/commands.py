@@ -39,7 +39,7 @@ async def run_commands(
     *,
     concurrency: int,
     think: float = 0.0,
-    settle_timeout: float = 60.0,
+    settle_within: float = 60.0,
 ) -> CommandRun:
     """Each user types ``/salesforce`` once, ``concurrency`` people at a time."""
     slack = sims.slack
@@ -64,7 +64,7 @@ async def run_commands(
         ]
 
     # The real bot opens the modal after its ack; give the last ones time to arrive.
-    await wait_until(lambda: len(opened()) >= len(users), timeout=settle_timeout, interval=0.1)
+    await wait_until(lambda: len(opened()) >= len(users), within=settle_within, interval=0.1)
     opens = [at - sent[ours[trigger]] for trigger, at, ok in opened() if ok]
     return CommandRun(
         acks=tuple(elapsed for elapsed, status in replies if status == 200),

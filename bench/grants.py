@@ -17,7 +17,6 @@ from typing import Any
 from bench.dbread import ReadOnlyDb
 from bench.load import run_concurrently, wait_until
 from bench.rig import BenchUser, BotProcess, Simulators
-from bench.stats import percentile
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import OMAR
 from bot.sandbox.workspace import Workspace
@@ -52,7 +51,7 @@ class GrantRun:
 
 
 async def _view_of(
-    sims: Simulators, user_id: str, accept: Callable[[JsonDict], bool], timeout: float
+    sims: Simulators, user_id: str, accept: Callable[[JsonDict], bool], within: float
 ) -> JsonDict:
     found: list[JsonDict] = []
 
@@ -63,24 +62,24 @@ async def _view_of(
             return True
         return False
 
-    if not await wait_until(ready, timeout=timeout, interval=0.02):
-        raise TimeoutError(f"no matching modal for {user_id} within {timeout} s")
+    if not await wait_until(ready, within=within, interval=0.02):
+        raise TimeoutError(f"no matching modal for {user_id} within {within} s")
     return found[0]
 
 
 async def submit_form(
-    sims: Simulators, workspace: Workspace, user: BenchUser, timeout: float = 30.0
+    sims: Simulators, workspace: Workspace, user: BenchUser, within: float = 30.0
 ) -> bool:
     """``/salesforce``, pick a license (the profiles refill), choose the rest, submit."""
     reply = await workspace.slash(user.id)
     if reply.status != 200:
         return False
     form = await _view_of(
-        sims, user.id, lambda v: v.get("callback_id") == CallbackId.REQUEST, timeout
+        sims, user.id, lambda v: v.get("callback_id") == CallbackId.REQUEST, within
     )
     view_id, first_hash = str(form["id"]), form["hash"]
     await workspace.pick(user.id, view_id, ActionId.REQUEST_LICENSE, "Salesforce")
-    await _view_of(sims, user.id, lambda v: v.get("hash") != first_hash, timeout)
+    await _view_of(sims, user.id, lambda v: v.get("hash") != first_hash, within)
     await workspace.choose(user.id, view_id, ActionId.REQUEST_PROFILE, "Sales User")
     await workspace.choose(user.id, view_id, ActionId.REQUEST_ROLE, "SalesRep")
     await workspace.choose(user.id, view_id, ActionId.REQUEST_PERMISSION_SETS, ["Sales_Ops"])
@@ -107,7 +106,7 @@ async def run_grants(
     *,
     concurrency: int,
     think: float,
-    timeout: float,
+    within: float,
 ) -> GrantRun:
     """Submit one request per user, approve them all, and wait for every one to be active."""
     db = ReadOnlyDb(bot.database)
@@ -116,14 +115,12 @@ async def run_grants(
     )
     submitted = sum(done)
     # The owners are asked after the submission is acknowledged; wait for every ask.
-    await wait_until(
-        lambda: db.approval_asks() >= 2 * submitted, timeout=timeout, interval=0.1
-    )
+    await wait_until(lambda: db.approval_asks() >= 2 * submitted, within=within, interval=0.1)
     ids = set(db.request_ids(state="pending_approval"))
     asks = {approve_value(m): m for m in sims.slack.dms(OMAR.id) if not m.is_reply}
     messages = [asks[i] for i in sorted(ids) if i in asks]
     clicked_at: dict[str, float] = {}
-    calls_before = sims.org.api_calls
+    calls_before = sims.org.api_calls()
 
     async def approve(message: PostedMessage) -> float:
         clicked_at[str(approve_value(message))] = time.time()
@@ -132,10 +129,10 @@ async def run_grants(
 
     started = time.time()
     clicks = await run_concurrently(messages, concurrency, approve, think=think)
-    await wait_until(lambda: db.count(state="active") >= len(messages), timeout=timeout)
+    await wait_until(lambda: db.count(state="active") >= len(messages), within=within)
     active = db.active_since(clicked_at)
     seconds = (max(active.values()) if active else time.time()) - started
-    api_calls = sims.org.api_calls - calls_before
+    api_calls = sims.org.api_calls() - calls_before
     await asyncio.sleep(0.5)  # the "you have access" DMs follow the state change
     problems = check_exactly_once(sims, db, users, ids)
     if submitted < len(users):
@@ -169,11 +166,11 @@ def check_exactly_once(
     missing = [e for e in wanted if found[e] == 0]
     if missing:
         problems.append(f"{len(missing)} Salesforce users missing (e.g. {missing[0]})")
-    for user in sims.org.users():
-        if user.username in wanted:
-            held = sims.org.assignments_of(user.id)
-            if held.count("Sales_Ops") != 1 or not user.is_active:
-                problems.append(f"{user.username}: active={user.is_active}, sets={held}")
+    for found_user in sims.org.users():
+        if found_user.username in wanted:
+            held = sims.org.assignments_of(found_user.id)
+            if held.count("Sales_Ops") != 1 or not found_user.is_active:
+                problems.append(f"{found_user.username}: active={found_user.is_active}, {held}")
                 break
     for user in users:
         ready = [m for m in sims.slack.dms(user.id) if READY in m.text]

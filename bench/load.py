@@ -40,11 +40,11 @@ async def run_concurrently(
 
 
 async def wait_until(
-    predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05
+    predicate: Callable[[], bool], *, within: float, interval: float = 0.05
 ) -> bool:
-    """Poll ``predicate`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    """Poll ``predicate`` until it holds (True) or ``within`` seconds pass (False)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not predicate():
         if loop.time() >= deadline:
             return False

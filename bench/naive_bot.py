@@ -82,6 +82,7 @@ def naive_gateway(settings: Settings) -> NaiveGateway:
         settings.salesforce_instance_url,
         token.get_secret_value(),
         delegate=SalesforceGateway(salesforce_auth(settings)),
+        max_workers=settings.salesforce_concurrency,
     )
 
 

@@ -2,8 +2,8 @@
 
 It does what the gateway does, the way a first version would: query the user, create or patch
 them, unfreeze their login, then POST one PermissionSetAssignment at a time; deactivation is one
-PATCH per user. It runs on the same 4-wide thread pool as the real gateway, so the difference
-the bench shows is the number of round trips, not the concurrency.
+PATCH per user. It runs on a thread pool as wide as the real gateway's, so the difference the
+bench shows is the number of round trips, not the concurrency.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import requests
-from simple_salesforce.api import Salesforce
+from simple_salesforce.api import Salesforce, SFType
 from simple_salesforce.exceptions import SalesforceError as LibraryError
 
 from salesforce.auth import DEFAULT_API_VERSION
@@ -33,6 +33,19 @@ from salesforce.models import (
 )
 
 T = TypeVar("T")
+
+
+def sobject(sf: Salesforce, name: str) -> SFType:
+    """The SFType for ``name`` (what ``sf.User`` gives, typed)."""
+    return SFType(
+        name,
+        sf.session_id,
+        sf.sf_instance,
+        sf_version=sf.sf_version,
+        proxies=sf.proxies,
+        session=sf.session,
+        salesforce=sf,
+    )
 
 
 def _quoted(value: str) -> str:
@@ -60,7 +73,8 @@ def _user_fields(spec: UserSpec) -> dict[str, Any]:
 
 def naive_provision(sf: Salesforce, spec: UserSpec) -> ProvisionResult:
     """Look the user up, create or reactivate them, then one call per assignment."""
-    found = sf.query(f"SELECT Id FROM User WHERE Username = {_quoted(spec.username)}")
+    username = _quoted(spec.username)
+    found = sf.query(f"SELECT Id FROM User WHERE Username = {username}")  # noqa: S608 - quoted
     records = found.get("records") or []
     calls = 1
     if records:
@@ -68,16 +82,17 @@ def naive_provision(sf: Salesforce, spec: UserSpec) -> ProvisionResult:
         patch = {"IsActive": True, "ProfileId": spec.profile_id}
         if spec.role_id:
             patch["UserRoleId"] = spec.role_id
-        sf.User.update(user_id, patch)
-        logins = sf.query(f"SELECT Id, IsFrozen FROM UserLogin WHERE UserId = {_quoted(user_id)}")
+        sobject(sf, "User").update(user_id, patch)
+        login_soql = f"SELECT Id, IsFrozen FROM UserLogin WHERE UserId = {_quoted(user_id)}"  # noqa: S608
+        logins = sf.query(login_soql)
         calls += 2
         for login in logins.get("records") or []:
             if login.get("IsFrozen"):
-                sf.UserLogin.update(login["Id"], {"IsFrozen": False})
+                sobject(sf, "UserLogin").update(login["Id"], {"IsFrozen": False})
                 calls += 1
         action = ProvisionAction.REACTIVATED
     else:
-        user_id = str(sf.User.create(_user_fields(spec))["id"])
+        user_id = str(sobject(sf, "User").create(_user_fields(spec))["id"])
         calls += 1
         action = ProvisionAction.CREATED
     bodies = [{"PermissionSetId": i} for i in spec.permission_set_ids]
@@ -85,7 +100,7 @@ def naive_provision(sf: Salesforce, spec: UserSpec) -> ProvisionResult:
     for body in bodies:
         calls += 1
         try:
-            sf.PermissionSetAssignment.create({"AssigneeId": user_id, **body})
+            sobject(sf, "PermissionSetAssignment").create({"AssigneeId": user_id, **body})
         except LibraryError as error:
             if "DUPLICATE_VALUE" not in str(error):
                 raise
@@ -100,7 +115,7 @@ def naive_provision(sf: Salesforce, spec: UserSpec) -> ProvisionResult:
 
 def naive_deactivate(sf: Salesforce, user_id: str) -> Deactivated:
     """One PATCH IsActive=false."""
-    sf.User.update(user_id, {"IsActive": False})
+    sobject(sf, "User").update(user_id, {"IsActive": False})
     return Deactivated(user_id=user_id)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.sandbox.salesforce_org import OrgServer, SimulatedOrg
+from bench.org_process import Endpoint, OrgHost, OrgManager, remote_org, start_org_process
 from bot.sandbox.slack_api import SimulatedSlack
 from bot.sandbox.stage import PEOPLE, demo_policy
 from bot.sandbox.workspace import Workspace
@@ -58,27 +58,25 @@ class TriggerLog(SimulatedSlack):
 
 @dataclass
 class Simulators:
-    """The simulated org (with its latency) and workspace, both serving on loopback."""
+    """The simulated org (its own process, with its latency) and workspace, on loopback."""
 
-    org: SimulatedOrg
-    org_server: OrgServer
+    org: OrgHost
+    endpoint: Endpoint
     slack: TriggerLog
     users: list[BenchUser]
+    _manager: OrgManager = field(repr=False)
 
     def stop(self) -> None:
-        """Stop both servers."""
+        """Stop both servers and the org's process."""
         self.slack.stop()
-        self.org_server.stop()
+        self.org.stop()
+        self._manager.shutdown()
 
 
 def start_simulators(*, delay: float, users: int) -> Simulators:
     """The demo org with room for every bench user, and a workspace holding them."""
-    org = SimulatedOrg(delay=delay)
-    org.seed_demo()
-    # Every bench user takes a seat; the demo's ten would run out at once.
-    org.admin_update("UserLicense", org.id_of("UserLicense", "Salesforce"), TotalLicenses=10**6)
-    server = OrgServer(org)
-    server.start()
+    manager = start_org_process()
+    org = remote_org(manager, delay)
     slack = TriggerLog()
     for person in PEOPLE:
         slack.add_user(
@@ -99,7 +97,9 @@ def start_simulators(*, delay: float, users: int) -> Simulators:
             tz="Europe/Paris",
         )
     slack.start()
-    return Simulators(org=org, org_server=server, slack=slack, users=members)
+    return Simulators(
+        org=org, endpoint=org.endpoint(), slack=slack, users=members, _manager=manager
+    )
 
 
 def write_policy(directory: Path) -> Path:
@@ -158,8 +158,10 @@ def bot_command(naive: bool) -> list[str]:
     return [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", "0"]
 
 
-async def start_bot(sims: Simulators, directory: Path, *, naive: bool) -> BotProcess:
-    """Start a bot wired to the simulators and wait until it accepts requests."""
+def launch_bot(
+    sims: Simulators, directory: Path, *, naive: bool
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """Start a bot wired to the simulators; returns the process, its database and its log."""
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "accessbot.sqlite3"
     env = {
@@ -172,9 +174,9 @@ async def start_bot(sims: Simulators, directory: Path, *, naive: bool) -> BotPro
         SLACK_BOT_TOKEN=sims.slack.bot_token,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=sims.slack.api_url,
-        SALESFORCE_INSTANCE_URL=sims.org_server.instance_url,
-        SALESFORCE_ACCESS_TOKEN=sims.org_server.access_token,
-        REQUESTS_CA_BUNDLE=sims.org_server.ca_bundle_path,
+        SALESFORCE_INSTANCE_URL=sims.endpoint.instance_url,
+        SALESFORCE_ACCESS_TOKEN=sims.endpoint.access_token,
+        REQUESTS_CA_BUNDLE=sims.endpoint.ca_bundle_path,
         ACCESSBOT_DATABASE=str(database),
         ACCESSBOT_POLICY_FILE=str(write_policy(directory)),
         ACCESSBOT_WORKER_ID="bench",
@@ -186,17 +188,26 @@ async def start_bot(sims: Simulators, directory: Path, *, naive: bool) -> BotPro
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             bot_command(naive), cwd=directory, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
+    return process, database, log
+
+
+async def start_bot(sims: Simulators, directory: Path, *, naive: bool) -> BotProcess:
+    """Start a bot wired to the simulators and wait until it accepts requests."""
+    process, database, log = launch_bot(sims, directory, naive=naive)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        found = _LISTENING.search(log.read_text(encoding="utf-8", errors="replace"))
+        found = _LISTENING.search(_read(log))
         if found:
             return BotProcess(process, int(found.group(1)), directory, database, log)
         if process.poll() is not None:
             break
         await asyncio.sleep(0.05)
     process.kill()
-    tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-    raise RuntimeError(f"the bot did not start:\n{tail}")
+    raise RuntimeError(f"the bot did not start:\n{_read(log)[-2000:]}")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def workspace_for(sims: Simulators, bot: BotProcess) -> Workspace:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from bot.settings import Settings
 from bot.wiring import salesforce_auth
 from handlers.flows.choices import build_choices
+from handlers.jobs import CATALOG_REFRESH
 from handlers.policy import Policy
 from salesforce.errors import SalesforceError
 from salesforce.gateway import SalesforceGateway
+from storage.db import Database
+from storage.kv import JobLeases
 
 
 async def run_check(settings: Settings, policy: Policy) -> bool:
@@ -25,6 +28,7 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
         print(f"Org:              {identity.org_name} ({identity.org_id}, {kind})")
         print(f"Integration user: {identity.integration_username}")
         catalog = await gateway.fetch_catalog()
+        await _refresh_catalog_soon(settings)
         budget = gateway.budget()
         if budget is not None:
             print(f"API budget:       {budget.remaining} of {budget.total} requests left today")
@@ -50,3 +54,10 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
         await gateway.aclose()
     print("OK" if ok else "Some checks failed: see above.")
     return ok
+
+
+async def _refresh_catalog_soon(settings: Settings) -> None:
+    """A running bot re-reads the catalog at its next tick instead of waiting for its turn."""
+    if settings.database_path.exists():
+        async with Database(settings.database_path) as db:
+            await JobLeases(db).make_due(CATALOG_REFRESH)

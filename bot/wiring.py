@@ -140,7 +140,9 @@ async def build_runtime(
     settings.check_mode()
     db = await Database(settings.database_path, clock=clock).open()
     if gateway is None:
-        gateway = RealGateway(salesforce_auth(settings))
+        gateway = RealGateway(
+            salesforce_auth(settings), max_workers=settings.salesforce_concurrency
+        )
     repo = RequestRepository(db)
     overrides = PolicyOverrides(db)
     await overrides.load()
@@ -161,7 +163,7 @@ async def build_runtime(
             username_suffix=settings.salesforce_username_suffix, lease=lease
         ),
     )
-    worker = Worker()
+    worker = Worker(concurrency=settings.salesforce_concurrency)
     deps = Deps(
         repo=repo,
         events=EventLog(db),

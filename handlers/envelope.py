@@ -35,6 +35,8 @@ Short = Annotated[str, Field(max_length=255)]
 # Button values, typed option searches and URLs: 2000 is Slack's cap on a button value.
 Value = Annotated[str, Field(max_length=2000)]
 Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s]+$")]
+# Slack's trigger ids are dot-separated digits and letters (``12345.98765.abcd``).
+TriggerId = Annotated[str, Field(max_length=255, pattern=r"^[0-9]+(\.[0-9A-Za-z]+)+$")]
 
 
 class _Shape(BaseModel):
@@ -108,7 +110,7 @@ class BlockActions(_Shape):
     channel: ChannelRef | None = None
     view: ViewRef | None = None
     message: dict[str, Any] | None = None
-    trigger_id: Short | None = None
+    trigger_id: TriggerId | None = None
     response_url: Url | None = None
 
 
@@ -118,7 +120,7 @@ class ViewPayload(_Shape):
     type: Literal["view_submission", "view_closed"]
     user: UserRef
     view: ViewRef
-    trigger_id: Short | None = None
+    trigger_id: TriggerId | None = None
 
 
 class BlockSuggestion(_Shape):
@@ -139,8 +141,8 @@ class SlashCommand(_Shape):
     user_id: UserId
     text: Annotated[str, Field(max_length=4000)] = ""
     channel_id: Short
-    trigger_id: Short
-    response_url: Url | None = None
+    trigger_id: TriggerId
+    response_url: Url
 
 
 class EventUser(_Shape):

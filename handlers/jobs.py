@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
+CATALOG_REFRESH = "catalog-refresh"
+RECONCILIATION = "reconciliation"
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ class LifecycleJobs:
             ("expiry-warnings", self.warn_expiring),
             ("pending-expiry", self.expire_undecided),
             ("reminders", self.remind_undecided),
-            ("catalog-refresh", self.refresh_catalog),
-            ("reconciliation", self.reconcile),
+            (CATALOG_REFRESH, self.refresh_catalog),
+            (RECONCILIATION, self.reconcile),
         ]
 
     @property
@@ -144,7 +146,7 @@ class LifecycleJobs:
 
     async def refresh_catalog(self) -> bool:
         """Re-read the catalog from Salesforce when its turn has come (one process does it)."""
-        if not await self._take_turn("catalog-refresh", self._settings.catalog_every):
+        if not await self._take_turn(CATALOG_REFRESH, self._settings.catalog_every):
             return False
         await self._deps.catalog.refresh()
         return True
@@ -155,7 +157,7 @@ class LifecycleJobs:
         gateway = deps.gateway
         if not isinstance(gateway, UserDirectory):
             return None
-        if not await self._take_turn("reconciliation", self._settings.reconcile_every):
+        if not await self._take_turn(RECONCILIATION, self._settings.reconcile_every):
             return None
         policy = deps.policy()
         catalog = await deps.catalog.current()

@@ -31,9 +31,12 @@ RevokeOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Ski
 class Worker:
     """Provisioning and deprovisioning, started at once by a click or later by the scheduler."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int = 8) -> None:
         self._deps: Deps | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # A step leases its request when it starts; waiting here first keeps a long queue
+        # from holding leases that could expire before the Salesforce call is even made.
+        self._slots = asyncio.Semaphore(concurrency)
 
     def bind(self, deps: Deps) -> None:
         """Attach the collaborators (the worker is itself one of them)."""
@@ -79,30 +82,32 @@ class Worker:
         """One provisioning attempt, then the messages that go with its outcome."""
         deps = self.deps
         person = await deps.people.get(request.subject_id)
-        outcome = await provision_grant(
-            deps.repo,
-            deps.gateway,
-            deps.catalog,
-            deps.policy(),
-            request,
-            person,
-            worker=deps.config.worker_id,
-            cfg=deps.config.provisioning,
-        )
+        async with self._slots:
+            outcome = await provision_grant(
+                deps.repo,
+                deps.gateway,
+                deps.catalog,
+                deps.policy(),
+                request,
+                person,
+                worker=deps.config.worker_id,
+                cfg=deps.config.provisioning,
+            )
         await self._tell(outcome)
         return outcome
 
     async def deprovision(self, revocation: AccessRequest) -> RevokeOutcome:
         """One deactivation attempt, then the messages that go with its outcome."""
         deps = self.deps
-        outcome = await run_revocation(
-            deps.repo,
-            deps.gateway,
-            deps.policy(),
-            revocation,
-            worker=deps.config.worker_id,
-            lease=deps.config.lease,
-        )
+        async with self._slots:
+            outcome = await run_revocation(
+                deps.repo,
+                deps.gateway,
+                deps.policy(),
+                revocation,
+                worker=deps.config.worker_id,
+                lease=deps.config.lease,
+            )
         await self._tell(outcome)
         return outcome
 
@@ -137,13 +142,19 @@ class Worker:
             lease=deps.config.lease,
             limit=limit,
         )
-        for request in claimed:
-            if request.state is State.PROVISIONING:
-                await deps.repo.audit.append(
-                    request_id=request.id, actor="bot", action="provisioning_resumed"
-                )
-            if request.kind is Kind.GRANT:
-                await self.provision(request)
-            else:
-                await self.deprovision(request)
+        # Side by side, as many at once as there are slots: a backlog drains at full width.
+        results = await asyncio.gather(*map(self._resume, claimed), return_exceptions=True)
+        for request, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("%s: scheduled step failed", request.id, exc_info=result)
         return len(claimed)
+
+    async def _resume(self, request: AccessRequest) -> None:
+        if request.state is State.PROVISIONING:
+            await self.deps.repo.audit.append(
+                request_id=request.id, actor="bot", action="provisioning_resumed"
+            )
+        if request.kind is Kind.GRANT:
+            await self.provision(request)
+        else:
+            await self.deprovision(request)

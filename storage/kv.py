@@ -61,3 +61,8 @@ class JobLeases:
                 (name, holder, to_db_time(now + lease), to_db_time(now)),
             )
             return True
+
+    async def make_due(self, name: str) -> None:
+        """Let the job run at its next tick (on demand), whenever it last ran."""
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE job_leases SET last_run_at = NULL WHERE name = ?", (name,))

@@ -18,6 +18,7 @@ from handlers.policy import Application
 from handlers.views.metadata import ModalRef
 from handlers.views.options import build_options
 from handlers.views.request_modal import (
+    build_cannot_request_for,
     build_loading_modal,
     build_request_modal,
     build_unavailable_modal,
@@ -36,6 +37,13 @@ async def open_request_modal(
     """Open a placeholder within the trigger's 3 s, then fill the form in."""
     opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
     view = opened["view"]
+    if subject and subject != requester:
+        person = await deps.people.get(subject)
+        if person.deleted or person.is_bot or not person.email:
+            await client.views_update(
+                view_id=view["id"], hash=view["hash"], view=build_cannot_request_for(subject)
+            )
+            return
     policy = deps.policy()
     app = policy.default_application
     try:
@@ -45,10 +53,7 @@ async def open_request_modal(
         await client.views_update(
             view_id=view["id"],
             hash=view["hash"],
-            view=build_unavailable_modal(
-                f"Salesforce can't be reached right now ({error.human}). "
-                "Try again in a few minutes."
-            ),
+            view=build_unavailable_modal(f"Salesforce can't be reached right now ({error.human})."),
         )
         return
     form = build_request_modal(

@@ -138,7 +138,10 @@ def build_cannot_decide(
         owners = f" ({mentions(app.owners)})" if app else ""
         text = f"Only the owners of *{title}*{owners} can decide this request."
     elif reason is RefusalReason.OWN_REQUEST:
-        text = "You can't decide a request for your own access: another owner has to."
+        text = (
+            "You can't decide a request for your own access, or one you asked for on someone's "
+            "behalf: another owner has to."
+        )
     elif reason is RefusalReason.ALREADY_DECIDED:
         text = _already_decided(request, decided_by)
     elif reason is RefusalReason.NOT_ADMIN:

@@ -21,6 +21,7 @@ from handlers.views.text import ERROR_TEXT_MAX, SECTION_TEXT_MAX, clip, mention,
 __all__ = [
     "UNSET_DURATION",
     "RequestDraft",
+    "build_cannot_request_for",
     "build_loading_modal",
     "build_request_modal",
     "build_unavailable_modal",
@@ -58,6 +59,21 @@ def build_loading_modal() -> View:
 def build_unavailable_modal(reason: str) -> View:
     """Replaces the loading modal when the options cannot be loaded; ``reason`` in plain words."""
     text = f":warning: {safe(reason, SECTION_TEXT_MAX - 40)}\nPlease try again in a few minutes."
+    return View(
+        type="modal",
+        callback_id=CallbackId.UNAVAILABLE,
+        title=TITLE,
+        close="Close",
+        blocks=[SectionBlock(text=clip(text, SECTION_TEXT_MAX))],
+    )
+
+
+def build_cannot_request_for(subject_id: str) -> View:
+    """Replaces the loading modal when the person asked for cannot hold a Salesforce user."""
+    text = (
+        f":warning: {mention(subject_id)} can't get Salesforce access: the account is a bot, "
+        "is deactivated, or has no email address in Slack."
+    )
     return View(
         type="modal",
         callback_id=CallbackId.UNAVAILABLE,

@@ -185,3 +185,16 @@ async def test_an_owner_cannot_approve_a_request_they_made_for_someone(stage: St
     assert "Nothing waits for you" in _text(post)
     stored = await stage.runtime.deps.repo.get(request.id)
     assert stored is not None and stored.state is State.PENDING_APPROVAL
+
+
+async def test_no_request_on_behalf_of_a_deactivated_member(stage: Stage) -> None:
+    stage.slack.set_deleted(BOB.id, True)
+    reply = await stage.workspace.slash(JANE.id, f"request <@{BOB.id}|bob>")
+    assert reply.status == 200
+    shown = await stage.slack.wait_for(
+        lambda: (
+            (v := stage.slack.open_view(JANE.id)) and v.get("callback_id") == "unavailable" and v
+        )
+    )
+    assert "can't get Salesforce access" in render_view(shown)
+    assert await stage.runtime.deps.repo.find() == []

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from handlers.flows.batch import DeactivationBatch
 from handlers.flows.expiry import expire_grants, warn_expiring
 from handlers.flows.extend import request_extension
 from handlers.flows.lifecycle import AskedAdmins, Reminded, Superseded
@@ -346,3 +347,43 @@ async def test_blocked_outcome_names_the_blocker(
     assert isinstance(outcome, RevocationBlocked)
     assert outcome.revocation.state is State.BLOCKED
     assert outcome.blocked.blocker.value == "default_workflow_user"
+
+
+async def test_the_batch_calls_once_when_every_member_has_spoken(bulk: BulkGateway) -> None:
+    batch = DeactivationBatch(bulk, 3)
+    members = [batch.member() for _ in range(3)]
+    first, second, _ = await asyncio.gather(
+        members[0].deactivate("005A"), members[1].deactivate("005B"), members[2].done()
+    )
+    assert (first.user_id, second.user_id) == ("005A", "005B")
+    assert bulk.calls == [("deactivate_many", ("005A", "005B"))]
+    assert batch.calls == 1
+
+
+async def test_a_failed_batch_call_fails_every_waiting_member(bulk: BulkGateway) -> None:
+    bulk.deactivate_errors.append(Transient("timed out"))
+    batch = DeactivationBatch(bulk, 2)
+    results = await asyncio.gather(
+        batch.member().deactivate("005A"),
+        batch.member().deactivate("005B"),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results] == [Transient, Transient]
+
+
+async def test_an_extension_keeps_the_username_an_admin_chose(
+    repo: RequestRepository, policy: Policy
+) -> None:
+    grant = await active(repo, ends_in=timedelta(hours=5))
+    renamed = await repo.transition(
+        grant.id,
+        expected=State.ACTIVE,
+        to=State.ACTIVE,
+        actor="U0ADMIN1",
+        action="username_changed",
+        changes={"username_override": "jane@acme.com.sales"},
+    )
+    assert renamed is not None
+    asked = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
+    assert isinstance(asked, Submitted)
+    assert asked.request.username_override == "jane@acme.com.sales"
