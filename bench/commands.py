@@ -22,6 +22,21 @@ class CommandRun:
     seconds: float
 
     @property
+    def per_second(self) -> float:
+        """Commands answered per second while the burst lasted."""
+        return len(self.acks) / self.seconds if self.seconds > 0 else 0.0
+
+    def merged(self, other: CommandRun) -> CommandRun:
+        """Two rounds as one."""
+        return CommandRun(
+            acks=self.acks + other.acks,
+            modal_opens=self.modal_opens + other.modal_opens,
+            failed_acks=self.failed_acks + other.failed_acks,
+            failed_opens=self.failed_opens + other.failed_opens,
+            seconds=self.seconds + other.seconds,
+        )
+
+    @property
     def p99_ack(self) -> float:
         """The 99th percentile acknowledgement time."""
         return percentile(self.acks, 99)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -55,3 +56,8 @@ class ReadOnlyDb:
         return {
             str(i): datetime.fromisoformat(str(at)).timestamp() for i, at in rows if i in started
         }
+
+    def grant_states(self, subject_ids: Collection[str]) -> Counter[str]:
+        """How many grants of these people are in each state."""
+        rows = self._rows("SELECT subject_id, state FROM requests WHERE kind = 'grant'")
+        return Counter(str(state) for subject, state in rows if subject in subject_ids)

@@ -46,6 +46,20 @@ class OrgHost:
         """Data API requests answered so far."""
         return self._org.api_calls
 
+    def calls_from(self, start: int) -> list[tuple[str, str, str]]:
+        """Method, path and record type of each request received since the ``start``-th."""
+        found = []
+        for call in self._org.calls[start:]:
+            records = call.json.get("records") if isinstance(call.json, dict) else None
+            first = records[0] if isinstance(records, list) and records else {}
+            kind = first.get("attributes", {}).get("type", "") if isinstance(first, dict) else ""
+            found.append((call.method, call.path, str(kind)))
+        return found
+
+    def call_count(self) -> int:
+        """HTTP requests received so far (data API or not)."""
+        return len(self._org.calls)
+
     def users(self) -> list[UserSnapshot]:
         """Every user."""
         return self._org.users()

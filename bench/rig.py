@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def bot_command(naive: bool) -> list[str]:
 
 
 def launch_bot(
-    sims: Simulators, directory: Path, *, naive: bool
+    sims: Simulators, directory: Path, *, naive: bool, settings: Mapping[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], Path, Path]:
     """Start a bot wired to the simulators; returns the process, its database and its log."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -182,6 +183,7 @@ def launch_bot(
         ACCESSBOT_WORKER_ID="bench",
         ACCESSBOT_LOG_LEVEL="WARNING",
     )
+    env.update(settings or {})
     log = directory / "bot.log"
     with log.open("wb") as sink:
         # The working directory is the run's own, so no stray .env file is read.
@@ -191,9 +193,11 @@ def launch_bot(
     return process, database, log
 
 
-async def start_bot(sims: Simulators, directory: Path, *, naive: bool) -> BotProcess:
-    """Start a bot wired to the simulators and wait until it accepts requests."""
-    process, database, log = launch_bot(sims, directory, naive=naive)
+async def start_bot(
+    sims: Simulators, directory: Path, *, naive: bool, settings: Mapping[str, str] | None = None
+) -> BotProcess:
+    """Start a bot wired to the simulators (``settings``: extra environment) and wait for it."""
+    process, database, log = launch_bot(sims, directory, naive=naive, settings=settings)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         found = _LISTENING.search(_read(log))

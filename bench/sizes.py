@@ -18,6 +18,8 @@ class Size:
     stored: int
     specs: int
     delay: float = 0.05
+    think: float = 0.5
+    rounds: int = 2
 
 
 FULL = Size(
@@ -51,5 +53,7 @@ TINY = Size(
     stored=500,
     specs=2,
     delay=0.0,
+    think=0.0,
+    rounds=1,
 )
 SIZES = {size.name: size for size in (FULL, QUICK, TINY)}

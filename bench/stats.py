@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+Fact = float | int | bool | str
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The nearest-rank ``q``-th percentile (0 < q <= 100); NaN for no values."""
@@ -42,7 +44,7 @@ class Figure:
     ratio: str
     target: str
     met: bool | None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    facts: dict[str, Fact] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:

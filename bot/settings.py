@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     salesforce_api_version: str | None = Field(default=None, alias="SALESFORCE_API_VERSION")
     salesforce_username_suffix: str = Field(default="", alias="SALESFORCE_USERNAME_SUFFIX")
     salesforce_login_url: str | None = Field(default=None, alias="SALESFORCE_LOGIN_URL")
-    # Salesforce calls in flight at once; an org allows 25 long-running (>20 s) requests.
-    salesforce_concurrency: int = Field(default=8, ge=1, le=25, alias="SALESFORCE_CONCURRENCY")
+    # Salesforce calls in flight at once. Each waits mostly on the network, so throughput grows
+    # with it; an org allows 25 long-running (>20 s) requests, so 16 leaves room for others.
+    salesforce_concurrency: int = Field(default=16, ge=1, le=25, alias="SALESFORCE_CONCURRENCY")
 
     @field_validator("slack_command")
     @classmethod

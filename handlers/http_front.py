@@ -25,11 +25,23 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 INVALID = {"error": "invalid request"}  # what Bolt's own verification answers
 
 
-def _read(raw: bytes, content_type: str) -> object:
+def _read(text: str, content_type: str) -> object:
     try:
-        return parse_body(raw.decode("utf-8"), content_type)
-    except (UnicodeDecodeError, ValueError, TypeError, KeyError, IndexError):
+        return parse_body(text, content_type)
+    except (ValueError, TypeError, KeyError, IndexError):
         return None
+
+
+def _signed(verifier: SignatureVerifier, text: str, request: web.Request) -> bool:
+    """Signed with the app's secret within the last five minutes (Slack's replay window)."""
+    try:
+        return verifier.is_valid(
+            body=text,
+            timestamp=request.headers.get("x-slack-request-timestamp"),
+            signature=request.headers.get("x-slack-signature"),
+        )
+    except ValueError:  # a timestamp that is not a number
+        return False
 
 
 def slack_front(signing_secret: str, client: AsyncWebClient) -> Middleware:
@@ -41,13 +53,13 @@ def slack_front(signing_secret: str, client: AsyncWebClient) -> Middleware:
         if request.method != "POST":
             return await handler(request)
         raw = await request.read()
-        if not verifier.is_valid(
-            body=raw,
-            timestamp=request.headers.get("x-slack-request-timestamp", ""),
-            signature=request.headers.get("x-slack-signature", ""),
-        ):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response(INVALID, status=400)  # Slack only ever sends UTF-8
+        if not _signed(verifier, text, request):
             return web.json_response(INVALID, status=401)
-        body = _read(raw, request.content_type)
+        body = _read(text, request.content_type)
         problem = envelope_problem(body)
         if problem is not None:
             log.warning("unreadable Slack payload (%s)", problem)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+_BEGIN_ATTEMPTS = 40
 
 
 def utc_now() -> datetime:
@@ -96,7 +98,7 @@ class Database:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._write_lock:
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+            await self._begin(conn)
             try:
                 yield conn
             except BaseException:
@@ -104,6 +106,22 @@ class Database:
                 raise
             else:
                 await conn.execute("COMMIT")
+
+    async def _begin(self, conn: aiosqlite.Connection) -> None:
+        """``BEGIN IMMEDIATE``, waiting for this connection's own reads in progress.
+
+        A read another task left open on this connection pins an old snapshot; once another
+        process has written, SQLite refuses the write lock at once (the busy timeout does not
+        apply). The read ends within moments, so try again until it has.
+        """
+        for attempt in range(_BEGIN_ATTEMPTS):
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == _BEGIN_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
 
     async def _migrate(self) -> None:
         async with self.transaction() as conn:

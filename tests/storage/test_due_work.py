@@ -209,3 +209,21 @@ async def test_every_due_query_is_served_by_an_index(db: Database, picker: str) 
     scans = [step for step in plan if step.startswith("SCAN")]
     assert not scans, plan
     assert any("USING INDEX" in step for step in plan), plan
+
+
+async def test_a_write_waits_for_a_read_left_open_on_its_connection(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    async with Database(path, clock=clock) as a, Database(path, clock=clock) as b:
+        mine, theirs = RequestRepository(a), RequestRepository(b)
+        for _ in range(3):
+            await pending(mine)
+        async with a.conn.execute("SELECT * FROM requests") as cur:
+            await cur.fetchone()  # a read in progress pins this connection's snapshot
+            await pending(theirs)  # another process writes meanwhile
+            write = asyncio.create_task(pending(mine))
+            await asyncio.sleep(0.05)
+            assert not write.done()
+        created = await write
+        assert len(await mine.find()) == 5 and created.state is State.PENDING_APPROVAL

@@ -1,0 +1,240 @@
+"""``python -m bench``: measure the bot against its targets and write docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.commands import CommandRun, run_commands
+from bench.figures import (
+    calls_figure,
+    capacity_figure,
+    command_figures,
+    grant_figures,
+    grant_notes,
+    memory_figure,
+    offboarding_figure,
+    scheduler_figure,
+    slack_offboarding_figure,
+)
+from bench.grants import run_grants
+from bench.machine import load_average, this_machine
+from bench.offboarding import run_offboarding
+from bench.org_process import remote_org, start_org_process
+from bench.report import Report, now_utc, text_table, write_report
+from bench.rig import (
+    REPO_ROOT,
+    BenchUser,
+    BotProcess,
+    Simulators,
+    start_bot,
+    start_simulators,
+    workspace_for,
+)
+from bench.scheduler import run_scheduler
+from bench.sf_calls import grant_calls, offboard_calls
+from bench.sizes import QUICK, SIZES, Size
+from bench.stats import Figure
+from bot.sandbox.workspace import Workspace
+
+DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
+
+
+class Run:
+    """One bench run: the figures and notes gathered so far."""
+
+    def __init__(self, size: Size, directory: Path) -> None:
+        self.size = size
+        self.directory = directory
+        self.figures: list[Figure] = []
+        self.notes: list[str] = []
+
+    def say(self, text: str) -> None:
+        """Progress on stderr, so the table on stdout stays clean."""
+        print(f"bench: {text}", file=sys.stderr, flush=True)
+
+    async def with_bots(self) -> None:
+        """Everything that needs the bots: commands, grants, offboarding, memory."""
+        size = self.size
+        users = max(size.commands, size.grants + size.baseline_grants)
+        self.say(f"starting the simulators ({users} people) and both bots")
+        sims = start_simulators(delay=size.delay, users=users)
+        bots: dict[str, BotProcess] = {}
+        spaces: dict[str, Workspace] = {}
+        try:
+            for name in ("ours", "naive"):
+                bot = await start_bot(sims, self.directory / name, naive=name == "naive")
+                bots[name] = bot
+                spaces[name] = workspace_for(sims, bot)
+            await self._commands(sims, spaces)
+            await self._grants(sims, bots, spaces)
+            self.figures.append(
+                memory_figure(bots["ours"].peak_rss_bytes(), bots["naive"].peak_rss_bytes())
+            )
+        finally:
+            for space in spaces.values():
+                await space.aclose()
+            for bot in bots.values():
+                bot.stop()
+            sims.stop()
+
+    async def _commands(self, sims: Simulators, spaces: dict[str, Workspace]) -> None:
+        size = self.size
+        people = sims.users[: size.commands]
+        per_round = max(1, len(people) // size.rounds)
+        runs: dict[str, CommandRun] = {}
+        for n in range(size.rounds):
+            chunk = people[n * per_round : (n + 1) * per_round]
+            # Alternating rounds: both bots see the same moments of a noisy machine.
+            for name in ("ours", "naive"):
+                self.say(f"slash commands, round {n + 1}/{size.rounds}: {name}")
+                run = await run_commands(
+                    sims, spaces[name], chunk, concurrency=size.concurrency, think=size.think
+                )
+                runs[name] = runs[name].merged(run) if name in runs else run
+        self.figures += command_figures(runs["ours"], runs["naive"], size.concurrency)
+        capacity: dict[str, CommandRun] = {}
+        for name in ("ours", "naive"):
+            self.say(f"command capacity (no think time): {name}")
+            capacity[name] = await run_commands(
+                sims, spaces[name], people[: max(1, len(people) // 2)], concurrency=size.concurrency
+            )
+        self.figures.append(capacity_figure(capacity["ours"], capacity["naive"], size.concurrency))
+
+    async def _grants(
+        self, sims: Simulators, bots: dict[str, BotProcess], spaces: dict[str, Workspace]
+    ) -> None:
+        size = self.size
+        people: dict[str, list[BenchUser]] = {
+            "ours": sims.users[: size.grants],
+            "naive": sims.users[size.grants : size.grants + size.baseline_grants],
+        }
+        within = 60 + size.grants  # generous: a stuck run ends with its problems reported
+        results = {}
+        for name in ("ours", "naive"):
+            self.say(f"grants end to end: {name} ({len(people[name])} requests)")
+            results[name] = await run_grants(
+                sims,
+                spaces[name],
+                bots[name],
+                people[name],
+                concurrency=size.concurrency,
+                think=size.think,
+                within=within,
+            )
+        self.figures += grant_figures(results["ours"], results["naive"], size.concurrency)
+        self.notes += grant_notes(results["ours"], results["naive"])
+        leaving = {name: people[name][: size.offboard] for name in people}
+        offboarded = {}
+        for name in ("ours", "naive"):
+            self.say(f"offboarding through Slack: {name} ({len(leaving[name])} members)")
+            offboarded[name] = await run_offboarding(
+                sims,
+                spaces[name],
+                bots[name],
+                leaving[name],
+                concurrency=size.concurrency,
+                within=within,
+            )
+        self.figures.append(slack_offboarding_figure(offboarded["ours"], offboarded["naive"]))
+
+    async def salesforce_calls(self) -> None:
+        """Calls per grant and bulk deactivation, through the gateways, on a fresh org."""
+        size = self.size
+        manager = start_org_process()
+        org = remote_org(manager, size.delay)
+        try:
+            endpoint = org.endpoint()
+            self.say("Salesforce calls per grant")
+            new = await grant_calls(org, endpoint, size.specs, reactivate=False)
+            old = await grant_calls(org, endpoint, size.specs, reactivate=True)
+            self.figures.append(calls_figure(new, old))
+            self.notes.append(
+                f"Per grant, one at a time: new user {new.ours_seconds / size.specs * 1000:.0f} "
+                f"ms (naive {new.naive_seconds / size.specs * 1000:.0f} ms), reactivation "
+                f"{old.ours_seconds / size.specs * 1000:.0f} ms (naive "
+                f"{old.naive_seconds / size.specs * 1000:.0f} ms)."
+            )
+            self.say(f"deactivating {size.offboard} users through the gateway")
+            ours, naive = await offboard_calls(org, endpoint, size.offboard)
+            self.figures.append(offboarding_figure(ours, naive, size.offboard))
+        finally:
+            org.stop()
+            manager.shutdown()
+
+    async def scheduler(self) -> None:
+        """The due-work queries over a long history."""
+        self.say(f"scheduler tick over {self.size.stored:,} stored requests")
+        folder = self.directory / "scheduler"
+        folder.mkdir()
+        self.figures.append(scheduler_figure(await run_scheduler(folder, self.size.stored)))
+
+
+async def measure(size: Size) -> Report:
+    """Run every benchmark at ``size``."""
+    started, load_before, clock = now_utc(), load_average(), time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="accessbot-bench-") as tmp:
+        run = Run(size, Path(tmp))
+        await run.with_bots()
+        await run.salesforce_calls()
+        await run.scheduler()
+    order = [
+        "slash command ack",
+        "modal open",
+        "button ack",
+        "grants end to end",
+        "Salesforce calls per grant",
+    ]
+    figures = sorted(
+        run.figures, key=lambda f: order.index(f.what) if f.what in order else len(order)
+    )
+    return Report(
+        size=size,
+        machine=this_machine(),
+        figures=tuple(figures),
+        notes=tuple(run.notes),
+        seconds=time.monotonic() - clock,
+        load_before=load_before,
+        load_after=load_average(),
+        started=started,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help=f"a short run ({QUICK.commands} commands, ...)"
+    )
+    parser.add_argument("--size", choices=sorted(SIZES), help="full (default), quick or tiny")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="where to write the Markdown report (default: docs/performance.md)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the bench; 0 when every correctness check passed (targets may still be missed)."""
+    args = build_parser().parse_args(argv)
+    size = SIZES[args.size] if args.size else QUICK if args.quick else SIZES["full"]
+    report = asyncio.run(measure(size))
+    print(text_table(report.rows()))
+    for note in report.notes:
+        print(f"- {note}")
+    write_report(report, args.output, args.json)
+    print(f"\nwritten to {args.output}", file=sys.stderr)
+    broken = [f for f in report.figures if f.facts.get("problems")]
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""Turning measurements into table rows (and the notes that go with them)."""
+
+from __future__ import annotations
+
+import math
+
+from bench.commands import CommandRun
+from bench.grants import GrantRun
+from bench.offboarding import SlackOffboarding
+from bench.scheduler import TickRun
+from bench.sf_calls import CallCounts, Offboarded
+from bench.stats import Figure, latency_summary, ms, percentile, ratio
+
+SLACK_LIMIT = 3.0  # seconds Slack waits for an acknowledgement
+
+
+def _late(values: tuple[float, ...]) -> int:
+    return sum(1 for v in values if v >= SLACK_LIMIT)
+
+
+def command_figures(ours: CommandRun, naive: CommandRun, users: int) -> list[Figure]:
+    """Slash command acknowledgement and modal opening."""
+    count = len(ours.acks) + ours.failed_acks
+    ack = Figure(
+        what="slash command ack",
+        measure=f"HTTP response, {users} users, {count} commands",
+        result=latency_summary(ours.acks),
+        baseline=latency_summary(naive.acks),
+        ratio=ratio(ours.p99_ack, naive.p99_ack),
+        target="p99 < 50 ms",
+        met=ours.failed_acks == 0 and ours.p99_ack < 0.050,
+        facts={"p50": percentile(ours.acks, 50), "p99": ours.p99_ack, "failed": ours.failed_acks},
+    )
+    opened = Figure(
+        what="modal open",
+        measure="command sent to views.open at Slack",
+        result=latency_summary(ours.modal_opens),
+        baseline=latency_summary(naive.modal_opens),
+        ratio=ratio(ours.p99_open, naive.p99_open),
+        target="p99 < 100 ms",
+        met=ours.failed_opens == 0 and ours.p99_open < 0.100,
+        facts={"p99": ours.p99_open, "failed": ours.failed_opens},
+    )
+    return [ack, opened]
+
+
+def capacity_figure(ours: CommandRun, naive: CommandRun, users: int) -> Figure:
+    """Commands per second with no think time (informational)."""
+    return Figure(
+        what="command capacity",
+        measure=f"commands/s, {users} users, no think time",
+        result=f"{ours.per_second:.0f}/s (p99 {ms(ours.p99_ack)})",
+        baseline=f"{naive.per_second:.0f}/s (p99 {ms(naive.p99_ack)})",
+        ratio=ratio(ours.per_second, naive.per_second, higher_is_better=True),
+        target="(for reference)",
+        met=None,
+        facts={"per_second": ours.per_second},
+    )
+
+
+def grant_figures(ours: GrantRun, naive: GrantRun, users: int) -> list[Figure]:
+    """Approve clicks, and grants provisioned per second."""
+    click_p99 = percentile(ours.clicks, 99)
+    clicks = Figure(
+        what="button ack",
+        measure=f"Approve clicks, {users} users, {len(ours.clicks)} clicks",
+        result=latency_summary(ours.clicks),
+        baseline=latency_summary(naive.clicks),
+        ratio=ratio(click_p99, percentile(naive.clicks, 99)),
+        target="p99 < 50 ms",
+        met=len(ours.clicks) == ours.submitted and click_p99 < 0.050,
+        facts={"p99": click_p99, "late_for_slack": _late(ours.clicks)},
+    )
+    checked = "no lost or duplicate" if not ours.problems else "; ".join(ours.problems)
+    grants = Figure(
+        what="grants end to end",
+        measure=f"approved to provisioned, {ours.grants} requests",
+        result=f"{ours.per_second:.1f}/s; {checked}",
+        baseline=f"{naive.per_second:.1f}/s ({naive.grants} requests)",
+        ratio=ratio(ours.per_second, naive.per_second, higher_is_better=True),
+        target=">= 50/s; no lost or duplicate",
+        met=not ours.problems and ours.per_second >= 50,
+        facts={
+            "per_second": ours.per_second,
+            "provisioned": ours.provisioned,
+            "problems": len(ours.problems),
+            "naive_problems": len(naive.problems),
+        },
+    )
+    return [clicks, grants]
+
+
+def grant_notes(ours: GrantRun, naive: GrantRun) -> list[str]:
+    """What the grant run saw beyond the table."""
+    notes = [
+        f"Grants: approved-to-active latency {latency_summary(ours.to_active)} "
+        f"(naive {latency_summary(naive.to_active)}); {ours.calls_per_grant:.2f} Salesforce "
+        f"calls per grant end to end (naive {naive.calls_per_grant:.2f}).",
+        f"Naive Approve clicks answered after Slack's 3 s: {_late(naive.clicks)} of "
+        f"{len(naive.clicks)} (ours: {_late(ours.clicks)}).",
+    ]
+    if naive.problems:
+        notes.append(f"Naive grant run problems: {'; '.join(naive.problems)}.")
+    return notes
+
+
+def calls_figure(new: CallCounts, old: CallCounts) -> Figure:
+    """Salesforce calls per grant, new user and reactivation."""
+    ours_new, ours_old = max(new.ours), max(old.ours)
+    naive_new, naive_old = max(new.naive), max(old.naive)
+    return Figure(
+        what="Salesforce calls per grant",
+        measure="counted on the simulated org (new / reactivation)",
+        result=f"{ours_new} / {ours_old}",
+        baseline=f"{naive_new} / {naive_old}",
+        ratio=ratio(ours_new + ours_old, naive_new + naive_old),
+        target="1 / <= 3",
+        met=ours_new == 1 and ours_old <= 3,
+        facts={"new": ours_new, "reactivation": ours_old},
+    )
+
+
+def offboarding_figure(ours: Offboarded, naive: Offboarded, count: int) -> Figure:
+    """Deactivating many users through the gateway."""
+    return Figure(
+        what=f"offboarding {count} users",
+        measure="Salesforce calls (deactivating ones), seconds",
+        result=f"{ours.calls} ({ours.deactivation_calls}), {ours.seconds:.1f} s",
+        baseline=f"{naive.calls} ({naive.deactivation_calls}), {naive.seconds:.1f} s",
+        ratio=ratio(ours.calls, naive.calls),
+        target="<= 5 deactivating calls",
+        met=ours.deactivation_calls <= max(5, math.ceil(count / 200)) and ours.inactive == count,
+        facts={
+            "calls": ours.calls,
+            "deactivation_calls": ours.deactivation_calls,
+            "inactive": ours.inactive,
+        },
+    )
+
+
+def slack_offboarding_figure(ours: SlackOffboarding, naive: SlackOffboarding) -> Figure:
+    """Offboarding driven by Slack's user_change events (the product path)."""
+    count = ours.users
+    return Figure(
+        what=f"offboarding {count} users via Slack",
+        measure="user_change events: Salesforce calls, seconds",
+        result=f"{ours.calls} calls, {ours.seconds:.1f} s; {ours.revoked}/{count} revoked",
+        baseline=f"{naive.calls} calls, {naive.seconds:.1f} s",
+        ratio=ratio(ours.calls, naive.calls),
+        target="<= 5 deactivating calls",
+        met=ours.revoked == count and ours.deactivation_calls <= max(5, math.ceil(count / 200)),
+        facts={
+            "calls": ours.calls,
+            "deactivation_calls": ours.deactivation_calls,
+            "revoked": ours.revoked,
+        },
+    )
+
+
+def scheduler_figure(run: TickRun) -> Figure:
+    """Every due-work query of one tick over a long history."""
+    worst = max(run.indexed)
+    return Figure(
+        what="scheduler tick",
+        measure=f"due-work queries over {run.stored:,} requests",
+        result=f"p50 {ms(run.p50)} / max {ms(worst)}",
+        baseline=f"p50 {ms(percentile(run.unindexed, 50))} without indexes",
+        ratio=ratio(run.p50, percentile(run.unindexed, 50)),
+        target="< 50 ms",
+        met=worst < 0.050,
+        facts={"p50": run.p50, "max": worst, "claimed": run.claimed},
+    )
+
+
+def memory_figure(ours: int, naive: int) -> Figure:
+    """Peak resident memory of the serving process."""
+    return Figure(
+        what="memory",
+        measure="peak RSS of accessbot serve, whole run",
+        result=f"{ours / 2**20:.0f} MB",
+        baseline=f"{naive / 2**20:.0f} MB (naive bot)",
+        ratio=ratio(ours, naive),
+        target="< 150 MB",
+        met=ours < 150 * 2**20,
+        facts={"peak_rss_bytes": ours},
+    )
