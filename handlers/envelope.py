@@ -44,6 +44,17 @@ class _Shape(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
 
+class _Payload(_Shape):
+    """Top-level fields Bolt reads from any payload to build its request context."""
+
+    team: dict[str, Any] | str | None = None
+    enterprise: dict[str, Any] | str | None = None
+    authorizations: list[dict[str, Any]] | None = Field(default=None, max_length=10)
+    # Bolt takes len() of it and .get() on its first entry: a list of objects, never null.
+    response_urls: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    is_ext_shared_channel: bool | None = None
+
+
 class UserRef(_Shape):
     """``user`` of an interaction."""
 
@@ -100,7 +111,7 @@ class ViewRef(_Shape):
     blocks: list[dict[str, Any]] | None = Field(default=None, max_length=100)
 
 
-class BlockActions(_Shape):
+class BlockActions(_Payload):
     """A click or pick in a message, modal or Home tab."""
 
     type: Literal["block_actions"]
@@ -114,18 +125,20 @@ class BlockActions(_Shape):
     response_url: Url | None = None
 
 
-class ViewPayload(_Shape):
+class ViewPayload(_Payload):
     """A modal submitted or closed."""
 
+    channel: dict[str, Any] | str | None = None
     type: Literal["view_submission", "view_closed"]
     user: UserRef
     view: ViewRef
     trigger_id: TriggerId | None = None
 
 
-class BlockSuggestion(_Shape):
+class BlockSuggestion(_Payload):
     """An external select asking for options."""
 
+    channel: dict[str, Any] | str | None = None
     type: Literal["block_suggestion"]
     user: UserRef
     action_id: Short
@@ -134,7 +147,7 @@ class BlockSuggestion(_Shape):
     view: ViewRef | None = None
 
 
-class SlashCommand(_Shape):
+class SlashCommand(_Payload):
     """The slash command's form body."""
 
     command: Short
@@ -171,19 +184,28 @@ class UserChange(InnerEvent):
     user: EventUser
 
 
-class EventCallback(_Shape):
+class EventCallback(_Payload):
     """An Events API delivery."""
 
+    channel: dict[str, Any] | str | None = None
     type: Literal["event_callback"]
     event_id: Short
     event: InnerEvent
+
+
+class OtherPayload(_Payload):
+    """Any other payload (a shortcut, a kind no listener handles): what Bolt reads of it."""
+
+    user: dict[str, Any] | str | None = None
+    channel: dict[str, Any] | str | None = None
+    event: dict[str, Any] | None = None
 
 
 _EVENTS: dict[str, type[InnerEvent]] = {
     "app_home_opened": AppHomeOpened,
     "user_change": UserChange,
 }
-_PAYLOADS: dict[str, type[_Shape]] = {
+_PAYLOADS: dict[str, type[_Payload]] = {
     "block_actions": BlockActions,
     "view_submission": ViewPayload,
     "view_closed": ViewPayload,
@@ -197,15 +219,11 @@ def envelope_problem(body: object) -> str | None:
     if not isinstance(body, dict):
         return "the payload is not an object"
     kind = body.get("type")
-    model = (
-        SlashCommand
-        if "command" in body
-        else _PAYLOADS.get(kind)
-        if isinstance(kind, str)
-        else None
-    )
-    if model is None:
-        return None  # url_verification, ssl_check, or a type no listener handles
+    model: type[_Payload] = OtherPayload  # url_verification, a shortcut, anything unhandled
+    if "command" in body:
+        model = SlashCommand
+    elif isinstance(kind, str):
+        model = _PAYLOADS.get(kind, OtherPayload)
     try:
         model.model_validate(body)
         if model is EventCallback:

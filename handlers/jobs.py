@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from handlers.flows.batch import RevokeOutcome
 from handlers.flows.expiry import expire_grants, warn_expiring
 from handlers.flows.lifecycle import AskedAdmins, DriftReport, Superseded
-from handlers.flows.outcomes import NeedsAdmin, RevocationBlocked, RevokedAccess, WillRetry
-from handlers.flows.reconcile import UserDirectory, reconcile
+from handlers.flows.reconcile import reconcile
 from handlers.flows.reminders import expire_undecided, nudge_undecided
 from handlers.views.lifecycle import build_drift_digest
 from storage.due import DueWork
@@ -122,21 +120,11 @@ class LifecycleJobs:
             lease=deps.config.lease,
         )
         for outcome in outcomes:
-            await self._tell(outcome)
+            if isinstance(outcome, Superseded):
+                log.info("%s ended; extension %s goes on", outcome.grant.id, outcome.extension.id)
+            else:
+                await deps.worker.tell(outcome)
         return len(outcomes)
-
-    async def _tell(self, outcome: Superseded | RevokeOutcome) -> None:
-        notifier = self._deps.notifier
-        if isinstance(outcome, RevokedAccess):
-            await notifier.revoked(outcome)
-        elif isinstance(outcome, RevocationBlocked):
-            await notifier.revocation_blocked(outcome)
-        elif isinstance(outcome, NeedsAdmin):
-            await notifier.needs_admin(outcome)
-        elif isinstance(outcome, WillRetry):
-            log.info("%s: revocation retries at %s", outcome.request.id, outcome.at)
-        elif isinstance(outcome, Superseded):
-            log.info("%s ended; extension %s goes on", outcome.grant.id, outcome.extension.id)
 
     async def _take_turn(self, name: str, every: timedelta) -> bool:
         if self.budget_low():
@@ -154,14 +142,11 @@ class LifecycleJobs:
     async def reconcile(self) -> list[DriftReport] | None:
         """Compare the org with the grants once a day and send the admins one digest each."""
         deps = self._deps
-        gateway = deps.gateway
-        if not isinstance(gateway, UserDirectory):
-            return None
         if not await self._take_turn(RECONCILIATION, self._settings.reconcile_every):
             return None
         policy = deps.policy()
         catalog = await deps.catalog.current()
-        reports = await reconcile(deps.repo, self._due, gateway, catalog, policy)
+        reports = await reconcile(deps.repo, self._due, deps.gateway, catalog, policy)
         apps = {app.name: app for app in policy.applications}
         admins = dict.fromkeys(a for r in reports if r.drifts for a in apps[r.application].admins)
         for admin in admins:

@@ -8,11 +8,12 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from handlers.flows.outcomes import (
+    GrantOutcome,
     NeedsAdmin,
     Provisioned,
     RevocationBlocked,
     RevokedAccess,
-    Skipped,
+    RevokeOutcome,
     WillRetry,
 )
 from handlers.flows.provision import provision_grant
@@ -23,9 +24,6 @@ if TYPE_CHECKING:
     from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
-
-GrantOutcome = Provisioned | NeedsAdmin | WillRetry | Skipped
-RevokeOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped
 
 
 class Worker:
@@ -93,7 +91,7 @@ class Worker:
                 worker=deps.config.worker_id,
                 cfg=deps.config.provisioning,
             )
-        await self._tell(outcome)
+        await self.tell(outcome)
         return outcome
 
     async def deprovision(self, revocation: AccessRequest) -> RevokeOutcome:
@@ -108,10 +106,11 @@ class Worker:
                 worker=deps.config.worker_id,
                 lease=deps.config.lease,
             )
-        await self._tell(outcome)
+        await self.tell(outcome)
         return outcome
 
-    async def _tell(self, outcome: GrantOutcome | RevokeOutcome) -> None:
+    async def tell(self, outcome: GrantOutcome | RevokeOutcome) -> None:
+        """Send the messages that go with a provisioning or revocation outcome."""
         notifier = self.deps.notifier
         if isinstance(outcome, Provisioned):
             await notifier.provisioned(outcome)

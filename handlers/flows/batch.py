@@ -13,7 +13,9 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from handlers.flows.outcomes import NeedsAdmin, RevocationBlocked, RevokedAccess, Skipped, WillRetry
+from handlers.flows.outcomes import (
+    RevokeOutcome,
+)
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.revoke import run_revocation
 from handlers.policy import Policy
@@ -30,8 +32,6 @@ from storage.models import AccessRequest
 from storage.requests import RequestRepository
 
 log = logging.getLogger(__name__)
-
-RevokeOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped
 
 
 class DeactivationBatch:
@@ -127,6 +127,10 @@ class BatchMember:
     async def get_user(self, user_id: str) -> SalesforceUser | None:
         """Passed through."""
         return await self._gateway.get_user(user_id)
+
+    async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
+        """Passed through."""
+        return await self._gateway.active_users(profile_ids)
 
     def budget(self) -> ApiBudget | None:
         """Passed through."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.flows.batch import RevokeOutcome, revoke_together
+from handlers.flows.batch import revoke_together
 from handlers.flows.lifecycle import Superseded
-from handlers.flows.outcomes import Refused
+from handlers.flows.outcomes import Refused, RevokeOutcome
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.revoke import RevokeSource, request_revocation
 from handlers.policy import Policy

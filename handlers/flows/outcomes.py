@@ -104,3 +104,7 @@ class Skipped(_Outcome):
 
     request_id: str
     why: str
+
+
+GrantOutcome = Provisioned | NeedsAdmin | WillRetry | Skipped
+RevokeOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped

@@ -51,6 +51,10 @@ class SalesforceGateway(Protocol):
         """The user with this Id."""
         ...
 
+    async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
+        """Active users holding one of these profiles (for reconciliation)."""
+        ...
+
     def budget(self) -> ApiBudget | None:
         """The API budget seen on the last response, if any."""
         ...

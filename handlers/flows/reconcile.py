@@ -8,8 +8,6 @@ application's policy sets ``auto_revoke_drift``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
 
 from handlers.flows.lifecycle import Drift, DriftKind, DriftReport
 from handlers.flows.ports import SalesforceGateway
@@ -26,19 +24,6 @@ HOLDING = (State.ACTIVE, State.APPROVED, State.PROVISIONING, State.NEEDS_ADMIN)
 DEACTIVATED_REASON = "The Salesforce user was deactivated outside the bot."
 
 
-@runtime_checkable
-class UserDirectory(Protocol):
-    """Lists the org's active users by profile (``salesforce.gateway`` implements it)."""
-
-    async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
-        """Active users holding one of these profiles."""
-        ...
-
-
-class ReconcileGateway(SalesforceGateway, UserDirectory, Protocol):
-    """What reconciliation needs from Salesforce."""
-
-
 def managed_profiles(app: Application, catalog: Catalog) -> set[str]:
     """Ids of the profiles ``app`` hands out."""
     return {p.id for name in app.profiles if (p := catalog.profile_named(name)) is not None}
@@ -47,7 +32,7 @@ def managed_profiles(app: Application, catalog: Catalog) -> set[str]:
 async def reconcile(
     repo: RequestRepository,
     due: DueWork,
-    gateway: ReconcileGateway,
+    gateway: SalesforceGateway,
     catalog: Catalog,
     policy: Policy,
 ) -> list[DriftReport]:
@@ -188,6 +173,6 @@ async def _close_grant(repo: RequestRepository, drift: Drift) -> bool:
     if grant is None:
         return False
     opened = await request_revocation(
-        repo, grant, actor="bot", source=RevokeSource.ADMIN, reason=DEACTIVATED_REASON
+        repo, grant, actor="bot", source=RevokeSource.RECONCILIATION, reason=DEACTIVATED_REASON
     )
     return isinstance(opened, AccessRequest)

@@ -37,6 +37,7 @@ class RevokeSource(StrEnum):
     SELF = "self"
     OFFBOARDING = "offboarding"
     EXPIRY = "expiry"
+    RECONCILIATION = "reconciliation"
 
 
 def may_revoke(policy: Policy, grant: AccessRequest, actor: str) -> RevokeSource | None:

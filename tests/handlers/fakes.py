@@ -98,6 +98,9 @@ class FakeGateway:
     async def get_user(self, user_id: str) -> SalesforceUser | None:
         return None
 
+    async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
+        return []
+
     def budget(self) -> ApiBudget | None:
         return None
 

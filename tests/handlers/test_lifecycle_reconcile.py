@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from handlers.flows.lifecycle import DriftKind
-from handlers.flows.reconcile import UserDirectory, reconcile
+from handlers.flows.reconcile import reconcile
 from handlers.policy import Policy
 from salesforce.models import DeactivationOutcome, SalesforceUser
 from storage.db import Database
@@ -120,9 +120,3 @@ async def test_the_policy_may_correct_drift(
     assert revocation.state is State.REQUESTED
     actions = [e.action async for e in repo.audit.entries()]
     assert actions.count("drift_deactivated") == 2
-
-
-def test_the_real_gateway_lists_users() -> None:
-    from salesforce.gateway import SalesforceGateway
-
-    assert issubclass(SalesforceGateway, UserDirectory)
