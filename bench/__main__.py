@@ -61,7 +61,8 @@ class Run:
     async def with_bots(self) -> None:
         """Everything that needs the bots: commands, grants, offboarding, memory."""
         size = self.size
-        users = max(size.commands, size.grants + size.baseline_grants)
+        # The last `concurrency` people only warm the bots up (first catalog read, connections).
+        users = max(size.commands, size.grants + size.baseline_grants) + size.concurrency
         self.say(f"starting the simulators ({users} people) and both bots")
         sims = start_simulators(delay=size.delay, users=users)
         bots: dict[str, BotProcess] = {}
@@ -88,6 +89,10 @@ class Run:
         people = sims.users[: size.commands]
         per_round = max(1, len(people) // size.rounds)
         runs: dict[str, CommandRun] = {}
+        for name in ("ours", "naive"):
+            self.say(f"warming up: {name}")
+            warm = sims.users[-size.concurrency :]
+            await run_commands(sims, spaces[name], warm, concurrency=size.concurrency)
         for n in range(size.rounds):
             chunk = people[n * per_round : (n + 1) * per_round]
             # Alternating rounds: both bots see the same moments of a noisy machine.
@@ -189,10 +194,16 @@ async def measure(size: Size) -> Report:
         "button ack",
         "grants end to end",
         "Salesforce calls per grant",
+        "offboarding",
+        "scheduler tick",
+        "memory",
+        "command capacity",
     ]
-    figures = sorted(
-        run.figures, key=lambda f: order.index(f.what) if f.what in order else len(order)
-    )
+
+    def rank(figure: Figure) -> int:
+        return next((n for n, w in enumerate(order) if figure.what.startswith(w)), len(order))
+
+    figures = sorted(run.figures, key=rank)
     return Report(
         size=size,
         machine=this_machine(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from bench.load import run_concurrently, wait_until
+from bench.load import collector_paused, run_concurrently, wait_until
 from bench.rig import BenchUser, Simulators
 from bench.stats import percentile
 from bot.sandbox.workspace import Workspace
@@ -66,9 +66,10 @@ async def run_commands(
         reply = await workspace.slash(user.id)
         return reply.elapsed, reply.status
 
-    started = time.monotonic()
-    replies = await run_concurrently(users, concurrency, command, think=think)
-    seconds = time.monotonic() - started
+    with collector_paused():
+        started = time.monotonic()
+        replies = await run_concurrently(users, concurrency, command, think=think)
+        seconds = time.monotonic() - started
     ours = {t: u for t, u in slack.trigger_owner.items() if t not in known_triggers}
 
     def opened() -> list[tuple[str, float, bool]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.dbread import ReadOnlyDb
-from bench.load import run_concurrently, wait_until
+from bench.load import collector_paused, run_concurrently, wait_until
 from bench.rig import BenchUser, BotProcess, Simulators
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import OMAR
@@ -71,11 +71,25 @@ async def submit_form(
     sims: Simulators, workspace: Workspace, user: BenchUser, within: float = 30.0
 ) -> bool:
     """``/salesforce``, pick a license (the profiles refill), choose the rest, submit."""
+    try:
+        return await _fill_and_submit(sims, workspace, user, within)
+    except (LookupError, TimeoutError, ValueError):
+        return False  # counted as a failed submission; the run goes on
+
+
+async def _fill_and_submit(
+    sims: Simulators, workspace: Workspace, user: BenchUser, within: float
+) -> bool:
+    before = sims.slack.open_view(user.id)
+    earlier = before["id"] if before else None
     reply = await workspace.slash(user.id)
     if reply.status != 200:
         return False
     form = await _view_of(
-        sims, user.id, lambda v: v.get("callback_id") == CallbackId.REQUEST, within
+        sims,
+        user.id,
+        lambda v: v.get("callback_id") == CallbackId.REQUEST and v.get("id") != earlier,
+        within,
     )
     view_id, first_hash = str(form["id"]), form["hash"]
     await workspace.pick(user.id, view_id, ActionId.REQUEST_LICENSE, "Salesforce")
@@ -127,9 +141,10 @@ async def run_grants(
         reply = await workspace.click(OMAR.id, message, ActionId.APPROVE)
         return reply.elapsed if reply.status == 200 else float("nan")
 
-    started = time.time()
-    clicks = await run_concurrently(messages, concurrency, approve, think=think)
-    await wait_until(lambda: db.count(state="active") >= len(messages), within=within)
+    with collector_paused():
+        started = time.time()
+        clicks = await run_concurrently(messages, concurrency, approve, think=think)
+        await wait_until(lambda: db.count(state="active") >= len(messages), within=within)
     active = db.active_since(clicked_at)
     seconds = (max(active.values()) if active else time.time()) - started
     api_calls = sims.org.api_calls() - calls_before

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -23,13 +25,16 @@ async def run_concurrently(
 
     Each person waits for the answer, then thinks ``think`` seconds on average (uniformly
     between half and one and a half times that) before their next job, as load-testing tools
-    model users; ``think=0`` hammers the bot to find its capacity.
+    model users; people arrive spread over the first ``think`` seconds rather than all in the
+    same millisecond. ``think=0`` hammers the bot to find its capacity.
     """
     results: list[R | None] = [None] * len(items)
     cursor = iter(range(len(items)))
     pace = random.Random(seed)
 
     async def person() -> None:
+        if think:
+            await asyncio.sleep(pace.uniform(0, think))
         for index in cursor:
             results[index] = await job(items[index])
             if think:
@@ -50,3 +55,14 @@ async def wait_until(
             return False
         await asyncio.sleep(interval)
     return True
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause this process's garbage collector while measuring (its pauses are not the bot's)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -1,9 +1,10 @@
-"""The naive baseline bot: the same wiring, but each handler does its work before it acks.
+"""The naive baseline bot: the real bot, but the command and Approve work before they ack.
 
 ``python -m bench.naive_bot serve --host H --port P`` reads the same environment as
 ``accessbot serve``. The slash command reads the catalog from Salesforce and opens the full
 form before acknowledging; Approve decides, notifies and provisions (with the naive gateway's
-lookup plus one call per record) before acknowledging. Everything else is the real bot.
+lookup plus one call per record) before acknowledging; deactivation is one PATCH per user.
+Everything else is the real bot.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.naive_gateway import NaiveGateway
@@ -28,49 +31,51 @@ from handlers.flows.choices import build_choices
 from handlers.flows.decide import decide
 from handlers.flows.outcomes import Refused
 from handlers.ids import ActionId
-from handlers.listeners import request_modal
 from handlers.views.request_modal import build_request_modal
 from salesforce.gateway import SalesforceGateway
 
 
-def build_naive_app(deps: Deps, signing_secret: str) -> AsyncApp:
-    """An app whose command and Approve listeners finish their work before the ack."""
-    # process_before_response: the HTTP answer goes out when the listener returns.
-    app = AsyncApp(
-        client=deps.client,
-        signing_secret=signing_secret,
-        process_before_response=True,
-        name="accessbot-naive",
-    )
+def add_naive_shortcuts(app: AsyncApp, deps: Deps) -> None:
+    """Answer the slash command and Approve only after their work is done.
 
-    async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        policy = deps.policy()
-        catalog = await deps.gateway.fetch_catalog()
-        choices = build_choices(policy.default_application, catalog)
-        form = build_request_modal(
-            choices, applications=[(a.name, a.title) for a in policy.applications]
-        )
-        await client.views_open(trigger_id=str(body.get("trigger_id")), view=form)
-        await ack()
+    A global middleware runs after Bolt's signature check and before any listener; when it
+    returns a response without calling ``next``, that response is the HTTP answer. Every other
+    request goes on to the real listeners.
+    """
 
-    async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def naive_first(
+        body: dict[str, Any], client: AsyncWebClient, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        if body.get("command") == deps.config.command:
+            await _open_full_form(deps, client, str(body.get("trigger_id")))
+            return BoltResponse(status=200, body="")
         actions = body.get("actions") or [{}]
-        outcome = await decide(
-            deps.repo,
-            deps.policy(),
-            request_id=str(actions[0].get("value") or ""),
-            actor=body["user"]["id"],
-            approve=True,
-        )
-        if not isinstance(outcome, Refused):
-            await deps.notifier.decided(outcome.request)
-            await deps.worker.provision(outcome.request)
-        await ack()
+        if body.get("type") == "block_actions" and actions[0].get("action_id") == ActionId.APPROVE:
+            await _approve_and_provision(deps, body, str(actions[0].get("value") or ""))
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
 
-    app.command(deps.config.command)(on_command)
-    app.action(ActionId.APPROVE)(on_approve)
-    request_modal.register(app, deps)
-    return app
+    app.middleware(naive_first)
+
+
+async def _open_full_form(deps: Deps, client: AsyncWebClient, trigger_id: str) -> None:
+    policy = deps.policy()
+    catalog = await deps.gateway.fetch_catalog()  # straight from Salesforce, every time
+    choices = build_choices(policy.default_application, catalog)
+    form = build_request_modal(
+        choices, applications=[(a.name, a.title) for a in policy.applications]
+    )
+    await client.views_open(trigger_id=trigger_id, view=form)
+
+
+async def _approve_and_provision(deps: Deps, body: dict[str, Any], request_id: str) -> None:
+    outcome = await decide(
+        deps.repo, deps.policy(), request_id=request_id, actor=body["user"]["id"], approve=True
+    )
+    if not isinstance(outcome, Refused):
+        await deps.notifier.decided(outcome.request)
+        await deps.worker.provision(outcome.request)
 
 
 def naive_gateway(settings: Settings) -> NaiveGateway:
@@ -90,13 +95,10 @@ async def serve(host: str, port: int) -> None:
     """Serve the naive bot until SIGTERM or SIGINT."""
     settings = load_settings()
     configure_logging(settings.log_level, [])
-    secret = settings.slack_signing_secret
-    if secret is None:
-        raise SystemExit("SLACK_SIGNING_SECRET is required")
     runtime = await build_runtime(
         settings, PolicyFile(settings.policy_file), gateway=naive_gateway(settings)
     )
-    runtime.app = build_naive_app(runtime.deps, secret.get_secret_value())
+    add_naive_shortcuts(runtime.app, runtime.deps)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

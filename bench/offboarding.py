@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from bench.dbread import ReadOnlyDb
-from bench.load import run_concurrently, wait_until
+from bench.load import collector_paused, run_concurrently, wait_until
 from bench.rig import BenchUser, BotProcess, Simulators
 from bot.sandbox.workspace import Workspace
 
@@ -36,14 +36,15 @@ async def run_offboarding(
     db = ReadOnlyDb(bot.database)
     subjects = {u.id for u in users}
     calls_before, first_call = sims.org.api_calls(), sims.org.call_count()
-    started = time.monotonic()
-    replies = await run_concurrently(users, concurrency, lambda u: workspace.deactivate(u.id))
 
     def revoked() -> int:
         return db.grant_states(subjects)["revoked"]
 
-    await wait_until(lambda: revoked() >= len(users), within=within, interval=0.1)
-    seconds = time.monotonic() - started
+    with collector_paused():
+        started = time.monotonic()
+        replies = await run_concurrently(users, concurrency, lambda u: workspace.deactivate(u.id))
+        await wait_until(lambda: revoked() >= len(users), within=within, interval=0.1)
+        seconds = time.monotonic() - started
     made = sims.org.calls_from(first_call)
     deactivating = [c for c in made if c[0] == "PATCH" and ("/User/" in c[1] or c[2] == "User")]
     return SlackOffboarding(

@@ -1,8 +1,9 @@
-"""The bench rig: simulated Slack and Salesforce in this process, the bot in a child process.
+"""The bench rig: the simulators, and the bot in a child process serving HTTP on loopback.
 
-The bot runs as its own process (``accessbot serve``, or the naive bot for a baseline) so its
-event loop has a core to itself and its peak memory can be read from ``/proc``; the simulators
-and the people driving them share this process, as Slack and Salesforce are other machines.
+The bot runs as its own process (``accessbot serve``, or the naive bot for a baseline), as in
+production, and its peak memory can be read from ``/proc``. The simulated Salesforce org runs
+in a process of its own too (``bench.org_process``); the simulated Slack workspace stays in
+this one, beside the people driving it, who read what it shows.
 """
 
 from __future__ import annotations

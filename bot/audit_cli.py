@@ -12,8 +12,25 @@ from typing import TextIO
 
 from storage.audit import AuditLog
 from storage.db import Database
+from storage.models import AuditEntry
+from storage.requests import RequestRepository
 
-COLUMNS = ("seq", "at", "request_id", "actor", "action", "from_state", "to_state", "detail", "hash")
+# Who (actor) did what (action), when (at), to whom (subject), with what result; then the
+# detail and the hash that chains the row to the one before it.
+COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "subject",
+    "subject_name",
+    "result",
+    "request_id",
+    "from_state",
+    "to_state",
+    "detail",
+    "hash",
+)
 
 
 class MissingDatabase(Exception):
@@ -43,16 +60,48 @@ def _open(output: str | None) -> AbstractContextManager[TextIO]:
     return open(output, "w", encoding="utf-8", newline="")
 
 
+def result_of(entry: AuditEntry) -> str:
+    """What the step ended in: the request's new state, a refusal and why, or a failure."""
+    why = entry.detail.get("why")
+    if entry.action.endswith("_refused") or why:
+        return f"refused: {why}" if why else "refused"
+    if entry.to_state:
+        error = entry.detail.get("error") or entry.detail.get("problem")
+        return f"{entry.to_state} ({error})" if error else entry.to_state
+    return "done"
+
+
+class _Subjects:
+    """The person each request is about, read once per request."""
+
+    def __init__(self, db: Database) -> None:
+        self._repo = RequestRepository(db)
+        self._known: dict[str, tuple[str, str]] = {}
+
+    async def of(self, request_id: str | None) -> tuple[str, str]:
+        if not request_id:
+            return "", ""
+        if request_id not in self._known:
+            request = await self._repo.get(request_id)
+            self._known[request_id] = (
+                (request.subject_id, request.subject_name) if request else ("", "")
+            )
+        return self._known[request_id]
+
+
 async def export_audit(path: Path, fmt: str, since: datetime | None, output: str | None) -> int:
     """Write every row (since ``since``) as CSV or JSON lines; returns how many."""
     count = 0
     async with Database(_existing(path)) as db:
+        subjects = _Subjects(db)
         with _open(output) as out:
             writer = csv.writer(out) if fmt == "csv" else None
             if writer is not None:
                 writer.writerow(COLUMNS)
             async for entry in AuditLog(db).entries(since):
                 row = entry.model_dump(mode="json")
+                row["subject"], row["subject_name"] = await subjects.of(entry.request_id)
+                row["result"] = result_of(entry)
                 if writer is not None:
                     row["detail"] = json.dumps(row["detail"], sort_keys=True)
                     writer.writerow([row[c] for c in COLUMNS])

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Salesforce calls in flight at once. Each waits mostly on the network, so throughput grows
     # with it; an org allows 25 long-running (>20 s) requests, so 16 leaves room for others.
     salesforce_concurrency: int = Field(default=16, ge=1, le=25, alias="SALESFORCE_CONCURRENCY")
+    # Seconds one Salesforce call may take before it counts as failed and is retried later
+    # (provisioning is idempotent, so a call that lands after the timeout is not repeated).
+    salesforce_timeout: float = Field(default=30.0, gt=0, le=300, alias="SALESFORCE_TIMEOUT")
 
     @field_validator("slack_command")
     @classmethod

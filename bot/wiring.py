@@ -141,7 +141,9 @@ async def build_runtime(
     db = await Database(settings.database_path, clock=clock).open()
     if gateway is None:
         gateway = RealGateway(
-            salesforce_auth(settings), max_workers=settings.salesforce_concurrency
+            salesforce_auth(settings),
+            max_workers=settings.salesforce_concurrency,
+            timeout=settings.salesforce_timeout,
         )
     repo = RequestRepository(db)
     overrides = PolicyOverrides(db)

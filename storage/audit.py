@@ -60,9 +60,9 @@ async def append_audit(
     detail: Mapping[str, Any] | None = None,
 ) -> str:
     """Append one row inside the caller's transaction; returns its hash."""
-    async with conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1") as cur:
-        row = await cur.fetchone()
-    prev = str(row[0]) if row else GENESIS
+    # One round trip: the caller holds the write lock until its transaction commits.
+    last = await conn.execute_fetchall("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    prev = next((str(row[0]) for row in last), GENESIS)
     at_text = to_db_time(at) or ""
     detail_text = _canonical(dict(detail or {}))
     digest = entry_hash(

@@ -111,19 +111,19 @@ class RequestRepository:
         now = self._db.clock()
         async with self._db.transaction() as conn:
             if idempotency_key is not None:
-                async with conn.execute(
+                # One round trip to the database thread per statement: fetch with execute.
+                existing = await conn.execute_fetchall(
                     "SELECT * FROM requests WHERE idempotency_key = ?", (idempotency_key,)
-                ) as cur:
-                    existing = await cur.fetchone()
-                if existing is not None:
-                    return _row_to_request(existing), False
+                )
+                for row in existing:
+                    return _row_to_request(row), False
             values = new.model_dump()
             values.update(id=new_request_id(), created_at=now, updated_at=now)
             values["idempotency_key"] = idempotency_key
             columns = list(values)
-            await conn.execute(
+            inserted = await conn.execute_fetchall(
                 f"INSERT INTO requests ({', '.join(columns)}) "  # noqa: S608 - column names are ours
-                f"VALUES ({', '.join('?' for _ in columns)})",
+                f"VALUES ({', '.join('?' for _ in columns)}) RETURNING *",
                 [_to_db(c, values[c]) for c in columns],
             )
             await append_audit(
@@ -135,20 +135,16 @@ class RequestRepository:
                 to_state=new.state.value,
                 detail=detail,
             )
-            async with conn.execute("SELECT * FROM requests WHERE id = ?", (values["id"],)) as cur:
-                row = await cur.fetchone()
-        assert row is not None
-        created = _row_to_request(row)
+        created = _row_to_request(next(iter(inserted)))
         self._changed(created)
         return created, True
 
     async def get(self, request_id: str) -> AccessRequest | None:
         """The request with this id."""
-        async with self._db.conn.execute(
+        rows = await self._db.conn.execute_fetchall(
             "SELECT * FROM requests WHERE id = ?", (request_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return None if row is None else _row_to_request(row)
+        )
+        return next((_row_to_request(row) for row in rows), None)
 
     async def transition(
         self,
@@ -178,14 +174,17 @@ class RequestRepository:
             args.append(_to_db(field, value))
         marks = ", ".join("?" for _ in allowed)
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                f"UPDATE requests SET {', '.join(assignments)} "  # noqa: S608 - fields whitelisted
-                f"WHERE id = ? AND state IN ({marks}) RETURNING *",
-                [*args, request_id, *(s.value for s in allowed)],
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
+            # The write lock is held across every await here: each is one round trip.
+            updated = list(
+                await conn.execute_fetchall(
+                    f"UPDATE requests SET {', '.join(assignments)} "  # noqa: S608 - whitelisted
+                    f"WHERE id = ? AND state IN ({marks}) RETURNING *",
+                    [*args, request_id, *(s.value for s in allowed)],
+                )
+            )
+            if not updated:
                 return None
+            row = updated[0]
             before = await self._previous_state(conn, request_id, row["state"], allowed)
             await append_audit(
                 conn,
@@ -206,13 +205,12 @@ class RequestRepository:
     ) -> str:
         if len(allowed) == 1:
             return allowed[0].value
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
             "SELECT to_state FROM audit_log WHERE request_id = ? AND to_state IS NOT NULL "
             "ORDER BY seq DESC LIMIT 1",
             (request_id,),
-        ) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else now_state
+        )
+        return next((str(row[0]) for row in rows), now_state)
 
     async def claim_due(
         self,
@@ -236,18 +234,15 @@ class RequestRepository:
         if kind:
             args.append(kind.value)
         args += [now_text, now_text, limit]
-        async with (
-            self._db.transaction() as conn,
-            conn.execute(
+        async with self._db.transaction() as conn:
+            rows = await conn.execute_fetchall(
                 "UPDATE requests SET claimed_until = ?, claimed_by = ? WHERE id IN ("  # noqa: S608
                 f"SELECT id FROM requests WHERE state IN ({marks}) {kind_clause} "
                 "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
                 "AND (claimed_until IS NULL OR claimed_until < ?) "
                 "ORDER BY next_attempt_at, created_at LIMIT ?) RETURNING *",
                 args,
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
+            )
         return [_row_to_request(r) for r in rows]
 
     async def release(self, request_id: str, worker: str) -> None:
@@ -291,11 +286,11 @@ class RequestRepository:
             clauses.append("expires_at IS NOT NULL AND expires_at <= ?")
             args.append(to_db_time(expires_before))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        async with self._db.conn.execute(
+        rows = await self._db.conn.execute_fetchall(
             f"SELECT * FROM requests {where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
             [*args, limit],
-        ) as cur:
-            return [_row_to_request(r) for r in await cur.fetchall()]
+        )
+        return [_row_to_request(r) for r in rows]
 
     async def add_message(self, ref: MessageRef) -> None:
         """Remember a message posted about a request (replacing one for the same purpose)."""
@@ -313,5 +308,5 @@ class RequestRepository:
         if purpose is not None:
             query += " AND purpose = ?"
             args.append(purpose)
-        async with self._db.conn.execute(query, args) as cur:
-            return [MessageRef.model_validate(dict(r)) for r in await cur.fetchall()]
+        rows = await self._db.conn.execute_fetchall(query, args)
+        return [MessageRef.model_validate(dict(r)) for r in rows]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +70,9 @@ class Store:
 
     def snapshot(self) -> Tables:
         """A deep copy of every table, to restore when an all-or-none request fails."""
-        return copy.deepcopy(self.tables)
+        # Field values are scalars, so copying each row is a deep copy; copy.deepcopy took
+        # tens of milliseconds per composite request once an org held a few thousand users.
+        return {name: {rid: dict(row) for rid, row in t.items()} for name, t in self.tables.items()}
 
     def restore(self, tables: Tables) -> None:
         """Put back a snapshot."""

@@ -135,7 +135,9 @@ class Row:
 
 ROWS = (
     Row("Approve", pending, click(ActionId.APPROVE), frozenset({"owner"})),
-    Row("Deny", pending, click(ActionId.DENY), frozenset({"owner"}), opened(CallbackId.DENY_REASON)),
+    Row(
+        "Deny", pending, click(ActionId.DENY), frozenset({"owner"}), opened(CallbackId.DENY_REASON)
+    ),
     Row("deny modal", pending, submit(CallbackId.DENY_REASON), frozenset({"owner"})),
     Row("Revoke now", active, click(ActionId.REVOKE_NOW), REVOKERS),
     Row("revoke modal", active, submit(CallbackId.REVOKE), REVOKERS),

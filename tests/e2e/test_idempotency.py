@@ -17,6 +17,7 @@ from tests.e2e.steps import (
     open_request_form,
     submit_request,
 )
+from tests.security.live import listeners_done
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -46,7 +47,7 @@ async def test_a_retried_event_runs_once(stage: Stage) -> None:
     # a new event id is a new event; by the time it is served, a retry would have been too
     await stage.workspace.event(home, event_id="EvHOME0002")
     await stage.slack.wait_for(lambda: published() >= 2)
-    await asyncio.sleep(0.2)
+    await listeners_done()
     assert published() == 2
 
 
@@ -69,7 +70,7 @@ async def test_an_offboarding_event_retried_at_once_revokes_once(stage: Stage) -
     async with asyncio.timeout(5):
         while not await revoked():
             await asyncio.sleep(0.02)
-    await asyncio.sleep(0.2)  # room for a duplicate to show up, if there were one
+    await listeners_done()  # a duplicate would be running now, if there were one
     await stage.settle()
     revocations = await repo.find(grant_id=grant_id, kind=Kind.REVOKE)
     assert len(revocations) == 1

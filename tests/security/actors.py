@@ -216,7 +216,9 @@ def _dm_message(stage: Stage, user_id: str, action_id: str, value: str) -> Poste
 
 async def press(stage: Stage, user_id: str, action_id: str, value: str) -> Reply:
     """Click a button whose value says anything (as a forged or mistaken click would)."""
-    return await stage.workspace.click(user_id, _dm_message(stage, user_id, action_id, value), action_id)
+    return await stage.workspace.click(
+        user_id, _dm_message(stage, user_id, action_id, value), action_id
+    )
 
 
 def _text(action_id: str, text: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ INJECTIONS = (
     "> quoted\n>>> everything below is quoted",
     "\u202eevil\u202c \u2066isolate\u2069",
     "\x00\x01\x1b[31mred\x7f",
-    "Zoë 🙂 𝕳𝖊𝖑𝖑𝖔 ﷽ 漢字 \U0010ffff",
+    "Zoë 🙂 \U0001d573\U0001d58a\U0001d591\U0001d591\U0001d594 ﷽ 漢字 \U0010ffff",
     '{"request_id": "R-AAAAAAAA"}',
     "null",
     "../../../../etc/passwd",
@@ -54,7 +54,10 @@ _REPEATED = ("A", "é", "🙂", "<", "*", "'", "\n")
 
 
 def hostile_text() -> st.SearchStrategy[str]:
-    """Injection samples, random unicode, and strings up to 15 000 characters (bodies stay under 1 MB)."""
+    """Injection samples, random unicode, and strings up to 15 000 characters.
+
+    Long enough to break every Block Kit limit, short enough that bodies stay under 1 MB.
+    """
     huge = st.builds(
         lambda unit, count: unit * count, st.sampled_from(_REPEATED), st.integers(1, 15_000)
     )
@@ -277,7 +280,7 @@ def subscribed_events() -> list[str]:
 
 def targets() -> list[Target]:
     """Every command form, action, view and subscribed event the app may receive."""
-    found = [Target("command:request", "command", _command(""))]
+    found = [Target("command:(empty)", "command", _command(""))]
     found += [Target(f"command:{s}", "command", _command(f"{s} {{value}}")) for s in Subcommand]
     found.append(Target("command:mention", "command", _command("<@{value}>")))
     found.append(Target("command:unknown", "command", _command("{value}")))
@@ -289,7 +292,9 @@ def targets() -> list[Target]:
         found.append(
             Target(f"submit:{callback}", "interaction", _submission(callback, "view_submission"))
         )
-        found.append(Target(f"closed:{callback}", "interaction", _submission(callback, "view_closed")))
+        found.append(
+            Target(f"closed:{callback}", "interaction", _submission(callback, "view_closed"))
+        )
     found += [Target(f"event:{e}", "event", _event(e)) for e in subscribed_events()]
     return found
 

@@ -52,3 +52,18 @@ class LiveStage:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop.close()
+
+
+async def listeners_done(timeout: float = 5.0) -> None:
+    """Wait for listeners still running after their ack.
+
+    Bolt's asyncio runner acknowledges first and finishes each listener in a task running
+    ``run_ack_function_asynchronously``; that name is how the tasks are found.
+    """
+    async with asyncio.timeout(timeout):
+        while running := [
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__name__", "") == "run_ack_function_asynchronously"
+        ]:
+            await asyncio.wait(running)

@@ -60,7 +60,9 @@ FORGERIES: dict[str, Forgery] = {
 }
 
 
-async def post(stage: Stage, body: bytes, content_type: str, ts: str | None, sig: str | None) -> int:
+async def post(
+    stage: Stage, body: bytes, content_type: str, ts: str | None, sig: str | None
+) -> int:
     """POST with exactly these headers (no driver adds or fixes anything)."""
     headers = {"content-type": content_type}
     if ts is not None:
@@ -142,7 +144,7 @@ async def test_forged_requests_get_401_and_change_nothing(stage: Stage, forgery:
 
 
 async def test_a_body_changed_after_signing_is_refused(stage: Stage) -> None:
-    found, request_id = await bodies(stage)
+    found, _ = await bodies(stage)
     body, content_type = found["approve click"]
     stamp = now()
     signature = sign(body, stamp)

@@ -1,0 +1,52 @@
+"""The bench at its smallest size, end to end, so it cannot rot (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECTED = {
+    "slash command ack",
+    "modal open",
+    "button ack",
+    "grants end to end",
+    "Salesforce calls per grant",
+    "scheduler tick",
+    "memory",
+    "command capacity",
+}
+
+
+@pytest.mark.slow
+def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
+    report, figures = tmp_path / "performance.md", tmp_path / "figures.json"
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench", "--size", "tiny", "--output", report, "--json", figures],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(figures.read_text())
+    by_name = {f["what"]: f for f in data["figures"]}
+    assert EXPECTED <= set(by_name), sorted(by_name)
+    assert any(name.startswith("offboarding") for name in by_name)
+    # What the bench checks besides time: every grant provisioned exactly once, both ways.
+    grants = by_name["grants end to end"]["facts"]
+    assert grants["problems"] == 0 and grants["naive_problems"] == 0
+    assert grants["provisioned"] == 6
+    calls = by_name["Salesforce calls per grant"]["facts"]
+    assert (calls["new"], calls["reactivation"]) == (1, 3)
+    bulk = next(f for n, f in by_name.items() if n.startswith("offboarding") and "Slack" not in n)
+    assert bulk["facts"]["inactive"] == 12 and bulk["facts"]["deactivation_calls"] == 1
+    assert by_name["memory"]["facts"]["peak_rss_bytes"] > 0
+    text = report.read_text()
+    assert "## Machine" in text and "| slash command ack |" in text
+    assert "Load average" in text
