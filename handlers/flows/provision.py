@@ -10,7 +10,7 @@ from handlers.flows.drafts import missing_for_provisioning
 from handlers.flows.outcomes import NeedsAdmin, Provisioned, Skipped, WillRetry
 from handlers.flows.people import Person, make_alias, salesforce_language, salesforce_locale
 from handlers.flows.ports import SalesforceGateway
-from handlers.flows.retry import next_attempt
+from handlers.flows.retry import retry_at
 from handlers.policy import Application, Policy
 from salesforce.errors import (
     DuplicateUsername,
@@ -240,7 +240,7 @@ async def _failed(
     timings = policy.timings
     attempt = request.attempts + 1
     if error.retryable and attempt < timings.retry_max_attempts:
-        at = next_attempt(repo.clock(), attempt, timings.retry_base_delay)
+        at = retry_at(repo.clock(), attempt, timings.retry_base_delay, error)
         retried = await repo.transition(
             request.id,
             expected=State.PROVISIONING,

@@ -5,7 +5,11 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from salesforce.errors import ApiBudgetExhausted, SalesforceError
+
 MAX_DELAY = timedelta(hours=1)
+# The daily API allocation is a rolling 24 h window: retrying it within seconds only burns attempts.
+BUDGET_RETRY_DELAY = timedelta(minutes=15)
 
 
 def next_attempt(
@@ -16,3 +20,10 @@ def next_attempt(
     delay = min(base * (2 ** max(attempt - 1, 0)), MAX_DELAY)
     jittered: timedelta = delay * rng.uniform(0.5, 1.5)
     return now + jittered
+
+
+def retry_at(now: datetime, attempt: int, base: timedelta, error: SalesforceError) -> datetime:
+    """When to retry after ``error``; an exhausted API budget waits at least 15 minutes."""
+    if isinstance(error, ApiBudgetExhausted):
+        base = max(base, BUDGET_RETRY_DELAY)
+    return next_attempt(now, attempt, base)

@@ -17,7 +17,7 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import problem_of
-from handlers.flows.retry import next_attempt
+from handlers.flows.retry import retry_at
 from handlers.policy import Policy
 from salesforce.errors import SalesforceError
 from salesforce.models import Deactivated, DeactivationBlocked, DeactivationOutcome
@@ -234,7 +234,7 @@ async def revocation_failed(
     attempt = revocation.attempts + 1
     timings = policy.timings
     if error.retryable and attempt < timings.retry_max_attempts:
-        at = next_attempt(repo.clock(), attempt, timings.retry_base_delay)
+        at = retry_at(repo.clock(), attempt, timings.retry_base_delay, error)
         moved = await repo.transition(
             revocation.id,
             expected=State.DEPROVISIONING,

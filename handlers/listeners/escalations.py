@@ -169,7 +169,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         view = body.get("view") or {}
         ref = ModalRef.load(view.get("private_metadata"))
         request = await deps.repo.get(ref.request_id or "")
-        if request is None:
+        # A forged block_actions payload could name any request: only its admins see it.
+        if request is None or not application_of(deps.policy(), request).is_admin(
+            body["user"]["id"]
+        ):
             return
         choices = await deps.catalog.choices_for(application_of(deps.policy(), request))
         selected = parse_request_state(view.get("state", {}).get("values"), choices=choices)

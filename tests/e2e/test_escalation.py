@@ -251,3 +251,24 @@ async def test_no_free_seat_then_retry(stage: Stage) -> None:
     await until_state(stage, request.id, State.ACTIVE)
     await stage.slack.wait_for(lambda: "Resolved" in current(stage, dm).text)
     assert len([m for m in stage.slack.dms(ADA.id) if not m.is_reply]) == 1
+
+
+async def test_a_forged_refresh_of_the_complete_modal_shows_nothing(stage: Stage) -> None:
+    request = await submit_request(stage, JANE.id, role=None)
+    stage.set_policy(demo_policy(require_role=True))
+    message = await approval_message(stage, OMAR.id, request.id)
+    await stage.workspace.click(OMAR.id, message, ActionId.APPROVE)
+    await until_state(stage, request.id, State.NEEDS_ADMIN)
+    dm = await stage.slack.wait_for(lambda: escalation(stage, request.id))
+    await stage.workspace.click(ADA.id, dm, ActionId.COMPLETE_REQUEST)
+    modal = await stage.slack.wait_for(
+        lambda: open_modal(stage, ADA.id, CallbackId.COMPLETE_REQUEST)
+    )
+    updates_before = len(stage.slack.calls("views.update"))
+    # Mallory replays a license pick naming Ada's modal (and so Jane's request)
+    reply = await stage.workspace.pick(
+        MALLORY.id, modal["id"], ActionId.REQUEST_LICENSE, "Salesforce Platform"
+    )
+    assert reply.status == 200
+    await stage.settle()
+    assert len(stage.slack.calls("views.update")) == updates_before

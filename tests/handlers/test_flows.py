@@ -313,3 +313,17 @@ async def test_cancel_before_provisioning(repo: RequestRepository, policy: Polic
         repo, request, actor=JANE, source=RevokeSource.SELF, reason="not needed"
     )
     assert isinstance(cancelled, AccessRequest) and cancelled.state is State.CANCELLED
+
+
+def test_an_exhausted_api_budget_is_retried_much_later() -> None:
+    from datetime import UTC, datetime
+
+    from handlers.flows.retry import retry_at
+    from salesforce.errors import ApiBudgetExhausted
+
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    base = timedelta(seconds=30)
+    assert retry_at(now, 1, base, Transient("503")) <= now + timedelta(seconds=45)
+    assert retry_at(now, 1, base, ApiBudgetExhausted("REQUEST_LIMIT_EXCEEDED")) >= now + timedelta(
+        minutes=7, seconds=30
+    )
