@@ -30,17 +30,12 @@ from bench.report import Report, now_utc, text_table, write_report
 from bench.rig import (
     REPO_ROOT,
     BenchUser,
-    BotProcess,
-    Simulators,
-    start_bot,
-    start_simulators,
-    workspace_for,
 )
 from bench.scheduler import run_scheduler
+from bench.stack import NAMES, bot_pair
 from bench.sf_calls import grant_calls, offboard_calls
 from bench.sizes import QUICK, SIZES, Size
 from bench.stats import Figure
-from bot.sandbox.workspace import Workspace
 
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
 
@@ -58,95 +53,84 @@ class Run:
         """Progress on stderr, so the table on stdout stays clean."""
         print(f"bench: {text}", file=sys.stderr, flush=True)
 
-    async def with_bots(self) -> None:
-        """Everything that needs the bots: commands, grants, offboarding, memory."""
+    async def commands(self) -> None:
+        """Slash commands at the users' pace, then with no think time."""
         size = self.size
         # The last `concurrency` people only warm the bots up (first catalog read, connections).
-        users = max(size.commands, size.grants + size.baseline_grants) + size.concurrency
+        users = size.commands + size.concurrency
         self.say(f"starting the simulators ({users} people) and both bots")
-        sims = start_simulators(delay=size.delay, users=users)
-        bots: dict[str, BotProcess] = {}
-        spaces: dict[str, Workspace] = {}
-        try:
-            for name in ("ours", "naive"):
-                bot = await start_bot(sims, self.directory / name, naive=name == "naive")
-                bots[name] = bot
-                spaces[name] = workspace_for(sims, bot)
-            await self._commands(sims, spaces)
-            await self._grants(sims, bots, spaces)
+        async with bot_pair(self.directory / "commands", delay=size.delay, users=users) as stack:
+            sims, spaces = stack.sims, stack.spaces
+            for name in NAMES:
+                self.say(f"warming up: {name}")
+                warm = sims.users[-size.concurrency :]
+                await run_commands(sims, spaces[name], warm, concurrency=size.concurrency)
+            people = sims.users[: size.commands]
+            per_round = max(1, len(people) // size.rounds)
+            runs: dict[str, CommandRun] = {}
+            for n in range(size.rounds):
+                chunk = people[n * per_round : (n + 1) * per_round]
+                # Alternating rounds: both bots see the same moments of a noisy machine.
+                for name in NAMES:
+                    self.say(f"slash commands, round {n + 1}/{size.rounds}: {name}")
+                    run = await run_commands(
+                        sims, spaces[name], chunk, concurrency=size.concurrency, think=size.think
+                    )
+                    runs[name] = runs[name].merged(run) if name in runs else run
+            self.figures += command_figures(runs["ours"], runs["naive"], size.concurrency)
+            capacity: dict[str, CommandRun] = {}
+            half = people[: max(1, len(people) // 2)]
+            for name in NAMES:
+                self.say(f"command capacity (no think time): {name}")
+                capacity[name] = await run_commands(
+                    sims, spaces[name], half, concurrency=size.concurrency
+                )
+            self.figures.append(
+                capacity_figure(capacity["ours"], capacity["naive"], size.concurrency)
+            )
+
+    async def grants(self) -> None:
+        """Grants end to end on fresh bots (their memory is the grant run's), then offboarding."""
+        size = self.size
+        users = size.grants + size.baseline_grants
+        self.say(f"starting fresh simulators ({users} people) and both bots")
+        async with bot_pair(self.directory / "grants", delay=size.delay, users=users) as stack:
+            sims, bots, spaces = stack.sims, stack.bots, stack.spaces
+            people: dict[str, list[BenchUser]] = {
+                "ours": sims.users[: size.grants],
+                "naive": sims.users[size.grants :],
+            }
+            within = 60 + size.grants  # generous: a stuck run ends with its problems reported
+            results = {}
+            for name in NAMES:
+                self.say(f"grants end to end: {name} ({len(people[name])} requests)")
+                results[name] = await run_grants(
+                    sims,
+                    spaces[name],
+                    bots[name],
+                    people[name],
+                    concurrency=size.concurrency,
+                    think=size.think,
+                    within=within,
+                )
+            self.figures += grant_figures(results["ours"], results["naive"], size.concurrency)
+            self.notes += grant_notes(results["ours"], results["naive"])
             self.figures.append(
                 memory_figure(bots["ours"].peak_rss_bytes(), bots["naive"].peak_rss_bytes())
             )
-        finally:
-            for space in spaces.values():
-                await space.aclose()
-            for bot in bots.values():
-                bot.stop()
-            sims.stop()
-
-    async def _commands(self, sims: Simulators, spaces: dict[str, Workspace]) -> None:
-        size = self.size
-        people = sims.users[: size.commands]
-        per_round = max(1, len(people) // size.rounds)
-        runs: dict[str, CommandRun] = {}
-        for name in ("ours", "naive"):
-            self.say(f"warming up: {name}")
-            warm = sims.users[-size.concurrency :]
-            await run_commands(sims, spaces[name], warm, concurrency=size.concurrency)
-        for n in range(size.rounds):
-            chunk = people[n * per_round : (n + 1) * per_round]
-            # Alternating rounds: both bots see the same moments of a noisy machine.
-            for name in ("ours", "naive"):
-                self.say(f"slash commands, round {n + 1}/{size.rounds}: {name}")
-                run = await run_commands(
-                    sims, spaces[name], chunk, concurrency=size.concurrency, think=size.think
+            offboarded = {}
+            for name in NAMES:
+                leaving = people[name][: size.offboard]
+                self.say(f"offboarding through Slack: {name} ({len(leaving)} members)")
+                offboarded[name] = await run_offboarding(
+                    sims,
+                    spaces[name],
+                    bots[name],
+                    leaving,
+                    concurrency=size.concurrency,
+                    within=within,
                 )
-                runs[name] = runs[name].merged(run) if name in runs else run
-        self.figures += command_figures(runs["ours"], runs["naive"], size.concurrency)
-        capacity: dict[str, CommandRun] = {}
-        for name in ("ours", "naive"):
-            self.say(f"command capacity (no think time): {name}")
-            capacity[name] = await run_commands(
-                sims, spaces[name], people[: max(1, len(people) // 2)], concurrency=size.concurrency
-            )
-        self.figures.append(capacity_figure(capacity["ours"], capacity["naive"], size.concurrency))
-
-    async def _grants(
-        self, sims: Simulators, bots: dict[str, BotProcess], spaces: dict[str, Workspace]
-    ) -> None:
-        size = self.size
-        people: dict[str, list[BenchUser]] = {
-            "ours": sims.users[: size.grants],
-            "naive": sims.users[size.grants : size.grants + size.baseline_grants],
-        }
-        within = 60 + size.grants  # generous: a stuck run ends with its problems reported
-        results = {}
-        for name in ("ours", "naive"):
-            self.say(f"grants end to end: {name} ({len(people[name])} requests)")
-            results[name] = await run_grants(
-                sims,
-                spaces[name],
-                bots[name],
-                people[name],
-                concurrency=size.concurrency,
-                think=size.think,
-                within=within,
-            )
-        self.figures += grant_figures(results["ours"], results["naive"], size.concurrency)
-        self.notes += grant_notes(results["ours"], results["naive"])
-        leaving = {name: people[name][: size.offboard] for name in people}
-        offboarded = {}
-        for name in ("ours", "naive"):
-            self.say(f"offboarding through Slack: {name} ({len(leaving[name])} members)")
-            offboarded[name] = await run_offboarding(
-                sims,
-                spaces[name],
-                bots[name],
-                leaving[name],
-                concurrency=size.concurrency,
-                within=within,
-            )
-        self.figures.append(slack_offboarding_figure(offboarded["ours"], offboarded["naive"]))
+            self.figures.append(slack_offboarding_figure(offboarded["ours"], offboarded["naive"]))
 
     async def salesforce_calls(self) -> None:
         """Calls per grant and bulk deactivation, through the gateways, on a fresh org."""
@@ -185,7 +169,8 @@ async def measure(size: Size) -> Report:
     started, load_before, clock = now_utc(), load_average(), time.monotonic()
     with tempfile.TemporaryDirectory(prefix="accessbot-bench-") as tmp:
         run = Run(size, Path(tmp))
-        await run.with_bots()
+        await run.commands()
+        await run.grants()
         await run.salesforce_calls()
         await run.scheduler()
     order = [

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
+from handlers.delivery import SlackDelivery
 from handlers.deps import BotConfig, Deps
 from handlers.flows.catalog import CatalogService
 from handlers.flows.ports import SalesforceGateway
@@ -38,6 +39,7 @@ from storage.due import DueWork
 from storage.events import EventLog
 from storage.home_tabs import HomeTabs
 from storage.kv import CatalogCache, JobLeases
+from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
 
@@ -166,6 +168,7 @@ async def build_runtime(
         ),
     )
     worker = Worker(concurrency=settings.salesforce_concurrency)
+    delivery = SlackDelivery(client, repo, Outbox(db), clock)
     deps = Deps(
         repo=repo,
         events=EventLog(db),
@@ -182,7 +185,7 @@ async def build_runtime(
         client=client,
         people=SlackPeople(client),
         notifier=Notifier(
-            client, repo, policy, login_url=config.login_url, instance_url=instance_url
+            delivery, repo, policy, login_url=config.login_url, instance_url=instance_url
         ),
         worker=worker,
         homes=homes,
@@ -197,6 +200,7 @@ async def build_runtime(
     app = build_app(deps, signing_secret=secret, socket_mode=settings.socket_mode)
     ticker = Ticker(settings.tick_seconds)
     ticker.add("due-work", worker.run_due)
+    ticker.add("slack-outbox", delivery.flush)
     # Another process may have changed what is requestable; reading the small table is cheap.
     ticker.add("policy-overrides", overrides.load, seconds=30)
     jobs = LifecycleJobs(

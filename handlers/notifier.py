@@ -6,9 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
+from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.offboard import Offboarding
 from handlers.flows.outcomes import (
     NeedsAdmin,
@@ -53,14 +51,14 @@ class Notifier:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        delivery: SlackDelivery,
         repo: RequestRepository,
         policy: Callable[[], Policy],
         *,
         login_url: str,
         instance_url: str = "",
     ) -> None:
-        self._client = client
+        self._delivery = delivery
         self._repo = repo
         self._policy = policy
         self._login_url = login_url
@@ -71,33 +69,17 @@ class Notifier:
         return policy.application(request.application) or policy.default_application
 
     async def _post(
-        self, channel: str, message: SlackMessage, *, thread_ts: str | None = None
+        self,
+        channel: str,
+        message: SlackMessage,
+        *,
+        thread_ts: str | None = None,
+        keep: Keep | None = None,
     ) -> tuple[str, str] | None:
-        try:
-            response = await self._client.chat_postMessage(
-                channel=channel,
-                text=message.text,
-                blocks=message.blocks,
-                thread_ts=thread_ts,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as error:
-            log.warning("could not post to %s: %s", channel, error.response.get("error"))
-            return None
-        return str(response["channel"]), str(response["ts"])
+        return await self._delivery.post(channel, message, thread_ts=thread_ts, keep=keep)
 
     async def _update(self, ref: MessageRef, message: SlackMessage) -> bool:
-        try:
-            await self._client.chat_update(
-                channel=ref.channel, ts=ref.ts, text=message.text, blocks=message.blocks
-            )
-        except SlackApiError as error:
-            log.warning(
-                "could not update %s/%s: %s", ref.channel, ref.ts, error.response.get("error")
-            )
-            return False
-        return True
+        return await self._delivery.update(ref, message)
 
     async def _tell_people(self, request: AccessRequest, message: SlackMessage) -> None:
         """DM the subject, and the requester too when they asked on someone's behalf."""
@@ -149,17 +131,11 @@ class Notifier:
             or list(app.owners)
         )
         for target in targets:
-            posted = await self._post(target, ask)
-            if posted:
-                await self._repo.add_message(
-                    MessageRef(
-                        request_id=request.id,
-                        purpose=APPROVAL,
-                        channel=posted[0],
-                        ts=posted[1],
-                        recipient=None if target == app.approval_channel else target,
-                    )
-                )
+            await self._post(
+                target,
+                ask,
+                keep=Keep(request.id, APPROVAL, None if target == app.approval_channel else target),
+            )
         await self._tell_people(request, build_waiting_for_owners(request, app))
 
     async def decided(self, request: AccessRequest) -> None:
@@ -270,17 +246,11 @@ class Notifier:
                 await self._update(ref, message)
             return False
         for admin in app.admins:
-            posted = await self._post(admin, message)
-            if posted:
-                await self._repo.add_message(
-                    MessageRef(
-                        request_id=request.id,
-                        purpose=ESCALATION,
-                        channel=posted[0],
-                        ts=posted[1],
-                        recipient=admin,
-                    )
-                )
+            await self._post(
+                admin,
+                message,
+                keep=Keep(request.id, ESCALATION, admin),
+            )
         return True
 
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:
@@ -312,17 +282,11 @@ class Notifier:
         app = self._app(request)
         ask = build_undecided_escalation(request, app, reminders=reminders)
         for admin in app.admins:
-            posted = await self._post(admin, ask)
-            if posted:
-                await self._repo.add_message(
-                    MessageRef(
-                        request_id=request.id,
-                        purpose=UNDECIDED,
-                        channel=posted[0],
-                        ts=posted[1],
-                        recipient=admin,
-                    )
-                )
+            await self._post(
+                admin,
+                ask,
+                keep=Keep(request.id, UNDECIDED, admin),
+            )
         await self._thread(request, ThreadEvent.ESCALATED)
 
     async def expired(self, request: AccessRequest) -> None:
@@ -334,17 +298,11 @@ class Notifier:
     async def expiring_soon(self, grant: AccessRequest) -> None:
         """The access ends soon: a DM with Extend and Revoke now."""
         notice = build_expiring_soon(grant, self._app(grant))
-        posted = await self._post(grant.subject_id, notice)
-        if posted:
-            await self._repo.add_message(
-                MessageRef(
-                    request_id=grant.id,
-                    purpose=EXPIRY_WARNING,
-                    channel=posted[0],
-                    ts=posted[1],
-                    recipient=grant.subject_id,
-                )
-            )
+        await self._post(
+            grant.subject_id,
+            notice,
+            keep=Keep(grant.id, EXPIRY_WARNING, grant.subject_id),
+        )
 
     async def direct(self, user_id: str, message: SlackMessage) -> None:
         """A DM about no single request (the reconciliation digest)."""

@@ -156,6 +156,12 @@ def push_modal(state: SlackState, trigger_id: str | None, view: Any) -> JsonDict
 
 
 def _lookup(state: SlackState, view_id: str | None, external_id: str | None) -> StoredView:
+    by_id = state.views.get(view_id or "")
+    if by_id is not None:
+        # Views are stored under their id; a workspace with thousands need not be scanned.
+        if by_id.closed:
+            raise SlackFailure("not_found")
+        return by_id
     for stored in state.views.values():
         payload = stored.payload
         if (view_id and payload["id"] == view_id) or (

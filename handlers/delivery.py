@@ -1,0 +1,176 @@
+"""Delivers the bot's Slack messages; what Slack cannot take now waits in the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.views.message import SlackMessage
+from storage.db import Clock
+from storage.models import MessageRef
+from storage.outbox import Outbox, OutboxItem
+from storage.requests import RequestRepository
+
+log = logging.getLogger(__name__)
+
+# Slack's answers that say "not now" rather than "never": worth sending again later.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+GIVE_UP_AFTER = timedelta(days=1)
+MAX_GAP = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Remember where a posted message landed, so it can be updated later."""
+
+    request_id: str
+    purpose: str
+    recipient: str | None = None
+
+
+def _transient(error: Exception) -> str | None:
+    """Why sending failed, when trying again later may work; None when it never will."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error") or "")
+        status = getattr(error.response, "status_code", 200)
+        if code in TRANSIENT_ERRORS or status == 429 or status >= 500:
+            return code or f"HTTP {status}"
+        return None
+    if isinstance(error, aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
+        return type(error).__name__
+    return None
+
+
+class SlackDelivery:
+    """chat.postMessage and chat.update, with an outbox behind the client's own retries."""
+
+    def __init__(
+        self, client: AsyncWebClient, repo: RequestRepository, outbox: Outbox, clock: Clock
+    ) -> None:
+        self._client = client
+        self._repo = repo
+        self._outbox = outbox
+        self._clock = clock
+
+    async def post(
+        self,
+        channel: str,
+        message: SlackMessage,
+        *,
+        thread_ts: str | None = None,
+        keep: Keep | None = None,
+    ) -> tuple[str, str] | None:
+        """Post now; (channel, ts) on success, None when it was queued or refused."""
+        try:
+            posted = await self._send_post(channel, message.text, message.blocks, thread_ts)
+        except Exception as error:
+            await self._queue_or_drop(
+                error, "chat.postMessage", channel, message, thread_ts=thread_ts, keep=keep
+            )
+            return None
+        if keep is not None:
+            await self._remember(keep, *posted)
+        return posted
+
+    async def update(self, ref: MessageRef, message: SlackMessage) -> bool:
+        """Replace a message in place; False when it was queued or refused."""
+        try:
+            await self._client.chat_update(
+                channel=ref.channel, ts=ref.ts, text=message.text, blocks=message.blocks
+            )
+        except Exception as error:
+            await self._queue_or_drop(error, "chat.update", ref.channel, message, ts=ref.ts)
+            return False
+        return True
+
+    async def flush(self, limit: int = 50) -> int:
+        """Send what waits in the outbox; returns how many Slack took."""
+        delivered = 0
+        for item in await self._outbox.due(limit):
+            try:
+                await self._resend(item)
+            except Exception as error:
+                reason = _transient(error)
+                too_old = self._clock() - item.created_at > GIVE_UP_AFTER
+                if reason is None or too_old:
+                    log.error("giving up on a message to %s: %s", item.channel, error)
+                    await self._outbox.failed(item.id, str(reason or error), None)
+                else:
+                    gap = min(timedelta(seconds=5) * 2 ** min(item.attempts, 12), MAX_GAP)
+                    await self._outbox.failed(item.id, reason, self._clock() + gap)
+                continue
+            await self._outbox.sent(item.id)
+            delivered += 1
+        return delivered
+
+    async def _resend(self, item: OutboxItem) -> None:
+        if item.method == "chat.update" and item.ts:
+            await self._client.chat_update(
+                channel=item.channel, ts=item.ts, text=item.text, blocks=item.blocks
+            )
+            return
+        posted = await self._send_post(item.channel, item.text, item.blocks, item.thread_ts)
+        if item.request_id and item.purpose:
+            await self._remember(Keep(item.request_id, item.purpose, item.recipient), *posted)
+
+    async def _send_post(
+        self, channel: str, text: str, blocks: list[dict[str, object]], thread_ts: str | None
+    ) -> tuple[str, str]:
+        response = await self._client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(response["channel"]), str(response["ts"])
+
+    async def _remember(self, keep: Keep, channel: str, ts: str) -> None:
+        await self._repo.add_message(
+            MessageRef(
+                request_id=keep.request_id,
+                purpose=keep.purpose,
+                channel=channel,
+                ts=ts,
+                recipient=keep.recipient,
+            )
+        )
+
+    async def _queue_or_drop(
+        self,
+        error: Exception,
+        method: str,
+        channel: str,
+        message: SlackMessage,
+        *,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        keep: Keep | None = None,
+    ) -> None:
+        reason = _transient(error)
+        if reason is None:
+            detail = error.response.get("error") if isinstance(error, SlackApiError) else error
+            log.warning("Slack refused %s to %s: %s", method, channel, detail)
+            return
+        log.warning("%s to %s failed (%s); queued to send again", method, channel, reason)
+        await self._outbox.add(
+            method=method,
+            channel=channel,
+            text=message.text,
+            blocks=message.blocks,
+            error=reason,
+            ts=ts,
+            thread_ts=thread_ts,
+            request_id=keep.request_id if keep else None,
+            purpose=keep.purpose if keep else None,
+            recipient=keep.recipient if keep else None,
+        )
