@@ -27,14 +27,11 @@ from bench.machine import load_average, this_machine
 from bench.offboarding import run_offboarding
 from bench.org_process import remote_org, start_org_process
 from bench.report import Report, now_utc, text_table, write_report
-from bench.rig import (
-    REPO_ROOT,
-    BenchUser,
-)
+from bench.rig import REPO_ROOT, BenchUser
 from bench.scheduler import run_scheduler
-from bench.stack import NAMES, bot_pair
 from bench.sf_calls import grant_calls, offboard_calls
 from bench.sizes import QUICK, SIZES, Size
+from bench.stack import NAMES, bot_pair
 from bench.stats import Figure
 
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"

@@ -138,9 +138,13 @@ def gone_drift(grant: AccessRequest, user: SalesforceUser) -> Drift:
 async def correct(
     repo: RequestRepository, gateway: SalesforceGateway, drifts: list[Drift]
 ) -> list[Drift]:
-    """Deactivate users nobody granted (one bulk call) and close grants of gone users."""
+    """Deactivate users the bot revoked who came back (one bulk call); close grants of gone users.
+
+    Users nobody granted are only reported: they may predate the bot or be service accounts
+    (the integration user among them), so switching them off takes a person's decision.
+    """
     fixed: list[Drift] = []
-    to_deactivate = [d for d in drifts if d.kind is not DriftKind.DEACTIVATED_BY_HAND]
+    to_deactivate = [d for d in drifts if d.kind is DriftKind.ACTIVE_AGAIN]
     outcomes: dict[str, DeactivationOutcome] = {}
     if to_deactivate:
         try:
@@ -153,6 +157,9 @@ async def correct(
                 detail={"error": type(error).__name__, "salesforce": error.raw_message},
             )
     for drift in drifts:
+        if drift.kind is DriftKind.NOT_GRANTED:
+            fixed.append(drift)
+            continue
         if drift.kind is DriftKind.DEACTIVATED_BY_HAND:
             done = await _close_grant(repo, drift)
         else:

@@ -24,6 +24,7 @@ def next_attempt(
 
 def retry_at(now: datetime, attempt: int, base: timedelta, error: SalesforceError) -> datetime:
     """When to retry after ``error``; an exhausted API budget waits at least 15 minutes."""
+    at = next_attempt(now, attempt, base)
     if isinstance(error, ApiBudgetExhausted):
-        base = max(base, BUDGET_RETRY_DELAY)
-    return next_attempt(now, attempt, base)
+        return max(at, now + BUDGET_RETRY_DELAY)
+    return at

@@ -27,7 +27,8 @@ DIGEST_LINES_PER_KIND = 25
 _DRIFT_TITLES = {
     DriftKind.ACTIVE_AGAIN: "Active again after the bot revoked them",
     DriftKind.DEACTIVATED_BY_HAND: "Deactivated by hand while their grant is active",
-    DriftKind.NOT_GRANTED: "Active, but nobody granted them access through the bot",
+    DriftKind.NOT_GRANTED: "Active, but nobody granted them access through the bot "
+    "(never switched off automatically: deactivate them in Setup if they should go)",
 }
 _FIXED = {
     DriftKind.ACTIVE_AGAIN: "deactivated again",
@@ -109,7 +110,11 @@ def build_drift_digest(
         app = apps.get(report.application)
         title = safe(app.title if app else report.application, 200)
         fixed = sum(1 for d in report.drifts if d.fixed)
-        auto = " The policy corrects drift automatically." if app and app.auto_revoke_drift else ""
+        auto = (
+            " The policy corrects users the bot revoked and grants of deactivated users."
+            if app and app.auto_revoke_drift
+            else ""
+        )
         summary = (
             f"*{title}*: {len(report.drifts)} of {report.checked_users} active users differ "
             f"from the grants the bot knows; {fixed} corrected.{auto}"
