@@ -10,7 +10,7 @@ from handlers.flows.drafts import missing_for_provisioning
 from handlers.flows.outcomes import NeedsAdmin, Provisioned, Skipped, WillRetry
 from handlers.flows.people import Person, make_alias, salesforce_language, salesforce_locale
 from handlers.flows.ports import SalesforceGateway
-from handlers.flows.retry import retry_at
+from handlers.flows.retry import schedule_retry
 from handlers.policy import Application, Policy
 from salesforce.errors import (
     DuplicateUsername,
@@ -237,32 +237,18 @@ async def _failed(
     policy: Policy,
     username: str,
 ) -> NeedsAdmin | WillRetry | Skipped:
-    timings = policy.timings
+    retried = await schedule_retry(
+        repo,
+        request,
+        error,
+        policy,
+        working=State.PROVISIONING,
+        back_to=State.APPROVED,
+        action="provisioning_failed",
+    )
+    if retried is not None:
+        return retried
     attempt = request.attempts + 1
-    if error.retryable and attempt < timings.retry_max_attempts:
-        at = retry_at(repo.clock(), attempt, timings.retry_base_delay, error)
-        retried = await repo.transition(
-            request.id,
-            expected=State.PROVISIONING,
-            to=State.APPROVED,
-            actor="bot",
-            action="provisioning_failed",
-            changes={
-                "attempts": attempt,
-                "next_attempt_at": at,
-                "last_error": error.human,
-                "claimed_by": None,
-                "claimed_until": None,
-            },
-            detail={
-                "error": type(error).__name__,
-                "salesforce": error.raw_message,
-                "retry_at": at.isoformat(),
-            },
-        )
-        if retried is None:
-            return Skipped(request_id=request.id, why="state changed while provisioning")
-        return WillRetry(request=retried, attempt=attempt, at=at, human=error.human)
     problem = problem_of(error)
     human, fix = error.human, error.fix
     if error.retryable:

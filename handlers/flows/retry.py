@@ -5,7 +5,11 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from handlers.flows.outcomes import Skipped, WillRetry
+from handlers.policy import Policy
 from salesforce.errors import ApiBudgetExhausted, SalesforceError
+from storage.models import AccessRequest, State
+from storage.requests import RequestRepository
 
 MAX_DELAY = timedelta(hours=1)
 # The daily API allocation is a rolling 24 h window: retrying it within seconds only burns attempts.
@@ -28,3 +32,46 @@ def retry_at(now: datetime, attempt: int, base: timedelta, error: SalesforceErro
     if isinstance(error, ApiBudgetExhausted):
         return max(at, now + BUDGET_RETRY_DELAY)
     return at
+
+
+async def schedule_retry(
+    repo: RequestRepository,
+    request: AccessRequest,
+    error: SalesforceError,
+    policy: Policy,
+    *,
+    working: State,
+    back_to: State,
+    action: str,
+) -> WillRetry | Skipped | None:
+    """Put a passing failure back in the queue with backoff; None when it needs a person.
+
+    Only retryable errors are retried, and only ``retry_max_attempts`` times in all.
+    """
+    attempt = request.attempts + 1
+    timings = policy.timings
+    if not error.retryable or attempt >= timings.retry_max_attempts:
+        return None
+    at = retry_at(repo.clock(), attempt, timings.retry_base_delay, error)
+    moved = await repo.transition(
+        request.id,
+        expected=working,
+        to=back_to,
+        actor="bot",
+        action=action,
+        changes={
+            "attempts": attempt,
+            "next_attempt_at": at,
+            "last_error": error.human,
+            "claimed_by": None,
+            "claimed_until": None,
+        },
+        detail={
+            "error": type(error).__name__,
+            "salesforce": error.raw_message,
+            "retry_at": at.isoformat(),
+        },
+    )
+    if moved is None:
+        return Skipped(request_id=request.id, why=f"state changed while {working.value}")
+    return WillRetry(request=moved, attempt=attempt, at=at, human=error.human)

@@ -17,7 +17,7 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import problem_of
-from handlers.flows.retry import retry_at
+from handlers.flows.retry import schedule_retry
 from handlers.policy import Policy
 from salesforce.errors import SalesforceError
 from salesforce.models import Deactivated, DeactivationBlocked, DeactivationOutcome
@@ -231,28 +231,18 @@ async def revocation_failed(
     repo: RequestRepository, policy: Policy, revocation: AccessRequest, error: SalesforceError
 ) -> WillRetry | NeedsAdmin | Skipped:
     """A failed deactivation call: retry later, or hand it to the admins."""
+    retried = await schedule_retry(
+        repo,
+        revocation,
+        error,
+        policy,
+        working=State.DEPROVISIONING,
+        back_to=State.REQUESTED,
+        action="deprovisioning_failed",
+    )
+    if retried is not None:
+        return retried
     attempt = revocation.attempts + 1
-    timings = policy.timings
-    if error.retryable and attempt < timings.retry_max_attempts:
-        at = retry_at(repo.clock(), attempt, timings.retry_base_delay, error)
-        moved = await repo.transition(
-            revocation.id,
-            expected=State.DEPROVISIONING,
-            to=State.REQUESTED,
-            actor="bot",
-            action="deprovisioning_failed",
-            changes={
-                "attempts": attempt,
-                "next_attempt_at": at,
-                "last_error": error.human,
-                "claimed_by": None,
-                "claimed_until": None,
-            },
-            detail={"error": type(error).__name__, "salesforce": error.raw_message},
-        )
-        if moved is None:
-            return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
-        return WillRetry(request=moved, attempt=attempt, at=at, human=error.human)
     moved = await repo.transition(
         revocation.id,
         expected=State.DEPROVISIONING,
