@@ -19,6 +19,7 @@ from bench.figures import (
     grant_notes,
     memory_figure,
     offboarding_figure,
+    offboarding_notes,
     scheduler_figure,
     slack_offboarding_figure,
 )
@@ -149,6 +150,7 @@ class Run:
             self.say(f"deactivating {size.offboard} users through the gateway")
             ours, naive = await offboard_calls(org, endpoint, size.offboard)
             self.figures.append(offboarding_figure(ours, naive, size.offboard))
+            self.notes += offboarding_notes(ours, naive)
         finally:
             org.stop()
             manager.shutdown()
@@ -182,8 +184,9 @@ async def measure(size: Size) -> Report:
         "command capacity",
     ]
 
-    def rank(figure: Figure) -> int:
-        return next((n for n, w in enumerate(order) if figure.what.startswith(w)), len(order))
+    def rank(figure: Figure) -> tuple[int, bool]:
+        place = next((n for n, w in enumerate(order) if figure.what.startswith(w)), len(order))
+        return place, "via Slack" in figure.what  # the gateway's offboarding row first
 
     figures = sorted(run.figures, key=rank)
     return Report(

@@ -33,6 +33,7 @@ class GrantRun:
     grants: int
     submitted: int
     clicks: tuple[float, ...]
+    click_seconds: float
     provisioned: int
     seconds: float
     to_active: tuple[float, ...]
@@ -144,6 +145,7 @@ async def run_grants(
     with collector_paused():
         started = time.time()
         clicks = await run_concurrently(messages, concurrency, approve, think=think)
+        click_seconds = time.time() - started
         await wait_until(lambda: db.count(state="active") >= len(messages), within=within)
     active = db.active_since(clicked_at)
     seconds = (max(active.values()) if active else time.time()) - started
@@ -156,6 +158,7 @@ async def run_grants(
         grants=len(users),
         submitted=submitted,
         clicks=tuple(c for c in clicks if c == c),
+        click_seconds=click_seconds,
         provisioned=len(active),
         seconds=seconds,
         to_active=tuple(at - clicked_at[i] for i, at in active.items() if i in clicked_at),

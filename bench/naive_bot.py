@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -94,7 +95,8 @@ def naive_gateway(settings: Settings) -> NaiveGateway:
 async def serve(host: str, port: int) -> None:
     """Serve the naive bot until SIGTERM or SIGINT."""
     settings = load_settings()
-    configure_logging(settings.log_level, [])
+    secrets = [value.get_secret_value() for _, value in settings if isinstance(value, SecretStr)]
+    configure_logging(settings.log_level, secrets)
     runtime = await build_runtime(
         settings, PolicyFile(settings.policy_file), gateway=naive_gateway(settings)
     )

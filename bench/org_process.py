@@ -9,6 +9,7 @@ few methods below through a proxy.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from dataclasses import dataclass
 from multiprocessing.managers import BaseManager
 from typing import cast
@@ -55,6 +56,10 @@ class OrgHost:
             kind = first.get("attributes", {}).get("type", "") if isinstance(first, dict) else ""
             found.append((call.method, call.path, str(kind)))
         return found
+
+    def cpu_seconds(self) -> float:
+        """CPU time the org's process has used (the simulator's own work, not Salesforce's)."""
+        return time.process_time()
 
     def call_count(self) -> int:
         """HTTP requests received so far (data API or not)."""

@@ -18,11 +18,12 @@ METHOD = """\
 ## How it is measured
 
 - **One command, one run.** `python -m bench` starts the simulated Slack workspace (in the bench
-  process, with the people driving it) and the simulated Salesforce org (in a process of its own,
-  answering every request after a fixed {delay_ms:.0f} ms), then two bots, each a child process
-  serving HTTP on loopback: `accessbot serve` itself, and a naive bot. Every figure is measured
-  in the same run as its baseline, so the ratio holds when the machine is noisy; the load average
-  above says how busy the machine was.
+  process, beside the simulated people who read it) and the simulated Salesforce org (in a
+  process of its own, answering every request after a fixed {delay_ms:.0f} ms), then two bots,
+  each a child process serving HTTP on loopback: `accessbot serve` itself, and a naive bot.
+  Every figure is measured in the same run as its baseline, so the ratio holds when the machine
+  is noisy; the load average above says how busy it was. The slash commands run on one such
+  set-up; the grants and offboarding on a fresh one.
 - **The naive baseline** (`bench/naive_bot.py`, `bench/naive_gateway.py`) is the same bot with
   the shortcuts a first version would take: the slash command reads the catalog from Salesforce
   and opens the full form before acknowledging; Approve decides, notifies and provisions before
@@ -32,8 +33,11 @@ METHOD = """\
   scheduler's baseline is the same queries on a copy of the database without its indexes.
 - **Load.** {users} simulated people send signed requests, as Slack would: each waits for the
   answer, then thinks {think} s on average (uniformly between half and one and a half times
-  that) before the next, the way load-testing tools model users. The capacity row drops the
-  think time to find how many commands per second one process answers.
+  that) before the next, the way load-testing tools model users; they arrive spread over the
+  first think time. Each bot first answers one command per person, unmeasured (its first
+  catalog read, connections). The capacity row drops the think time to find how many commands
+  per second one process answers. The bench pauses its own garbage collector while it
+  measures, so its pauses are not counted against the bot.
 - **Latency** is measured by the sender, from just before the request goes out to the complete
   answer; *modal open* is from sending the command to `views.open` reaching the simulated Slack.
 - **Grants end to end**: every request is submitted through the real modal, then an owner clicks
@@ -41,11 +45,13 @@ METHOD = """\
   request becoming active. Afterwards the database, the audit log, the org and the requesters'
   DMs are checked: each request provisioned exactly once, each user created once with the
   permission set once, each requester told once.
-- **Salesforce calls** are counted by the simulated org (a composite request counts once). Calls
-  per grant are counted one grant at a time through the gateway; the end-to-end run's average is
-  in the notes.
-- **Memory** is the peak resident set (VmHWM from `/proc`) of the `accessbot serve` process at
-  the end of the run.
+- **Salesforce calls** are counted by the simulated org (a composite request counts once; a
+  deactivating call is a PATCH of User records, one user or a collection of 200). Calls per
+  grant are counted one grant at a time through the gateway; the end-to-end run's average is in
+  the notes. Offboarding is measured twice: the gateway deactivating every user in one call, and
+  the product path, where each member deactivated in Slack sends its own `user_change` event.
+- **Memory** is the peak resident set (VmHWM from `/proc`) of the `accessbot serve` process
+  once the grant run is over.
 """
 
 

@@ -114,6 +114,7 @@ class Offboarded:
     deactivation_calls: int
     seconds: float
     inactive: int
+    org_cpu_seconds: float
 
 
 async def offboard_calls(
@@ -139,10 +140,11 @@ async def offboard_calls(
 async def _offboard(
     org: OrgHost, user_ids: list[str], gateway: SalesforceGateway | NaiveGateway
 ) -> Offboarded:
-    before, first = org.api_calls(), org.call_count()
+    before, first, cpu = org.api_calls(), org.call_count(), org.cpu_seconds()
     started = time.monotonic()
     outcomes = await gateway.deactivate_many(user_ids)
     seconds = time.monotonic() - started
+    org_cpu = org.cpu_seconds() - cpu
     made = org.calls_from(first)
     # A deactivation call PATCHes User records: one per user, or a collection of 200.
     deactivating = [c for c in made if c[0] == "PATCH" and ("/User/" in c[1] or c[2] == "User")]
@@ -152,4 +154,5 @@ async def _offboard(
         deactivation_calls=len(deactivating),
         seconds=seconds,
         inactive=sum(1 for i in user_ids if i in inactive and i in outcomes),
+        org_cpu_seconds=org_cpu,
     )

@@ -141,11 +141,18 @@ class Worker:
             lease=deps.config.lease,
             limit=limit,
         )
-        # Side by side, as many at once as there are slots: a backlog drains at full width.
-        results = await asyncio.gather(*map(self._resume, claimed), return_exceptions=True)
-        for request, result in zip(claimed, results, strict=True):
+        grants = [r for r in claimed if r.kind is Kind.GRANT]
+        # Grants side by side, as many at once as there are slots: a backlog drains at full
+        # width (provisioning is idempotent, the state moves by compare-and-set).
+        results = await asyncio.gather(*map(self._resume, grants), return_exceptions=True)
+        for request, result in zip(grants, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("%s: scheduled step failed", request.id, exc_info=result)
+        # Revocations one at a time: two of one user side by side would each see the other's
+        # grant still active and both keep the user.
+        for revocation in claimed:
+            if revocation.kind is not Kind.GRANT:
+                await self._resume(revocation)
         return len(claimed)
 
     async def _resume(self, request: AccessRequest) -> None:
