@@ -16,3 +16,11 @@ async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
         yield running
     finally:
         await running.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is end to end: ``-m "not e2e"`` leaves the tier out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
