@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     api_budget_floor: int = Field(default=1000, ge=0, alias="ACCESSBOT_API_BUDGET_FLOOR")
     lease_seconds: float = Field(default=300.0, gt=0, alias="ACCESSBOT_LEASE_SECONDS")
     reconcile_seconds: float = Field(default=86400.0, gt=0, alias="ACCESSBOT_RECONCILE_SECONDS")
+    # Departures are deactivated together: after this long without a new one, or once the
+    # oldest has waited the maximum (a full call of 200 users goes at once).
+    offboarding_quiet_seconds: float = Field(
+        default=0.5, gt=0, le=60, alias="ACCESSBOT_OFFBOARDING_QUIET_SECONDS"
+    )
+    offboarding_max_wait_seconds: float = Field(
+        default=5.0, gt=0, le=600, alias="ACCESSBOT_OFFBOARDING_MAX_WAIT_SECONDS"
+    )
     log_level: str = Field(default="INFO", alias="ACCESSBOT_LOG_LEVEL")
 
     salesforce_instance_url: str | None = Field(default=None, alias="SALESFORCE_INSTANCE_URL")

@@ -29,6 +29,7 @@ from handlers.http_front import slack_front
 from handlers.jobs import JobSettings, LifecycleJobs
 from handlers.listeners.home import HomePublisher
 from handlers.notifier import Notifier
+from handlers.offboarding_batch import BatchWindow
 from handlers.people import SlackPeople
 from handlers.policy import Policy
 from handlers.worker import Worker
@@ -122,6 +123,7 @@ class Runtime:
         self.ticker.shutdown()
         for runner in self._runners:
             await runner.cleanup()
+        self.deps.worker.stop()  # queued departures stay leased; the next start runs them
         await self.deps.worker.drain()
         closer = getattr(self.deps.gateway, "aclose", None)
         if closer is not None:
@@ -167,7 +169,13 @@ async def build_runtime(
             username_suffix=settings.salesforce_username_suffix, lease=lease
         ),
     )
-    worker = Worker(concurrency=settings.salesforce_concurrency)
+    worker = Worker(
+        concurrency=settings.salesforce_concurrency,
+        window=BatchWindow(
+            quiet=settings.offboarding_quiet_seconds,
+            max_wait=settings.offboarding_max_wait_seconds,
+        ),
+    )
     delivery = SlackDelivery(client, repo, Outbox(db), clock)
     deps = Deps(
         repo=repo,

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from handlers.flows.batch import revoke_together
+from handlers.flows.offboard import Departure, is_offboarding, pair_outcomes
 from handlers.flows.outcomes import (
     GrantOutcome,
     NeedsAdmin,
@@ -18,6 +20,7 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.provision import provision_grant
 from handlers.flows.revoke import run_revocation
+from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from storage.models import AccessRequest, Kind, State
 
 if TYPE_CHECKING:
@@ -29,12 +32,14 @@ log = logging.getLogger(__name__)
 class Worker:
     """Provisioning and deprovisioning, started at once by a click or later by the scheduler."""
 
-    def __init__(self, concurrency: int = 8) -> None:
+    def __init__(self, concurrency: int = 8, window: BatchWindow | None = None) -> None:
         self._deps: Deps | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # A step leases its request when it starts; waiting here first keeps a long queue
         # from holding leases that could expire before the Salesforce call is even made.
         self._slots = asyncio.Semaphore(concurrency)
+        self.batcher = RevocationBatcher(self.deprovision_together, self.spawn, window)
+        self.departures = Departures()
 
     def bind(self, deps: Deps) -> None:
         """Attach the collaborators (the worker is itself one of them)."""
@@ -61,6 +66,10 @@ class Worker:
     def kick(self, request_id: str) -> None:
         """Start the next Salesforce step of ``request_id`` now, without waiting for a tick."""
         self.spawn(self.process(request_id))
+
+    def stop(self) -> None:
+        """Start no more batches (shutdown); what they held stays leased in the database."""
+        self.batcher.stop()
 
     async def drain(self) -> None:
         """Wait for every background step started so far (tests, shutdown)."""
@@ -109,6 +118,38 @@ class Worker:
         await self.tell(outcome)
         return outcome
 
+    async def departed(self, departure: Departure, *, subject_name: str = "") -> None:
+        """A member left Slack (recorded already): tell the cancellations, queue the rest.
+
+        The admins' summary goes once every revocation of the departure has an outcome.
+        """
+        notifier = self.deps.notifier
+        for grant in departure.cancelled:
+            await notifier.decided(grant)
+        report = self.departures.expect(departure, name=subject_name)
+        if report is not None:
+            await notifier.offboarded(report, subject_name=subject_name)
+        self.batcher.add(departure.waiting)
+
+    async def deprovision_together(self, revocations: list[AccessRequest]) -> list[RevokeOutcome]:
+        """Run claimed revocations with one deactivation call per wave, then tell each one."""
+        deps = self.deps
+        async with self._slots:
+            outcomes = await revoke_together(
+                deps.repo,
+                deps.gateway,
+                deps.policy(),
+                revocations,
+                worker=deps.config.worker_id,
+                lease=deps.config.lease,
+            )
+        for outcome in outcomes:
+            await self.tell(outcome)
+        results = pair_outcomes(revocations, outcomes)
+        for report, name in self.departures.settle(results):
+            await deps.notifier.offboarded(report, subject_name=name)
+        return outcomes
+
     async def tell(self, outcome: GrantOutcome | RevokeOutcome) -> None:
         """Send the messages that go with a provisioning or revocation outcome."""
         notifier = self.deps.notifier
@@ -117,7 +158,8 @@ class Worker:
         elif isinstance(outcome, NeedsAdmin):
             await notifier.needs_admin(outcome)
         elif isinstance(outcome, RevokedAccess):
-            await notifier.revoked(outcome)
+            # Someone who left Slack would never read it.
+            await notifier.revoked(outcome, tell_subject=not is_offboarding(outcome.revocation))
         elif isinstance(outcome, RevocationBlocked):
             await notifier.revocation_blocked(outcome)
         elif isinstance(outcome, WillRetry):
@@ -148,19 +190,16 @@ class Worker:
         for request, result in zip(grants, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("%s: scheduled step failed", request.id, exc_info=result)
-        # Revocations one at a time: two of one user side by side would each see the other's
-        # grant still active and both keep the user.
-        for revocation in claimed:
-            if revocation.kind is not Kind.GRANT:
-                await self._resume(revocation)
+        # Revocations together, one deactivation call per wave (waves keep two revocations
+        # of one user apart: side by side each would see the other's grant still active).
+        revocations = [r for r in claimed if r.kind is not Kind.GRANT]
+        if revocations:
+            await self.deprovision_together(revocations)
         return len(claimed)
 
-    async def _resume(self, request: AccessRequest) -> None:
-        if request.state is State.PROVISIONING:
+    async def _resume(self, grant: AccessRequest) -> None:
+        if grant.state is State.PROVISIONING:
             await self.deps.repo.audit.append(
-                request_id=request.id, actor="bot", action="provisioning_resumed"
+                request_id=grant.id, actor="bot", action="provisioning_resumed"
             )
-        if request.kind is Kind.GRANT:
-            await self.provision(request)
-        else:
-            await self.deprovision(request)
+        await self.provision(grant)

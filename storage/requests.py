@@ -245,6 +245,37 @@ class RequestRepository:
             )
         return [_row_to_request(r) for r in rows]
 
+    async def claim(
+        self,
+        request_ids: Collection[str],
+        *,
+        states: Collection[State],
+        worker: str,
+        lease: timedelta,
+    ) -> list[AccessRequest]:
+        """Lease these requests if they are in ``states`` and no one else holds them."""
+        ids = list(dict.fromkeys(request_ids))
+        if not ids or not states:
+            return []
+        now = self._db.clock()
+        id_marks = ", ".join("?" for _ in ids)
+        state_marks = ", ".join("?" for _ in states)
+        async with self._db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE requests SET claimed_until = ?, claimed_by = ? "  # noqa: S608
+                f"WHERE id IN ({id_marks}) AND state IN ({state_marks}) "
+                "AND (claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?) RETURNING *",
+                [
+                    to_db_time(now + lease),
+                    worker,
+                    *ids,
+                    *(s.value for s in states),
+                    to_db_time(now),
+                    worker,
+                ],
+            )
+        return sorted((_row_to_request(r) for r in rows), key=lambda r: (r.created_at, r.id))
+
     async def release(self, request_id: str, worker: str) -> None:
         """Give a lease back early."""
         async with self._db.transaction() as conn:

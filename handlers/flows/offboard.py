@@ -1,32 +1,30 @@
-"""A member left Slack: every grant of theirs ends without approval, Salesforce users in bulk."""
+"""A member left Slack: every grant of theirs ends without approval, Salesforce users in bulk.
+
+Leaving is recorded at once (revocations opened, pending requests cancelled, the fresh
+revocations leased to this worker); the deactivations themselves are batched with other
+departures. Everything needed to finish is in the database, so a crash loses nothing: the
+lease runs out (or the next start gives it back) and the scheduler runs what is left.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.flows.batch import revoke_together
 from handlers.flows.outcomes import (
     NeedsAdmin,
     Refused,
     RevocationBlocked,
     RevokedAccess,
+    RevokeOutcome,
     Skipped,
     WillRetry,
 )
 from handlers.flows.ports import SalesforceGateway
-from handlers.flows.revoke import (
-    CANCELLABLE,
-    RevokeSource,
-    finish_revocation,
-    record_deactivation,
-    request_revocation,
-    revocation_failed,
-    start_revocation,
-)
+from handlers.flows.revoke import CANCELLABLE, RevokeSource, request_revocation
 from handlers.policy import Policy
-from salesforce.errors import SalesforceError, UnknownSalesforceError
 from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
 
@@ -59,16 +57,54 @@ class Offboarding(BaseModel):
         return not self.revoked and not self.cancelled
 
 
-async def offboard(
+class Departure(BaseModel):
+    """A departure as recorded: revocations waiting to run, ones settled already, cancellations."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: str
+    waiting: tuple[AccessRequest, ...] = ()
+    settled: tuple[OffboardedGrant, ...] = ()
+    cancelled: tuple[AccessRequest, ...] = ()
+
+    def report(self, outcomes: tuple[OffboardedGrant, ...] = ()) -> Offboarding:
+        """The summary once the waiting revocations have ``outcomes``."""
+        return Offboarding(
+            subject_id=self.subject_id,
+            revoked=(*self.settled, *outcomes),
+            cancelled=self.cancelled,
+        )
+
+
+def is_offboarding(request: AccessRequest) -> bool:
+    """Whether a revocation was opened because its subject left Slack."""
+    return (
+        request.kind is Kind.REVOKE
+        and request.requester_id == "bot"
+        and request.reason == OFFBOARDING_REASON
+    )
+
+
+def outcome_request_id(outcome: RevokeOutcome) -> str:
+    """The revocation an outcome is about."""
+    if isinstance(outcome, RevokedAccess | RevocationBlocked):
+        return outcome.revocation.id
+    if isinstance(outcome, WillRetry | NeedsAdmin):
+        return outcome.request.id
+    return outcome.request_id
+
+
+async def record_departure(
     repo: RequestRepository,
-    gateway: SalesforceGateway,
-    policy: Policy,
     *,
     subject_id: str,
     worker: str,
     lease: timedelta = timedelta(minutes=5),
-) -> Offboarding:
-    """Revoke every active grant of ``subject_id`` and cancel the pending ones; idempotent."""
+) -> Departure:
+    """Open a revocation per active grant, cancel the pending ones, lease the fresh revocations.
+
+    Idempotent: a second call finds the revocations open and leaves them to whoever runs them.
+    """
     grants = await repo.find(
         states=(State.ACTIVE, *CANCELLABLE), kind=Kind.GRANT, subject_id=subject_id
     )
@@ -85,52 +121,53 @@ async def offboard(
         if isinstance(result, Refused):
             continue
         (opened if result.kind is Kind.REVOKE else cancelled).append(result)
-    claimed: list[AccessRequest] = []
-    results: list[OffboardedGrant] = []
-    for revocation in opened:
-        # A blocked one already has the admins' attention; only fresh or waiting ones run now.
-        mine = None
-        if revocation.state is State.REQUESTED:
-            mine = await start_revocation(repo, revocation, worker=worker, lease=lease)
-        if mine is None:
-            why = f"already {revocation.state.value}"
-            skipped = Skipped(request_id=revocation.id, why=why)
-            results.append(OffboardedGrant(revocation=revocation, outcome=skipped))
-        else:
-            claimed.append(mine)
-    results.extend(await _deactivate_all(repo, gateway, policy, claimed))
-    return Offboarding(subject_id=subject_id, revoked=tuple(results), cancelled=tuple(cancelled))
+    # Only untried ones are ours: a blocked one already has the admins' attention, and one
+    # waiting to retry or running elsewhere keeps its own schedule.
+    fresh = [r.id for r in opened if r.state is State.REQUESTED and r.attempts == 0]
+    leased = await repo.claim(fresh, states=(State.REQUESTED,), worker=worker, lease=lease)
+    mine = {r.id for r in leased}
+    settled = tuple(
+        OffboardedGrant(
+            revocation=r, outcome=Skipped(request_id=r.id, why=f"already {r.state.value}")
+        )
+        for r in opened
+        if r.id not in mine
+    )
+    return Departure(
+        subject_id=subject_id,
+        waiting=tuple(leased),
+        settled=settled,
+        cancelled=tuple(cancelled),
+    )
 
 
-async def _deactivate_all(
+def pair_outcomes(
+    revocations: tuple[AccessRequest, ...] | list[AccessRequest],
+    outcomes: list[RevokeOutcome],
+) -> list[OffboardedGrant]:
+    """Each revocation with its outcome; one whose flow raised is retried by the scheduler."""
+    by_id = {outcome_request_id(o): o for o in outcomes}
+    interrupted = "interrupted; the scheduler tries again"
+    return [
+        OffboardedGrant(
+            revocation=r, outcome=by_id.get(r.id) or Skipped(request_id=r.id, why=interrupted)
+        )
+        for r in revocations
+    ]
+
+
+async def offboard(
     repo: RequestRepository,
     gateway: SalesforceGateway,
     policy: Policy,
-    claimed: Sequence[AccessRequest],
-) -> list[OffboardedGrant]:
-    """One sObject Collections round for every Salesforce user; each revocation records its part."""
-    results = [
-        OffboardedGrant(revocation=r, outcome=await finish_revocation(repo, r, None))
-        for r in claimed
-        if not r.sf_user_id
-    ]
-    with_user = [r for r in claimed if r.sf_user_id]
-    if not with_user:
-        return results
-    try:
-        outcomes = await gateway.deactivate_many([r.sf_user_id or "" for r in with_user])
-    except SalesforceError as error:
-        for r in with_user:
-            failed = await revocation_failed(repo, policy, r, error)
-            results.append(OffboardedGrant(revocation=r, outcome=failed))
-        return results
-    for r in with_user:
-        answer = outcomes.get(r.sf_user_id or "")
-        outcome: RevocationOutcome
-        if answer is None:
-            missing = UnknownSalesforceError("Salesforce gave no answer for this user.")
-            outcome = await revocation_failed(repo, policy, r, missing)
-        else:
-            outcome = await record_deactivation(repo, r, answer)
-        results.append(OffboardedGrant(revocation=r, outcome=outcome))
-    return results
+    *,
+    subject_id: str,
+    worker: str,
+    lease: timedelta = timedelta(minutes=5),
+) -> Offboarding:
+    """Record one departure and deactivate its users at once, in one call per wave."""
+    departure = await record_departure(repo, subject_id=subject_id, worker=worker, lease=lease)
+    outcomes = await revoke_together(
+        repo, gateway, policy, departure.waiting, worker=worker, lease=lease
+    )
+    return departure.report(tuple(pair_outcomes(departure.waiting, outcomes)))

@@ -7,24 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from handlers.deps import Deps
-from handlers.flows.offboard import Offboarding, offboard
-from handlers.flows.outcomes import NeedsAdmin, RevocationBlocked, RevokedAccess
-
-
-async def tell_offboarding(deps: Deps, report: Offboarding, *, subject_name: str = "") -> None:
-    """Per revocation what the worker would say (never to the departed), then one summary."""
-    notifier = deps.notifier
-    for grant in report.cancelled:
-        await notifier.decided(grant)
-    for item in report.revoked:
-        outcome = item.outcome
-        if isinstance(outcome, RevokedAccess):
-            await notifier.revoked(outcome, tell_subject=False)
-        elif isinstance(outcome, RevocationBlocked):
-            await notifier.revocation_blocked(outcome)
-        elif isinstance(outcome, NeedsAdmin):
-            await notifier.needs_admin(outcome)
-    await notifier.offboarded(report, subject_name=subject_name)
+from handlers.flows.offboard import record_departure
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -42,16 +25,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         event_id = body.get("event_id")
         if isinstance(event_id, str) and not await deps.events.first_time(f"offboard:{event_id}"):
             return
-        report = await offboard(
-            deps.repo,
-            deps.gateway,
-            deps.policy(),
-            subject_id=user_id,
-            worker=deps.config.worker_id,
-            lease=deps.config.lease,
+        # Recorded before anything else: from here on a crash loses nothing.
+        departure = await record_departure(
+            deps.repo, subject_id=user_id, worker=deps.config.worker_id, lease=deps.config.lease
         )
         profile = user.get("profile")
         name = profile.get("real_name") if isinstance(profile, dict) else None
-        await tell_offboarding(deps, report, subject_name=name if isinstance(name, str) else "")
+        await deps.worker.departed(departure, subject_name=name if isinstance(name, str) else "")
 
     app.event("user_change")(on_user_change)

@@ -1,4 +1,4 @@
-"""A message Slack cannot take, even after the client's retries, waits in the outbox: none is lost."""
+"""A message Slack cannot take even after the client's retries waits in the outbox: none is lost."""
 
 from __future__ import annotations
 

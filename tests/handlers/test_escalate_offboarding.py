@@ -77,13 +77,30 @@ async def test_offboarding_when_salesforce_does_not_answer(
 ) -> None:
     gateway = BulkGateway()
     gateway.bulk_error = Transient("503 Service Unavailable")
+    first = await grant(repo)
+    second = await grant(repo, sf_user_id="005JANE2", sf_username="jane2@acme.test")
+    report = await offboard(repo, gateway, policy, subject_id=JANE, worker="w1", lease=LEASE)
+    assert len(gateway.bulk_calls) == 1
+    assert {item.revocation.grant_id for item in report.revoked} == {first.id, second.id}
+    for item in report.revoked:
+        assert isinstance(item.outcome, WillRetry)
+        stored = await repo.get(item.revocation.id)
+        assert stored is not None and stored.state is State.REQUESTED and stored.attempts == 1
+        assert stored.kind is Kind.REVOKE and stored.claimed_by is None
+
+
+async def test_a_lone_revocation_that_fails_is_retried(
+    repo: RequestRepository, policy: Policy
+) -> None:
+    gateway = BulkGateway()
+    gateway.deactivate_errors.append(Transient("503 Service Unavailable"))
     active = await grant(repo)
     report = await offboard(repo, gateway, policy, subject_id=JANE, worker="w1", lease=LEASE)
     (item,) = report.revoked
-    assert isinstance(item.outcome, WillRetry)
+    assert isinstance(item.outcome, WillRetry) and not gateway.bulk_calls
     stored = await repo.get(item.revocation.id)
     assert stored is not None and stored.state is State.REQUESTED and stored.attempts == 1
-    assert stored.kind is Kind.REVOKE and stored.grant_id == active.id
+    assert stored.grant_id == active.id
 
 
 async def test_nothing_to_offboard(repo: RequestRepository, policy: Policy) -> None:
