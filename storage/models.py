@@ -133,3 +133,22 @@ class NewRequest(BaseModel):
     sf_username: str | None = None
     needs_admin_reason: str | None = None
     next_attempt_at: datetime | None = None
+
+    @classmethod
+    def following(cls, grant: AccessRequest, **changes: Any) -> NewRequest:
+        """A request about the same person and access as ``grant`` (its revocation, extension)."""
+        carried = grant.model_dump(
+            include={
+                "application",
+                "subject_id",
+                "subject_email",
+                "subject_name",
+                "license",
+                "profile",
+                "role",
+                "permission_sets",
+                "sf_user_id",
+                "sf_username",
+            }
+        )
+        return cls.model_validate({**carried, "grant_id": grant.id, **changes})

@@ -30,22 +30,12 @@ async def request_extension(
         return Submitted(request=under_way, created=False)
     earlier = await repo.find(grant_id=grant.id, kind=Kind.GRANT)
     extension, created = await repo.create(
-        NewRequest(
-            application=grant.application,
+        NewRequest.following(
+            grant,
             state=State.PENDING_APPROVAL,
             requester_id=actor,
-            subject_id=grant.subject_id,
-            subject_email=grant.subject_email,
-            subject_name=grant.subject_name,
-            license=grant.license,
-            profile=grant.profile,
-            role=grant.role,
-            permission_sets=grant.permission_sets,
             duration_days=grant.duration_days,
             reason=f"Extension of {grant.id}. {grant.reason}".strip(),
-            grant_id=grant.id,
-            sf_user_id=grant.sf_user_id,
-            sf_username=grant.sf_username,
         ),
         actor=actor,
         action="extension_requested",

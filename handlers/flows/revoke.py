@@ -82,22 +82,12 @@ async def request_revocation(
     if existing:
         return existing[0]
     revocation, _ = await repo.create(
-        NewRequest(
+        NewRequest.following(
+            grant,
             kind=Kind.REVOKE,
-            application=grant.application,
             state=State.REQUESTED,
             requester_id=actor,
-            subject_id=grant.subject_id,
-            subject_email=grant.subject_email,
-            subject_name=grant.subject_name,
-            license=grant.license,
-            profile=grant.profile,
-            role=grant.role,
-            permission_sets=grant.permission_sets,
             reason=reason,
-            grant_id=grant.id,
-            sf_user_id=grant.sf_user_id,
-            sf_username=grant.sf_username,
             next_attempt_at=repo.clock(),
         ),
         actor=actor,
