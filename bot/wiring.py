@@ -193,7 +193,12 @@ async def build_runtime(
         client=client,
         people=SlackPeople(client),
         notifier=Notifier(
-            delivery, repo, policy, login_url=config.login_url, instance_url=instance_url
+            delivery,
+            repo,
+            policy,
+            login_url=config.login_url,
+            instance_url=instance_url,
+            command=config.command,
         ),
         worker=worker,
         homes=homes,

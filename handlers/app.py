@@ -30,7 +30,7 @@ FAILURE_TEXT = (
     "Sorry, something went wrong on my side and nothing was changed. "
     "Please try again; if it keeps failing, tell your Salesforce admin."
 )
-STALE_TEXT = "That is no longer something I can do; nothing was changed. Try `/salesforce help`."
+STALE_TEXT = "That is no longer something I can do; nothing was changed. Try `{command} help`."
 
 
 def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = False) -> AsyncApp:
@@ -68,7 +68,11 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         if isinstance(error, BoltUnhandledRequestError):
             # A URL button (Open Salesforce), a stale message or an event nobody listens to.
             log.info("no listener for a %s request", body.get("type") or "command")
-            answer = None if body.get("type") == "block_actions" else answer_for(body, STALE_TEXT)
+            answer = (
+                None
+                if body.get("type") == "block_actions"
+                else answer_for(body, STALE_TEXT.format(command=deps.config.command))
+            )
             return BoltResponse(status=200, body=answer or "")
         log.error("listener failed: %s", type(error).__name__, exc_info=error)
         if response is None:  # already acknowledged: only a message can reach the user now

@@ -18,6 +18,7 @@ from handlers.flows.outcomes import (
 from handlers.policy import Application, Policy
 from handlers.views.approval import build_approval_outcome, build_approval_request
 from handlers.views.escalation import build_escalation
+from handlers.views.help import COMMAND
 from handlers.views.lifecycle import build_reminder, build_undecided_escalation
 from handlers.views.message import SlackMessage
 from handlers.views.notices import (
@@ -57,12 +58,14 @@ class Notifier:
         *,
         login_url: str,
         instance_url: str = "",
+        command: str = COMMAND,
     ) -> None:
         self._delivery = delivery
         self._repo = repo
         self._policy = policy
         self._login_url = login_url
         self._instance_url = instance_url
+        self._command = command
 
     def _app(self, request: AccessRequest) -> Application:
         policy = self._policy()
@@ -148,7 +151,7 @@ class Notifier:
         if request.state is State.APPROVED:
             await self._tell_people(request, build_approved_setting_up(request, app))
         elif request.state is State.DENIED:
-            await self._tell_people(request, build_denied(request, app))
+            await self._tell_people(request, build_denied(request, app, command=self._command))
 
     async def provisioned(self, outcome: Provisioned) -> None:
         """The user is ready: DM with username and login button, thread line, escalation closed."""
@@ -292,7 +295,9 @@ class Notifier:
     async def expired(self, request: AccessRequest) -> None:
         """Nobody decided in time: no buttons left anywhere, and the requester is told."""
         await self.decided(request)
-        await self._tell_people(request, build_request_expired(request, self._app(request)))
+        await self._tell_people(
+            request, build_request_expired(request, self._app(request), command=self._command)
+        )
         await self._thread(request, ThreadEvent.EXPIRED)
 
     async def expiring_soon(self, grant: AccessRequest) -> None:

@@ -157,7 +157,10 @@ async def start_stage(
     runtime = await build_runtime(Settings(_env_file=None, **values), policy_source, clock=clock)
     port = await runtime.serve_http("127.0.0.1", 0)
     workspace = Workspace(
-        app_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET, slack=slack
+        app_url=f"http://127.0.0.1:{port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        slack=slack,
+        command=runtime.settings.slack_command,
     )
     return Stage(
         org=org,

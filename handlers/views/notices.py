@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.facts import id_context
+from handlers.views.help import COMMAND
 from handlers.views.message import SlackMessage, message
 from handlers.views.problems import PLAIN_WORDS, EscalationKind
 from handlers.views.text import (
@@ -31,7 +32,12 @@ from handlers.views.text import (
 )
 from storage.models import AccessRequest
 
-ASK_AGAIN = "You can ask again with `/salesforce request`."
+
+def ask_again(command: str) -> str:
+    """How to ask again, with the slash command as this workspace named it."""
+    return f"You can ask again with `{command} request`."
+
+
 _LOGIN_URL = re.compile(r"^https://[^\s<>|]+$")
 
 
@@ -99,14 +105,14 @@ def build_provisioned(
     return _notice(text, req, *extra)
 
 
-def build_denied(req: AccessRequest, app: Application) -> SlackMessage:
+def build_denied(req: AccessRequest, app: Application, *, command: str = COMMAND) -> SlackMessage:
     """Denied, with the owner's reason."""
     by = f" by {mention(req.decided_by)}" if req.decided_by else ""
     text = f":no_entry: {_request(req, app)} was denied{by}."
     note = (req.decision_note or "").strip()
     if note:
         text += "\n*Reason*\n" + quote(note, SECTION_TEXT_MAX - len(text) - 80)
-    return _notice(f"{text}\n{ASK_AGAIN}", req)
+    return _notice(f"{text}\n{ask_again(command)}", req)
 
 
 def build_admin_on_it(
@@ -132,12 +138,14 @@ def build_revoked(
     return _notice(text, req)
 
 
-def build_request_expired(req: AccessRequest, app: Application) -> SlackMessage:
+def build_request_expired(
+    req: AccessRequest, app: Application, *, command: str = COMMAND
+) -> SlackMessage:
     """Nobody decided in time."""
     text = (
         f":hourglass: Nobody decided on {_request(req, app, start=False)} in time, so it expired."
     )
-    return _notice(f"{text} {ASK_AGAIN}", req)
+    return _notice(f"{text} {ask_again(command)}", req)
 
 
 def build_expiring_soon(req: AccessRequest, app: Application) -> SlackMessage:

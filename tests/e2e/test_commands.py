@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from bot.sandbox.render import render_blocks, render_view
 from bot.sandbox.slack_records import ResponsePost
-from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage
+from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage, start_stage
 from handlers.ids import ActionId
 from storage.models import State
-from tests.e2e.steps import approval_message, dm_texts, fill_request, open_request_form
+from tests.e2e.steps import (
+    approval_message,
+    dm_texts,
+    fill_request,
+    open_request_form,
+    submit_request,
+)
 
 SUBCOMMAND_WORDS = ("request", "status", "revoke", "pending", "help")
 
@@ -198,3 +205,20 @@ async def test_no_request_on_behalf_of_a_deactivated_member(stage: Stage) -> Non
     )
     assert "can't get Salesforce access" in render_view(shown)
     assert await stage.runtime.deps.repo.find() == []
+
+
+async def test_a_renamed_command_is_the_one_people_are_told_about(tmp_path: Path) -> None:
+    stage = await start_stage(tmp_path, settings={"ACCESSBOT_COMMAND": "/access"})
+    try:
+        request = await submit_request(stage, JANE.id)
+        message = await approval_message(stage, OMAR.id, request.id)
+        await stage.workspace.click(OMAR.id, message, ActionId.DENY)
+        modal = await stage.slack.wait_for(lambda: stage.slack.open_view(OMAR.id))
+        await stage.workspace.submit(OMAR.id, modal["id"], {ActionId.DENY_REASON: "Not now."})
+        denied = await stage.slack.wait_for(
+            lambda: [m for m in stage.slack.dms(JANE.id) if "denied" in m.text]
+        )
+        shown = json.dumps(denied[-1].blocks)
+        assert "/access request" in shown and "/salesforce" not in shown
+    finally:
+        await stage.close()
