@@ -22,6 +22,7 @@ from handlers.app import build_app
 from handlers.delivery import SlackDelivery
 from handlers.deps import BotConfig, Deps
 from handlers.flows.catalog import CatalogService
+from handlers.flows.converge import Converger
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig
 from handlers.flows.requestable import EffectivePolicy
@@ -177,21 +178,35 @@ async def build_runtime(
         ),
     )
     delivery = SlackDelivery(client, repo, Outbox(db), clock)
+    catalog = CatalogService(
+        gateway,
+        CatalogCache(db),
+        clock,
+        max_age=timedelta(seconds=settings.catalog_max_age_seconds),
+    )
+    people = SlackPeople(client)
+    converger = Converger(
+        repo,
+        repo.managed,
+        gateway,
+        catalog,
+        policy,
+        people.get,
+        worker=settings.worker_id,
+        lease=lease,
+        cfg=config.provisioning,
+    )
     deps = Deps(
         repo=repo,
         events=EventLog(db),
-        catalog=CatalogService(
-            gateway,
-            CatalogCache(db),
-            clock,
-            max_age=timedelta(seconds=settings.catalog_max_age_seconds),
-        ),
+        catalog=catalog,
+        converger=converger,
         gateway=gateway,
         policy=policy,
         clock=clock,
         config=config,
         client=client,
-        people=SlackPeople(client),
+        people=people,
         notifier=Notifier(
             delivery,
             repo,
@@ -207,6 +222,7 @@ async def build_runtime(
     worker.bind(deps)
     homes.bind(deps)
     repo.observe(homes.request_changed)
+    repo.observe(worker.request_changed)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )

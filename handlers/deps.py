@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from handlers.flows.catalog import CatalogService
+from handlers.flows.converge import Converger
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig
 from handlers.policy import Policy
@@ -45,6 +46,7 @@ class Deps:
     repo: RequestRepository
     events: EventLog
     catalog: CatalogService
+    converger: Converger
     gateway: SalesforceGateway
     policy: Callable[[], Policy]
     clock: Clock

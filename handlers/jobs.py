@@ -114,8 +114,7 @@ class LifecycleJobs:
         outcomes = await expire_grants(
             deps.repo,
             self._due,
-            deps.gateway,
-            deps.policy(),
+            deps.worker.converger,
             worker=self._worker,
             lease=deps.config.lease,
         )

@@ -15,6 +15,7 @@ from handlers.flows.outcomes import (
     RevokedAccess,
     WillRetry,
 )
+from handlers.flows.revoke import revocation_effect
 from handlers.policy import Application, Policy
 from handlers.views.approval import build_approval_outcome, build_approval_request
 from handlers.views.escalation import build_escalation
@@ -217,16 +218,18 @@ class Notifier:
         app = self._app(grant)
         revocation = outcome.revocation
         by = revocation.requester_id if revocation.requester_id != "bot" else None
+        effect = outcome.effect
         if tell_subject:
             await self._post(
-                grant.subject_id, build_revoked(grant, app, by=by, reason=revocation.reason)
+                grant.subject_id,
+                build_revoked(grant, app, by=by, reason=revocation.reason, effect=effect),
             )
         if by and by != grant.subject_id:
-            await self._post(by, build_revoked(revocation, app, by=by, reason=revocation.reason))
+            await self._post(
+                by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
+            )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
-        await self.close_escalation(
-            revocation, resolution or Resolution(text="The user is deactivated.")
-        )
+        await self.close_escalation(revocation, resolution or Resolution(text=effect))
 
     async def offboarded(self, report: Offboarding, *, subject_name: str = "") -> None:
         """One summary DM to each admin concerned when a member left Slack."""
@@ -302,7 +305,8 @@ class Notifier:
 
     async def expiring_soon(self, grant: AccessRequest) -> None:
         """The access ends soon: a DM with Extend and Revoke now."""
-        notice = build_expiring_soon(grant, self._app(grant))
+        effect = await revocation_effect(self._repo, grant)
+        notice = build_expiring_soon(grant, self._app(grant), effect=effect.sentence())
         await self._post(
             grant.subject_id,
             notice,

@@ -8,18 +8,17 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from handlers.flows.batch import revoke_together
+from handlers.flows.converge import Converger, Outcome
 from handlers.flows.offboard import Departure, is_offboarding, pair_outcomes
 from handlers.flows.outcomes import (
-    GrantOutcome,
     NeedsAdmin,
     Provisioned,
     RevocationBlocked,
     RevokedAccess,
-    RevokeOutcome,
+    Skipped,
     WillRetry,
 )
-from handlers.flows.provision import provision_grant
-from handlers.flows.revoke import run_revocation
+from handlers.flows.provision import start_provisioning
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from storage.models import AccessRequest, Kind, State
 
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
+_CLOSED = (State.CANCELLED, State.DENIED, State.EXPIRED)
 
 
 class Worker:
@@ -67,6 +67,20 @@ class Worker:
         """Start the next Salesforce step of ``request_id`` now, without waiting for a tick."""
         self.spawn(self.process(request_id))
 
+    def request_changed(self, request: AccessRequest) -> None:
+        """A grant that named a user was cancelled: converge that user now, not at the tick.
+
+        (A create whose answer was lost may have made the user; the converger looks.)
+        """
+        if request.kind is Kind.GRANT and request.sf_username and request.state in _CLOSED:
+            self.spawn(self._converge_now(request.sf_username))
+
+    async def _converge_now(self, username: str) -> None:
+        async with self._slots:
+            outcomes = await self.converger.converge([username])
+        for outcome in outcomes:
+            await self.tell(outcome)
+
     def stop(self) -> None:
         """Start no more batches (shutdown); what they held stays leased in the database."""
         self.batcher.stop()
@@ -76,47 +90,46 @@ class Worker:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def process(self, request_id: str) -> GrantOutcome | RevokeOutcome | None:
+    @property
+    def converger(self) -> Converger:
+        """The one converger of this process."""
+        return self.deps.converger
+
+    async def process(self, request_id: str) -> list[Outcome]:
         """Run whatever Salesforce step ``request_id`` is waiting for."""
         request = await self.deps.repo.get(request_id)
         if request is None:
-            return None
+            return []
         if request.kind is Kind.GRANT:
             return await self.provision(request)
         return await self.deprovision(request)
 
-    async def provision(self, request: AccessRequest) -> GrantOutcome:
-        """One provisioning attempt, then the messages that go with its outcome."""
+    async def provision(self, request: AccessRequest) -> list[Outcome]:
+        """Name the grant's user and converge it, then send the messages of every outcome."""
         deps = self.deps
-        person = await deps.people.get(request.subject_id)
+        started = await start_provisioning(
+            deps.repo, request, worker=deps.config.worker_id, cfg=deps.config.provisioning
+        )
+        if isinstance(started, Skipped) or not started.sf_username:
+            await self.tell(started if isinstance(started, Skipped) else _busy(started))
+            return []
         async with self._slots:
-            outcome = await provision_grant(
-                deps.repo,
-                deps.gateway,
-                deps.catalog,
-                deps.policy(),
-                request,
-                person,
-                worker=deps.config.worker_id,
-                cfg=deps.config.provisioning,
-            )
-        await self.tell(outcome)
-        return outcome
+            outcomes = await self.converger.converge([started.sf_username])
+        for outcome in outcomes:
+            await self.tell(outcome)
+        return outcomes
 
-    async def deprovision(self, revocation: AccessRequest) -> RevokeOutcome:
-        """One deactivation attempt, then the messages that go with its outcome."""
-        deps = self.deps
+    async def deprovision(self, revocation: AccessRequest) -> list[Outcome]:
+        """Converge the revocation's user, then send the messages of every outcome."""
+        return await self.deprovision_together([revocation])
+
+    async def converge_due(self) -> int:
+        """Converge users left dirty (crash, cancellation, a retry's time); tells outcomes."""
         async with self._slots:
-            outcome = await run_revocation(
-                deps.repo,
-                deps.gateway,
-                deps.policy(),
-                revocation,
-                worker=deps.config.worker_id,
-                lease=deps.config.lease,
-            )
-        await self.tell(outcome)
-        return outcome
+            outcomes = await self.converger.run_due()
+        for outcome in outcomes:
+            await self.tell(outcome)
+        return len(outcomes)
 
     async def departed(self, departure: Departure, *, subject_name: str = "") -> None:
         """A member left Slack (recorded already): tell the cancellations, queue the rest.
@@ -131,18 +144,11 @@ class Worker:
             await notifier.offboarded(report, subject_name=subject_name)
         self.batcher.add(departure.waiting)
 
-    async def deprovision_together(self, revocations: list[AccessRequest]) -> list[RevokeOutcome]:
-        """Run claimed revocations with one deactivation call per wave, then tell each one."""
+    async def deprovision_together(self, revocations: list[AccessRequest]) -> list[Outcome]:
+        """Converge the users of these revocations in one round, then tell each outcome."""
         deps = self.deps
         async with self._slots:
-            outcomes = await revoke_together(
-                deps.repo,
-                deps.gateway,
-                deps.policy(),
-                revocations,
-                worker=deps.config.worker_id,
-                lease=deps.config.lease,
-            )
+            outcomes = await revoke_together(self.converger, revocations)
         for outcome in outcomes:
             await self.tell(outcome)
         results = pair_outcomes(revocations, outcomes)
@@ -150,7 +156,7 @@ class Worker:
             await deps.notifier.offboarded(report, subject_name=name)
         return outcomes
 
-    async def tell(self, outcome: GrantOutcome | RevokeOutcome) -> None:
+    async def tell(self, outcome: Outcome) -> None:
         """Send the messages that go with a provisioning or revocation outcome."""
         notifier = self.deps.notifier
         if isinstance(outcome, Provisioned):
@@ -195,7 +201,8 @@ class Worker:
         revocations = [r for r in claimed if r.kind is not Kind.GRANT]
         if revocations:
             await self.deprovision_together(revocations)
-        return len(claimed)
+        # Users left dirty with no request to carry them (a cancellation, a crash).
+        return len(claimed) + await self.converge_due()
 
     async def _resume(self, grant: AccessRequest) -> None:
         if grant.state is State.PROVISIONING:
@@ -203,3 +210,7 @@ class Worker:
                 request_id=grant.id, actor="bot", action="provisioning_resumed"
             )
         await self.provision(grant)
+
+
+def _busy(request: AccessRequest) -> Skipped:
+    return Skipped(request_id=request.id, why="no Salesforce username to provision")

@@ -30,7 +30,7 @@ from salesforce.records import ActiveFlagRow, AssignmentRow, LoginRow, UserRow, 
 
 logger = logging.getLogger(__name__)
 # Failures that are about the bot, the network or the org's limits, never about the user.
-_NOT_A_BLOCKER = (
+NOT_A_BLOCKER = (
     InsufficientAccess,
     ApiBudgetExhausted,
     Transient,
@@ -40,7 +40,7 @@ _NOT_A_BLOCKER = (
 RETRIEVE_MAX = 2000
 
 
-def _blocked(user_id: str, error: SalesforceError, frozen: bool) -> DeactivationBlocked:
+def blocked_outcome(user_id: str, error: SalesforceError, frozen: bool) -> DeactivationBlocked:
     info = classify(error.raw_message, error.error_code)
     logger.warning(
         "deactivation of %s blocked (%s); frozen=%s", user_id, info.blocker.value, frozen
@@ -91,17 +91,22 @@ def set_frozen(client: SalesforceClient, user_id: str, frozen: bool) -> bool:
     return True
 
 
+def freeze_login(client: SalesforceClient, login_id: str | None) -> bool:
+    """Freeze a login (a refused deactivation); True when it is frozen afterwards."""
+    if login_id is None:
+        return False
+    try:
+        client.rest("PATCH", f"sobjects/UserLogin/{login_id}", json={"IsFrozen": True})
+    except SalesforceError as error:
+        logger.warning("could not freeze login %s: %s", login_id, error.raw_message)
+        return False
+    return True
+
+
 def _freeze_login(client: SalesforceClient, login: LoginRow | None) -> bool:
     if login is None:
         return False
-    if login.is_frozen:
-        return True
-    try:
-        client.rest("PATCH", f"sobjects/UserLogin/{login.id}", json={"IsFrozen": True})
-    except SalesforceError as error:
-        logger.warning("could not freeze %s: %s", login.user_id, error.raw_message)
-        return False
-    return True
+    return login.is_frozen or freeze_login(client, login.id)
 
 
 def deactivate(client: SalesforceClient, user_id: str) -> DeactivationOutcome:
@@ -135,9 +140,9 @@ def deactivate(client: SalesforceClient, user_id: str) -> DeactivationOutcome:
             user_id=user_id, already_inactive=not users[0].is_active, removed_assignments=removed
         )
     error = patch.error()
-    if isinstance(error, _NOT_A_BLOCKER):
+    if isinstance(error, NOT_A_BLOCKER):
         raise error
-    return _blocked(user_id, error, _freeze_login(client, logins[0] if logins else None))
+    return blocked_outcome(user_id, error, _freeze_login(client, logins[0] if logins else None))
 
 
 def _states(client: SalesforceClient, ids: list[str]) -> dict[str, bool]:
@@ -197,7 +202,7 @@ def deactivate_many(
                 done.append(user_id)
                 continue
             error = outcome.error()
-            if isinstance(error, _NOT_A_BLOCKER):
+            if isinstance(error, NOT_A_BLOCKER):
                 raise error
             blocked[user_id] = error
     frozen = _freeze_many(client, list(blocked))
@@ -205,7 +210,7 @@ def deactivate_many(
     outcomes: dict[str, DeactivationOutcome] = {}
     for user_id in ids:
         if user_id in blocked:
-            outcomes[user_id] = _blocked(user_id, blocked[user_id], user_id in frozen)
+            outcomes[user_id] = blocked_outcome(user_id, blocked[user_id], user_id in frozen)
         elif user_id in states:
             outcomes[user_id] = Deactivated(
                 user_id=user_id,

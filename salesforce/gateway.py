@@ -10,18 +10,21 @@ from typing import TypeVar
 
 import requests
 
-from salesforce import catalog, deprovisioning, identity, provisioning, soql
+from salesforce import catalog, convergence, deprovisioning, identity, provisioning, soql
 from salesforce.auth import SalesforceAuth
 from salesforce.client import SalesforceClient, TimeoutAdapter
 from salesforce.coalesce import Coalescer
 from salesforce.models import (
     ApiBudget,
     Catalog,
+    ChangeOutcome,
     DeactivationOutcome,
     OrgIdentity,
     ProvisionResult,
     SalesforceUser,
+    UserChange,
     UserSpec,
+    UserState,
 )
 from salesforce.records import UserRow
 
@@ -75,6 +78,27 @@ class SalesforceGateway:
     async def provision(self, spec: UserSpec) -> ProvisionResult:
         """Create, reactivate or update the user so it matches ``spec``; idempotent."""
         return await self._run(provisioning.provision, self._client, spec)
+
+    async def create_user(self, spec: UserSpec) -> ProvisionResult:
+        """Create the user and its assignments in one call; DuplicateUsername when taken."""
+        return await self._run(provisioning.create_user, self._client, spec)
+
+    async def integration_user_id(self) -> str:
+        """The Id of the user the bot acts as (read once per process)."""
+        info = await self._run(self._client.userinfo)
+        return info.user_id
+
+    async def read_user(self, user_id: str) -> UserState | None:
+        """The user with this Id as it is now, assignments and freeze included (1 call)."""
+        return await self._run(convergence.read_user, self._client, user_id)
+
+    async def find_user_state(self, username: str) -> UserState | None:
+        """The user with this Username as it is now (1 call)."""
+        return await self._run(convergence.find_user_state, self._client, username)
+
+    async def apply_change(self, change: UserChange) -> ChangeOutcome:
+        """Apply one user's difference in one call; a refused deactivation freezes them."""
+        return await self._run(convergence.apply_change, self._client, change)
 
     async def deactivate(self, user_id: str) -> DeactivationOutcome:
         """Deactivate; if Salesforce blocks it, freeze and say why."""

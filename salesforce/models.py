@@ -184,6 +184,55 @@ class DeactivationBlocked(_Frozen):
 DeactivationOutcome = Deactivated | DeactivationBlocked
 
 
+class UserState(_Frozen):
+    """A user as Salesforce holds it now: what the converger compares with the desired state."""
+
+    id: str
+    username: str
+    email: str | None = None
+    is_active: bool
+    profile_id: str | None = None
+    role_id: str | None = None
+    frozen: bool = False
+    login_id: str | None = None
+    # Permission set or group Id -> its PermissionSetAssignment (profile-owned ones left out).
+    assignments: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    created_by_id: str | None = None
+
+
+class UserChange(_Frozen):
+    """What one user needs to reach its desired state; empty when it is there already."""
+
+    user_id: str
+    fields: dict[str, str | int | bool | None] = Field(default_factory=dict)
+    frozen: bool | None = None
+    login_id: str | None = None
+    assign: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()  # PermissionSetAssignment record Ids
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to send."""
+        return not (self.fields or self.frozen is not None or self.assign or self.remove)
+
+    @property
+    def deactivates(self) -> bool:
+        """The change makes the user inactive (Salesforce may refuse: blockers)."""
+        return self.fields.get("IsActive") is False
+
+
+class ChangeApplied(_Frozen):
+    """Salesforce took the whole change."""
+
+    user_id: str
+    assigned: tuple[str, ...] = ()
+    removed: int = 0
+
+
+ChangeOutcome = ChangeApplied | DeactivationBlocked
+
+
 class ApiBudget(_Frozen):
     """Daily API requests used and allowed, from the last Sforce-Limit-Info header."""
 

@@ -210,6 +210,15 @@ def _converge(client: SalesforceClient, spec: UserSpec, found: _Found) -> Provis
     )
 
 
+def create_user(client: SalesforceClient, spec: UserSpec) -> ProvisionResult:
+    """Create the user with its assignments in one call; raises DuplicateUsername when taken."""
+    with client.counting() as count:
+        created = _create(client, spec)
+    if not isinstance(created, ProvisionResult):
+        raise created
+    return created.model_copy(update={"api_calls": count.calls})
+
+
 def provision(client: SalesforceClient, spec: UserSpec) -> ProvisionResult:
     """Create, reactivate or update the user so it matches ``spec``; safe to run again."""
     with client.counting() as count:

@@ -30,6 +30,8 @@ class UserRow(_Row):
     role_id: str | None = Field(None, alias="UserRoleId")
     federation_id: str | None = Field(None, alias="FederationIdentifier")
     email: str | None = Field(None, alias="Email")
+    created_date: str | None = Field(None, alias="CreatedDate")
+    created_by_id: str | None = Field(None, alias="CreatedById")
 
     def to_user(self) -> SalesforceUser:
         """The public model."""

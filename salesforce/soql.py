@@ -71,6 +71,40 @@ def assignments_named(username: str, federation_id: str | None = None) -> str:
     )
 
 
+def user_state_named(username: str) -> str:
+    """The user with this Username, with CreatedDate (was it the bot's own create?)."""
+    return format_soql(
+        "SELECT {fields:literal}, CreatedDate, CreatedById FROM User WHERE Username = {username}",
+        fields=USER_FIELDS,
+        username=username,
+    )
+
+
+def user_state_by_id(user_id: str) -> str:
+    """The user with this Id, with CreatedDate."""
+    return format_soql(
+        "SELECT {fields:literal}, CreatedDate, CreatedById FROM User WHERE Id = {user_id}",
+        fields=USER_FIELDS,
+        user_id=user_id,
+    )
+
+
+_HELD = (
+    "SELECT Id, AssigneeId, PermissionSetId, PermissionSetGroupId FROM PermissionSetAssignment "
+    "WHERE {who:literal} AND PermissionSet.IsOwnedByProfile = false"
+)
+
+
+def held_assignments_of(user_id: str) -> str:
+    """Assignments no profile owns, of the user with this Id."""
+    return format_soql(_HELD, who=format_soql("AssigneeId = {id}", id=user_id))
+
+
+def held_assignments_named(username: str) -> str:
+    """Assignments no profile owns, of the user with this Username."""
+    return format_soql(_HELD, who=format_soql("Assignee.Username = {u}", u=username))
+
+
 def user_by_id(user_id: str) -> str:
     """The user with this Id."""
     return format_soql(

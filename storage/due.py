@@ -155,7 +155,12 @@ class DueWork:
                 "UPDATE requests SET claimed_until = NULL, claimed_by = NULL WHERE claimed_by = ?",
                 (worker,),
             )
-            return cur.rowcount
+            users = await conn.execute(
+                "UPDATE managed_users SET claimed_until = NULL, claimed_by = NULL "
+                "WHERE claimed_by = ?",
+                (worker,),
+            )
+            return cur.rowcount + users.rowcount
 
     async def grants_of_users(self, sf_user_ids: Collection[str]) -> list[AccessRequest]:
         """Every grant, in any state, that names one of these Salesforce users."""

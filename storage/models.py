@@ -152,3 +152,51 @@ class NewRequest(BaseModel):
             }
         )
         return cls.model_validate({**carried, "grant_id": grant.id, **changes})
+
+
+class ManagedOrigin(StrEnum):
+    """How the bot came to manage a Salesforce user."""
+
+    PENDING = "pending"  # a create was (maybe) sent; nobody knows yet whether it landed
+    CREATED = "created"
+    ADOPTED = "adopted"
+
+
+class Baseline(BaseModel):
+    """An adopted user as it was before the bot changed anything: what it goes back to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    is_active: bool
+    frozen: bool = False
+    profile_id: str | None = None
+    role_id: str | None = None
+    assignments: tuple[str, ...] = ()
+
+
+class ManagedUser(BaseModel):
+    """A Salesforce user the bot manages, and how far Salesforce has caught up with its grants."""
+
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    sf_user_id: str | None = None
+    subject_id: str
+    origin: ManagedOrigin
+    baseline: Baseline | None = None
+    added: tuple[str, ...] = ()
+    frozen_by_bot: bool = False
+    create_sent_at: datetime | None = None
+    wanted_gen: int = 1
+    converged_gen: int = 0
+    next_attempt_at: datetime | None = None
+    claimed_until: datetime | None = None
+    claimed_by: str | None = None
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def dirty(self) -> bool:
+        """True while Salesforce may not match the user's grants yet."""
+        return self.wanted_gen > self.converged_gen

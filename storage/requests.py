@@ -13,7 +13,11 @@ import aiosqlite
 
 from storage.audit import AuditLog, append_audit
 from storage.db import Clock, Database, from_db_time, to_db_time
+from storage.managed import ManagedUsers, mark_user
 from storage.models import AccessRequest, Kind, MessageRef, NewRequest, State
+
+# A grant entering this state may make Salesforce create a user: the user becomes managed.
+_MANAGING_STATE = State.PROVISIONING.value
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,7 @@ class RequestRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.audit = AuditLog(db)
+        self.managed = ManagedUsers(db)
         self._observers: list[Callable[[AccessRequest], None]] = []
 
     def observe(self, callback: Callable[[AccessRequest], None]) -> None:
@@ -135,7 +140,12 @@ class RequestRepository:
                 to_state=new.state.value,
                 detail=detail,
             )
-        created = _row_to_request(next(iter(inserted)))
+            row = next(iter(inserted))
+            if new.kind is Kind.REVOKE and new.sf_username:
+                await mark_user(
+                    conn, new.sf_username, subject_id=new.subject_id, now=now, create=False
+                )
+        created = _row_to_request(row)
         self._changed(created)
         return created, True
 
@@ -156,10 +166,13 @@ class RequestRepository:
         action: str,
         changes: Mapping[str, Any] | None = None,
         detail: Mapping[str, Any] | None = None,
+        touch: bool = True,
     ) -> AccessRequest | None:
         """Move the request to ``to`` if it is still in ``expected``; ``None`` if it lost the race.
 
-        The update and its audit row commit together or not at all.
+        The update and its audit row commit together or not at all. When the state changes
+        and the request names a Salesforce user, that user is marked for convergence in the
+        same transaction (``touch=False``: the converger recording its own work).
         """
         allowed = [expected] if isinstance(expected, State) else list(expected)
         changes = dict(changes or {})
@@ -196,6 +209,14 @@ class RequestRepository:
                 to_state=to.value,
                 detail=detail,
             )
+            if touch and row["sf_username"] and before != row["state"]:
+                await mark_user(
+                    conn,
+                    row["sf_username"],
+                    subject_id=row["subject_id"],
+                    now=now,
+                    create=row["kind"] == Kind.GRANT.value and row["state"] == _MANAGING_STATE,
+                )
         moved = _row_to_request(row)
         self._changed(moved)
         return moved
@@ -294,6 +315,7 @@ class RequestRepository:
         requester_id: str | None = None,
         application: str | None = None,
         grant_id: str | None = None,
+        sf_username: str | None = None,
         expires_before: datetime | None = None,
         limit: int = 500,
     ) -> list[AccessRequest]:
@@ -313,6 +335,9 @@ class RequestRepository:
             if value is not None:
                 clauses.append(f"{column} = ?")
                 args.append(value)
+        if sf_username is not None:
+            clauses.append("sf_username = ? COLLATE NOCASE")
+            args.append(sf_username)
         if expires_before is not None:
             clauses.append("expires_at IS NOT NULL AND expires_at <= ?")
             args.append(to_db_time(expires_before))

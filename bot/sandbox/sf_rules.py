@@ -124,8 +124,14 @@ def _sync_profile_assignment(store: Store, user_id: str, profile_id: str) -> Non
         )
 
 
-def create_user(store: Store, values: dict[str, Any]) -> str:
-    """Insert a User after every check a real org makes; returns the new Id."""
+def create_user(
+    store: Store, values: dict[str, Any], *, created_by: str | None, created: str | None = None
+) -> str:
+    """Insert a User after every check a real org makes; returns the new Id.
+
+    ``created_by`` is the API caller (None: set up in Setup by the org's first user);
+    ``created`` a CreatedDate for users that predate the test (default: now).
+    """
     missing = [f for f in USER_REQUIRED if values.get(f) in (None, "")]
     if missing:
         raise SfApiError(
@@ -150,9 +156,17 @@ def create_user(store: Store, values: dict[str, Any]) -> str:
     if values["IsActive"]:
         _check_seat(store, values["ProfileId"])
     name = f"{values.get('FirstName') or ''} {values['LastName']}".strip()
-    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    first = next(iter(store.rows("User")), None)
     user_id = store.insert(
-        "User", {**values, "Name": name, "UserType": "Standard", "CreatedDate": created}
+        "User",
+        {
+            **values,
+            "Name": name,
+            "UserType": "Standard",
+            "CreatedDate": created,
+            "CreatedById": created_by or (first["Id"] if first else None),
+        },
     )
     store.insert("UserLogin", {"UserId": user_id, "IsFrozen": False, "IsPasswordLocked": False})
     _sync_profile_assignment(store, user_id, values["ProfileId"])
@@ -234,7 +248,7 @@ def create(store: Store, caller: str, sobject: str, body: dict[str, Any]) -> str
     values = _clean(store, sobject, body)
     if sobject == "User":
         _require(store, caller, "PermissionsManageUsers", "PermissionsManageInternalUsers")
-        return create_user(store, values)
+        return create_user(store, values, created_by=caller)
     _require(store, caller, "PermissionsAssignPermissionSets")
     return create_assignment(store, values)
 

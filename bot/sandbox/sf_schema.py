@@ -141,6 +141,7 @@ def build_schema() -> dict[str, SObjectType]:
                 "Phone",
                 "ManagerId",
                 "CreatedDate",
+                "CreatedById",
             ),
             (
                 Relationship("Profile", "ProfileId", "Profile"),
@@ -167,7 +168,7 @@ def canonical_type(schema: dict[str, SObjectType], name: str) -> SObjectType | N
 
 
 # Fields the API computes or that never change after insert.
-READ_ONLY_FIELDS = frozenset({"Id", "Name", "UserType", "CreatedDate", "UserId"})
+READ_ONLY_FIELDS = frozenset({"Id", "Name", "UserType", "CreatedDate", "CreatedById", "UserId"})
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"

@@ -79,7 +79,6 @@ def seed_demo(org: OrgSetup) -> None:
         last_name="Lee",
         role_id=rep,
         active=False,
-        frozen=True,
     )
     org.assign(jordan, reports)
     org.integration_username = INTEGRATION_USERNAME

@@ -196,7 +196,10 @@ class OrgSetup:
             "IsActive": active,
         }
         with self._lock:
-            user_id = sf_rules.create_user(self.store, values)
+            # Made in Setup long before the bot: an old CreatedDate, not by the API user.
+            user_id = sf_rules.create_user(
+                self.store, values, created_by=None, created="2024-01-15T09:00:00.000+0000"
+            )
             login = self.store.login_of(user_id)
             if login is not None:
                 login["IsFrozen"] = frozen

@@ -14,13 +14,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from handlers.flows.choices import RequestChoices
+from handlers.flows.converge import close_revocation
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
 from handlers.flows.outcomes import RefusalReason, Refused, Rejected, RevokedAccess, Skipped
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig, suggest_username, username_for
-from handlers.flows.revoke import finish_revocation
 from handlers.policy import Application, Policy
-from salesforce.models import Deactivated, SalesforceUser
+from salesforce.models import SalesforceUser
 from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
 
@@ -279,5 +279,13 @@ async def confirm_resolved(
     )
     if claimed is None:
         return Refused(reason=RefusalReason.NOTHING_TO_DO, request=await repo.get(found.id))
-    done = Deactivated(user_id=found.sf_user_id or "", already_inactive=True)
-    return await finish_revocation(repo, claimed, done)
+    return await close_revocation(
+        repo,
+        claimed,
+        user_id=found.sf_user_id,
+        deactivated=True,
+        already_inactive=True,
+        removed=0,
+        kept_for=(),
+        restored=False,
+    )

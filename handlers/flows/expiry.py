@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.flows.batch import revoke_together
+from handlers.flows.converge import Converger, Outcome
 from handlers.flows.lifecycle import Superseded
-from handlers.flows.outcomes import Refused, RevokeOutcome
-from handlers.flows.ports import SalesforceGateway
+from handlers.flows.outcomes import Refused
 from handlers.flows.revoke import RevokeSource, request_revocation
 from handlers.policy import Policy
 from storage.due import DueWork
@@ -55,16 +55,15 @@ async def warn_expiring(
 async def expire_grants(
     repo: RequestRepository,
     due: DueWork,
-    gateway: SalesforceGateway,
-    policy: Policy,
+    converger: Converger,
     *,
     worker: str,
     lease: timedelta,
     limit: int = 200,
-) -> list[Superseded | RevokeOutcome]:
+) -> list[Superseded | Outcome]:
     """Revoke every grant whose end has passed, deactivating the users in one bulk call."""
     claimed = await due.claim_expired(worker=worker, lease=lease, limit=limit)
-    outcomes: list[Superseded | RevokeOutcome] = []
+    outcomes: list[Superseded | Outcome] = []
     revocations: list[AccessRequest] = []
     for grant in claimed:
         superseded = await _supersede(repo, grant)
@@ -76,9 +75,7 @@ async def expire_grants(
         )
         if not isinstance(opened, Refused):
             revocations.append(opened)
-    outcomes += await revoke_together(
-        repo, gateway, policy, revocations, worker=worker, lease=lease
-    )
+    outcomes += await revoke_together(converger, revocations)
     for grant in claimed:
         await repo.release(grant.id, worker)
     return outcomes

@@ -13,18 +13,17 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict
 
 from handlers.flows.batch import revoke_together
+from handlers.flows.converge import Converger, Outcome
 from handlers.flows.outcomes import (
     NeedsAdmin,
+    Provisioned,
     Refused,
     RevocationBlocked,
     RevokedAccess,
-    RevokeOutcome,
     Skipped,
     WillRetry,
 )
-from handlers.flows.ports import SalesforceGateway
 from handlers.flows.revoke import CANCELLABLE, RevokeSource, request_revocation
-from handlers.policy import Policy
 from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
 
@@ -85,11 +84,11 @@ def is_offboarding(request: AccessRequest) -> bool:
     )
 
 
-def outcome_request_id(outcome: RevokeOutcome) -> str:
+def outcome_request_id(outcome: Outcome) -> str:
     """The revocation an outcome is about."""
     if isinstance(outcome, RevokedAccess | RevocationBlocked):
         return outcome.revocation.id
-    if isinstance(outcome, WillRetry | NeedsAdmin):
+    if isinstance(outcome, WillRetry | NeedsAdmin | Provisioned):
         return outcome.request.id
     return outcome.request_id
 
@@ -106,7 +105,9 @@ async def record_departure(
     Idempotent: a second call finds the revocations open and leaves them to whoever runs them.
     """
     grants = await repo.find(
-        states=(State.ACTIVE, *CANCELLABLE), kind=Kind.GRANT, subject_id=subject_id
+        states=(State.ACTIVE, State.PROVISIONING, *CANCELLABLE),
+        kind=Kind.GRANT,
+        subject_id=subject_id,
     )
     cancelled: list[AccessRequest] = []
     opened: list[AccessRequest] = []
@@ -143,10 +144,10 @@ async def record_departure(
 
 def pair_outcomes(
     revocations: tuple[AccessRequest, ...] | list[AccessRequest],
-    outcomes: list[RevokeOutcome],
+    outcomes: list[Outcome],
 ) -> list[OffboardedGrant]:
     """Each revocation with its outcome; one whose flow raised is retried by the scheduler."""
-    by_id = {outcome_request_id(o): o for o in outcomes}
+    by_id = {outcome_request_id(o): o for o in outcomes if not isinstance(o, Provisioned)}
     interrupted = "interrupted; the scheduler tries again"
     return [
         OffboardedGrant(
@@ -158,16 +159,13 @@ def pair_outcomes(
 
 async def offboard(
     repo: RequestRepository,
-    gateway: SalesforceGateway,
-    policy: Policy,
+    converger: Converger,
     *,
     subject_id: str,
     worker: str,
     lease: timedelta = timedelta(minutes=5),
 ) -> Offboarding:
-    """Record one departure and deactivate its users at once, in one call per wave."""
+    """Record one departure and converge its users at once (one bulk call per round)."""
     departure = await record_departure(repo, subject_id=subject_id, worker=worker, lease=lease)
-    outcomes = await revoke_together(
-        repo, gateway, policy, departure.waiting, worker=worker, lease=lease
-    )
+    outcomes = await revoke_together(converger, departure.waiting)
     return departure.report(tuple(pair_outcomes(departure.waiting, outcomes)))

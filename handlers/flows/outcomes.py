@@ -71,6 +71,7 @@ class NeedsAdmin(_Outcome):
     fix: str
     raw: str = ""
     suggested_username: str | None = None
+    existing_user_id: str | None = None  # a user of this org the admins may adopt
 
 
 class WillRetry(_Outcome):
@@ -83,12 +84,32 @@ class WillRetry(_Outcome):
 
 
 class RevokedAccess(_Outcome):
-    """The Salesforce user is deactivated (or needed nothing) and the grant is closed."""
+    """The grant is closed and Salesforce holds only what the remaining grants give.
+
+    ``deactivated``: the user the bot made is inactive now; ``restored``: an adopted user is
+    back to how it was before; otherwise ``kept_active_for`` names the grants still active
+    and ``removed_assignments`` counts what was taken away.
+    """
 
     revocation: AccessRequest
     grant: AccessRequest | None
     already_inactive: bool = False
     kept_active_for: tuple[str, ...] = ()
+    removed_assignments: int = 0
+    deactivated: bool = True
+    restored: bool = False
+    removed: tuple[str, ...] = ()  # permission set names taken away (when the user stays)
+
+    @property
+    def effect(self) -> str:
+        """What happened to the Salesforce user, in one sentence."""
+        if self.deactivated:
+            return "The Salesforce user is deactivated."
+        if self.restored:
+            return "The Salesforce user is back to how it was before the bot changed it."
+        if self.removed:
+            return f"{', '.join(self.removed)} was removed; the rest of the access stays."
+        return "Other access keeps the Salesforce user as it is."
 
 
 class RevocationBlocked(_Outcome):

@@ -8,10 +8,13 @@ from typing import Protocol
 from salesforce.models import (
     ApiBudget,
     Catalog,
+    ChangeOutcome,
     DeactivationOutcome,
     ProvisionResult,
     SalesforceUser,
+    UserChange,
     UserSpec,
+    UserState,
 )
 
 
@@ -33,6 +36,26 @@ class SalesforceGateway(Protocol):
 
     async def provision(self, spec: UserSpec) -> ProvisionResult:
         """Create, reactivate or update the user so it matches ``spec``; idempotent."""
+        ...
+
+    async def create_user(self, spec: UserSpec) -> ProvisionResult:
+        """Create the user and its assignments in one call; DuplicateUsername when taken."""
+        ...
+
+    async def integration_user_id(self) -> str:
+        """The Id of the user the bot acts as."""
+        ...
+
+    async def read_user(self, user_id: str) -> UserState | None:
+        """The user with this Id as it is now (assignments, freeze)."""
+        ...
+
+    async def find_user_state(self, username: str) -> UserState | None:
+        """The user with this Username as it is now."""
+        ...
+
+    async def apply_change(self, change: UserChange) -> ChangeOutcome:
+        """Apply one user's difference; a refused deactivation freezes them."""
         ...
 
     async def deactivate(self, user_id: str) -> DeactivationOutcome:

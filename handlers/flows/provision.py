@@ -1,15 +1,18 @@
-"""Provisioning an approved grant: resolve names to Ids, call Salesforce, record the outcome."""
+"""Provisioning an approved grant: name its user, resolve names to Ids, record failures.
+
+The Salesforce side is the converger's (``handlers.flows.converge``); this module holds what
+it needs to know about one grant.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from handlers.flows.catalog import CatalogService
+from handlers.flows.desired import DesiredUser, GrantAccess
 from handlers.flows.drafts import missing_for_provisioning
-from handlers.flows.outcomes import NeedsAdmin, Provisioned, Skipped, WillRetry
+from handlers.flows.outcomes import NeedsAdmin, Skipped, WillRetry
 from handlers.flows.people import Person, make_alias, salesforce_language, salesforce_locale
-from handlers.flows.ports import SalesforceGateway
 from handlers.flows.retry import schedule_retry
 from handlers.policy import Application, Policy
 from salesforce.errors import (
@@ -21,7 +24,7 @@ from salesforce.errors import (
     SessionExpired,
     ValidationRule,
 )
-from salesforce.models import Catalog, UserSpec
+from salesforce.models import Catalog, PermissionSet, PermissionSetGroup, UserSpec
 from storage.models import AccessRequest, State
 from storage.requests import RequestRepository
 
@@ -53,7 +56,9 @@ class ProvisioningConfig:
     lease: timedelta = timedelta(minutes=5)
 
 
-class _Unresolvable(Exception):
+class Unresolvable(Exception):
+    """A request Salesforce cannot be given as it stands: a person has to complete it."""
+
     def __init__(self, problem: str, human: str, fix: str) -> None:
         super().__init__(human)
         self.problem, self.human, self.fix = problem, human, fix
@@ -62,7 +67,7 @@ class _Unresolvable(Exception):
 def username_for(request: AccessRequest, suffix: str) -> str:
     """The Salesforce username: an admin's override, else the Slack email plus the suffix."""
     if request.username_override:
-        return request.username_override
+        return request.username_override.strip().lower()
     return f"{request.subject_email.strip().lower()}{suffix}"
 
 
@@ -74,35 +79,33 @@ def suggest_username(taken: str) -> str:
     return candidate if candidate != taken else f"{taken}.1"
 
 
-def build_spec(
-    request: AccessRequest,
-    app: Application,
-    catalog: Catalog,
-    person: Person,
-    cfg: ProvisioningConfig,
-) -> UserSpec:
-    """The user Salesforce should end up with; raises when a name cannot be resolved."""
+def grant_access(
+    request: AccessRequest, app: Application, catalog: Catalog, *, lenient: bool = False
+) -> GrantAccess:
+    """What ``request`` gives, resolved to Ids; raises ``Unresolvable`` unless ``lenient``.
+
+    ``lenient`` (for grants already active): names the org no longer has are left out.
+    """
     missing = missing_for_provisioning(
         request.license, request.profile, request.role, require_role=app.require_role
     )
-    if missing:
-        raise _Unresolvable(
+    if missing and not lenient:
+        raise Unresolvable(
             f"incomplete: missing {', '.join(missing)}",
             f"The request does not say which {' and '.join(missing)} to give.",
             f"Complete the request with a {' and a '.join(missing)}.",
         )
-    assert request.profile is not None and request.license is not None
-    profile = catalog.profile_named(request.profile)
-    lic = catalog.license_named(request.license)
-    if profile is None or lic is None:
+    profile = catalog.profile_named(request.profile or "")
+    lic = catalog.license_named(request.license or "")
+    if (profile is None or lic is None) and not lenient:
         name = request.profile if profile is None else request.license
-        raise _Unresolvable(
+        raise Unresolvable(
             "incomplete: unknown name",
             f"{name!r} does not exist in the org (renamed or deleted?).",
             "Complete the request with a profile and license that exist, or fix the policy.",
         )
-    if profile.license_id != lic.id:
-        raise _Unresolvable(
+    if profile is not None and lic is not None and profile.license_id != lic.id and not lenient:
+        raise Unresolvable(
             "profile_license_mismatch",
             f"The profile {profile.name!r} does not belong to the {lic.name!r} license.",
             "Complete the request with a profile of that license.",
@@ -110,124 +113,104 @@ def build_spec(
     role_id = None
     if request.role:
         role = catalog.role_named(request.role)
-        if role is None:
-            raise _Unresolvable(
+        if role is None and not lenient:
+            raise Unresolvable(
                 "incomplete: unknown role",
                 f"The role {request.role!r} does not exist in the org.",
                 "Complete the request with an existing role, or none.",
             )
-        role_id = role.id
-    set_ids: list[str] = []
-    group_ids: list[str] = []
+        role_id = role.id if role else None
+    assignables: list[str] = []
     for name in request.permission_sets:
+        found: PermissionSet | PermissionSetGroup | None
         if name.startswith("group:"):
-            group = catalog.group_named(name.removeprefix("group:"))
-            if group is not None:
-                group_ids.append(group.id)
-                continue
+            found = catalog.group_named(name.removeprefix("group:"))
         else:
-            ps = catalog.permission_set_named(name)
-            if ps is not None:
-                set_ids.append(ps.id)
-                continue
-        raise _Unresolvable(
-            "incomplete: unknown permission set",
-            f"The permission set {name!r} does not exist in the org.",
-            "Complete the request without it, or fix the policy.",
-        )
+            found = catalog.permission_set_named(name)
+        if found is not None:
+            assignables.append(found.id)
+        elif not lenient:
+            raise Unresolvable(
+                "incomplete: unknown permission set",
+                f"The permission set {name!r} does not exist in the org.",
+                "Complete the request without it, or fix the policy.",
+            )
+    return GrantAccess(
+        grant_id=request.id,
+        profile_id=profile.id if profile else "",
+        role_id=role_id,
+        assignables=tuple(assignables),
+        since=request.decided_at or request.created_at,
+    )
+
+
+def spec_for(
+    wanted: list[AccessRequest],
+    desired: DesiredUser,
+    person: Person,
+    app: Application | None,
+    cfg: ProvisioningConfig,
+    *,
+    username: str,
+) -> UserSpec:
+    """The new user to create for the desired state of ``wanted`` grants."""
     first, last = person.split_name()
     locale = salesforce_locale(person.locale, cfg.default_locale)
+    sets = sorted(i for i in desired.assignments if not i.startswith("0PG"))
+    groups = sorted(i for i in desired.assignments if i.startswith("0PG"))
     return UserSpec(
-        username=username_for(request, cfg.username_suffix),
-        email=request.subject_email or person.email,
+        username=username,
+        email=wanted[0].subject_email or person.email,
         first_name=first[:40],
         last_name=last[:80],
         alias=make_alias(first, last),
         time_zone=person.tz or cfg.default_time_zone,
         locale=locale,
         language=salesforce_language(locale),
-        profile_id=profile.id,
-        role_id=role_id,
-        permission_set_ids=tuple(set_ids),
-        permission_set_group_ids=tuple(group_ids),
-        extra_fields=dict(app.extra_user_fields),
+        profile_id=desired.profile_id or "",
+        role_id=desired.role_id,
+        permission_set_ids=tuple(sets),
+        permission_set_group_ids=tuple(groups),
+        extra_fields=dict(app.extra_user_fields) if app else {},
     )
 
 
-async def provision_grant(
+async def start_provisioning(
     repo: RequestRepository,
-    gateway: SalesforceGateway,
-    catalog: CatalogService,
-    policy: Policy,
     request: AccessRequest,
-    person: Person,
     *,
     worker: str,
     cfg: ProvisioningConfig,
-) -> Provisioned | NeedsAdmin | WillRetry | Skipped:
-    """Run one provisioning attempt; the Salesforce side is idempotent, so a re-run is safe."""
+) -> AccessRequest | Skipped:
+    """Claim an approved grant and name its user: the user becomes managed and dirty."""
     now = repo.clock()
-    lease = {"claimed_by": worker, "claimed_until": now + cfg.lease}
-    if request.state is State.APPROVED:
-        started = await repo.transition(
-            request.id,
-            expected=State.APPROVED,
-            to=State.PROVISIONING,
-            actor="bot",
-            action="provisioning_started",
-            changes=lease,
-        )
-        if started is None:
-            return Skipped(request_id=request.id, why="another worker took it")
-        request = started
-    elif request.state is not State.PROVISIONING or request.claimed_by != worker:
+    if request.state is State.PROVISIONING:
+        return request  # resumed after a crash or a lease that ran out: converge again
+    if request.state is not State.APPROVED:
         return Skipped(request_id=request.id, why=f"state is {request.state}")
-    app = policy.application(request.application)
-    if app is None:
-        return await _needs_admin(
-            repo,
-            request,
-            "other",
-            f"The application {request.application!r} is no longer in the policy.",
-            "Add it back to the policy or deny the request.",
-            "",
-        )
-    try:
-        spec = build_spec(request, app, await catalog.current(), person, cfg)
-    except _Unresolvable as problem:
-        return await _needs_admin(repo, request, problem.problem, problem.human, problem.fix, "")
-    try:
-        result = await gateway.provision(spec)
-    except SalesforceError as error:
-        return await _failed(repo, request, error, policy, spec.username)
-    expires = None
-    if request.duration_days is not None:
-        expires = repo.clock() + timedelta(days=request.duration_days)
-    done = await repo.transition(
+    started = await repo.transition(
         request.id,
-        expected=State.PROVISIONING,
-        to=State.ACTIVE,
+        expected=State.APPROVED,
+        to=State.PROVISIONING,
         actor="bot",
-        action="provisioned",
+        action="provisioning_started",
         changes={
-            "sf_user_id": result.user_id,
-            "sf_username": result.username,
-            "expires_at": expires,
-            "claimed_by": None,
-            "claimed_until": None,
-            "last_error": None,
-            "needs_admin_reason": None,
-        },
-        detail={
-            "salesforce": result.action.value,
-            "user_id": result.user_id,
-            "assigned": list(result.assigned),
-            "api_calls": result.api_calls,
+            "claimed_by": worker,
+            "claimed_until": now + cfg.lease,
+            # An admin may have chosen another username since an earlier attempt.
+            "sf_username": username_for(request, cfg.username_suffix),
         },
     )
-    if done is None:
-        return Skipped(request_id=request.id, why="state changed while provisioning")
-    return Provisioned(request=done, result=result)
+    if started is None:
+        return Skipped(request_id=request.id, why="another worker took it")
+    return started
+
+
+async def provisioning_failed(
+    repo: RequestRepository, request: AccessRequest, error: SalesforceError, policy: Policy
+) -> NeedsAdmin | WillRetry | Skipped:
+    """A failed Salesforce call for a grant: retry later, or hand it to the admins."""
+    return await _failed(repo, request, error, policy, request.sf_username or "")
 
 
 async def _failed(
@@ -260,6 +243,19 @@ async def _failed(
     )
 
 
+async def needs_admin(
+    repo: RequestRepository,
+    request: AccessRequest,
+    problem: Unresolvable,
+    *,
+    existing_user_id: str | None = None,
+) -> NeedsAdmin | Skipped:
+    """A grant a person has to complete or decide on before Salesforce can be changed."""
+    return await _needs_admin(
+        repo, request, problem.problem, problem.human, problem.fix, "", existing=existing_user_id
+    )
+
+
 async def _needs_admin(
     repo: RequestRepository,
     request: AccessRequest,
@@ -270,6 +266,7 @@ async def _needs_admin(
     suggestion: str | None = None,
     *,
     attempt: int | None = None,
+    existing: str | None = None,
 ) -> NeedsAdmin | Skipped:
     changes: dict[str, object] = {
         "needs_admin_reason": problem,
@@ -286,10 +283,17 @@ async def _needs_admin(
         actor="bot",
         action="provisioning_failed",
         changes=changes,
-        detail={"problem": problem, "salesforce": raw, "human": human},
+        detail={"problem": problem, "salesforce": raw, "human": human, "existing_user": existing},
+        touch=False,
     )
     if moved is None:
         return Skipped(request_id=request.id, why="state changed while provisioning")
     return NeedsAdmin(
-        request=moved, problem=problem, human=human, fix=fix, raw=raw, suggested_username=suggestion
+        request=moved,
+        problem=problem,
+        human=human,
+        fix=fix,
+        raw=raw,
+        suggested_username=suggestion,
+        existing_user_id=existing,
     )

@@ -71,6 +71,7 @@ async def schedule_retry(
             "salesforce": error.raw_message,
             "retry_at": at.isoformat(),
         },
+        touch=False,  # the converger's own bookkeeping: the user is retried at ``at``
     )
     if moved is None:
         return Skipped(request_id=request.id, why=f"state changed while {working.value}")

@@ -1,32 +1,35 @@
-"""Taking access away: one flow for every path (owner, self, offboarding, expiry)."""
+"""Taking access away: one flow for every path (owner, self, offboarding, expiry).
+
+Opening a revocation only changes the database; the converger (``handlers.flows.converge``)
+then takes from Salesforce what no remaining grant gives.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
 from enum import StrEnum
 
+from handlers.flows.desired import RevocationEffect, effect_of_revoking
 from handlers.flows.outcomes import (
     NeedsAdmin,
     RefusalReason,
     Refused,
-    RevocationBlocked,
-    RevokedAccess,
     Skipped,
     WillRetry,
 )
-from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import problem_of
 from handlers.flows.retry import schedule_retry
 from handlers.policy import Policy
 from salesforce.errors import SalesforceError
-from salesforce.models import Deactivated, DeactivationBlocked, DeactivationOutcome
 from storage.models import AccessRequest, Kind, NewRequest, State
 from storage.requests import RequestRepository
 
 OPEN_REVOCATION = (State.REQUESTED, State.DEPROVISIONING, State.BLOCKED)
-# A grant not yet provisioned is cancelled rather than revoked.
+# A grant not yet provisioned is cancelled rather than revoked (the converger still removes a
+# user a lost create made); one being provisioned or active gets a revocation.
 CANCELLABLE = (State.PENDING_APPROVAL, State.APPROVED, State.NEEDS_ADMIN)
+REVOCABLE = (State.PROVISIONING, State.ACTIVE)
+# Grants whose access should exist: approved (provisioning tried), provisioning, active.
+HOLDING = (State.APPROVED, State.PROVISIONING, State.ACTIVE)
 
 
 class RevokeSource(StrEnum):
@@ -76,7 +79,7 @@ async def request_revocation(
         if cancelled is not None:
             return cancelled
         grant = await repo.get(grant.id) or grant
-    if grant.state is not State.ACTIVE:
+    if grant.state not in REVOCABLE:
         return Refused(reason=RefusalReason.NOTHING_TO_DO, request=grant)
     existing = await repo.find(grant_id=grant.id, kind=Kind.REVOKE, states=OPEN_REVOCATION)
     if existing:
@@ -98,123 +101,21 @@ async def request_revocation(
     return revocation
 
 
-async def start_revocation(
-    repo: RequestRepository, revocation: AccessRequest, *, worker: str, lease: timedelta
-) -> AccessRequest | None:
-    """Claim a requested (or blocked, on retry) revocation for this worker."""
-    if revocation.state is State.DEPROVISIONING and revocation.claimed_by == worker:
-        return revocation
-    now = repo.clock()
-    return await repo.transition(
-        revocation.id,
-        expected=(State.REQUESTED, State.BLOCKED),
-        to=State.DEPROVISIONING,
-        actor="bot",
-        action="deprovisioning_started",
-        changes={"claimed_by": worker, "claimed_until": now + lease},
+async def revocation_effect(repo: RequestRepository, grant: AccessRequest) -> RevocationEffect:
+    """What ending ``grant`` would do to its Salesforce user, given the user's other grants."""
+    if not grant.sf_username:
+        return RevocationEffect(deactivates=True)
+    others = [
+        g
+        for g in await repo.find(sf_username=grant.sf_username, kind=Kind.GRANT, states=HOLDING)
+        if g.id != grant.id and g.grant_id != grant.id  # an extension replaces it
+    ]
+    managed = await repo.managed.get(grant.sf_username)
+    return effect_of_revoking(
+        grant.permission_sets,
+        [g.permission_sets for g in others],
+        managed.origin if managed else None,
     )
-
-
-async def run_revocation(
-    repo: RequestRepository,
-    gateway: SalesforceGateway,
-    policy: Policy,
-    revocation: AccessRequest,
-    *,
-    worker: str,
-    lease: timedelta = timedelta(minutes=5),
-) -> RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped:
-    """Deactivate the grant's Salesforce user and close the grant, or record why not."""
-    claimed = await start_revocation(repo, revocation, worker=worker, lease=lease)
-    if claimed is None:
-        return Skipped(request_id=revocation.id, why="another worker took it")
-    others = await _other_active_grants(repo, claimed)
-    if others or not claimed.sf_user_id:
-        return await finish_revocation(repo, claimed, None, kept_for=tuple(g.id for g in others))
-    try:
-        outcome = await gateway.deactivate(claimed.sf_user_id)
-    except SalesforceError as error:
-        return await revocation_failed(repo, policy, claimed, error)
-    return await record_deactivation(repo, claimed, outcome)
-
-
-async def record_deactivation(
-    repo: RequestRepository, revocation: AccessRequest, outcome: DeactivationOutcome
-) -> RevokedAccess | RevocationBlocked | Skipped:
-    """Store what Salesforce answered for one revocation (used by single and bulk paths)."""
-    if isinstance(outcome, Deactivated):
-        return await finish_revocation(repo, revocation, outcome)
-    return await _blocked(repo, revocation, outcome)
-
-
-async def finish_revocation(
-    repo: RequestRepository,
-    revocation: AccessRequest,
-    outcome: Deactivated | None,
-    *,
-    kept_for: Sequence[str] = (),
-) -> RevokedAccess | Skipped:
-    """Close the grant first, then the revocation: a crash in between re-runs harmlessly."""
-    grant = None
-    if revocation.grant_id:
-        grant = await repo.transition(
-            revocation.grant_id,
-            expected=State.ACTIVE,
-            to=State.REVOKED,
-            actor="bot",
-            action="revoked",
-            changes={"claimed_by": None, "claimed_until": None},
-            detail={"revocation": revocation.id, "kept_active_for": list(kept_for)},
-        )
-        grant = grant or await repo.get(revocation.grant_id)
-    done = await repo.transition(
-        revocation.id,
-        expected=State.DEPROVISIONING,
-        to=State.DONE,
-        actor="bot",
-        action="deactivated" if outcome is not None else "revoked_without_deactivation",
-        changes={"claimed_by": None, "claimed_until": None, "last_error": None},
-        detail={
-            "already_inactive": bool(outcome and outcome.already_inactive),
-            "removed_assignments": outcome.removed_assignments if outcome else 0,
-            "kept_active_for": list(kept_for),
-        },
-    )
-    if done is None:
-        return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
-    return RevokedAccess(
-        revocation=done,
-        grant=grant,
-        already_inactive=bool(outcome and outcome.already_inactive),
-        kept_active_for=tuple(kept_for),
-    )
-
-
-async def _blocked(
-    repo: RequestRepository, revocation: AccessRequest, blocked: DeactivationBlocked
-) -> RevocationBlocked | Skipped:
-    moved = await repo.transition(
-        revocation.id,
-        expected=State.DEPROVISIONING,
-        to=State.BLOCKED,
-        actor="bot",
-        action="deactivation_blocked",
-        changes={
-            "needs_admin_reason": blocked.blocker.value,
-            "last_error": blocked.raw_message,
-            "claimed_by": None,
-            "claimed_until": None,
-        },
-        detail={
-            "blocker": blocked.blocker.value,
-            "salesforce": blocked.raw_message,
-            "frozen": blocked.frozen,
-        },
-    )
-    if moved is None:
-        return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
-    grant = await repo.get(revocation.grant_id) if revocation.grant_id else None
-    return RevocationBlocked(revocation=moved, grant=grant, blocked=blocked)
 
 
 async def revocation_failed(
@@ -247,6 +148,7 @@ async def revocation_failed(
             "claimed_until": None,
         },
         detail={"error": type(error).__name__, "salesforce": error.raw_message},
+        touch=False,
     )
     if moved is None:
         return Skipped(request_id=revocation.id, why="state changed while deprovisioning")
@@ -257,17 +159,3 @@ async def revocation_failed(
         fix=error.fix,
         raw=error.raw_message,
     )
-
-
-async def _other_active_grants(
-    repo: RequestRepository, revocation: AccessRequest
-) -> list[AccessRequest]:
-    """Other active grants on the same Salesforce user keep it active."""
-    if not revocation.sf_user_id:
-        return []
-    active = await repo.find(
-        states=[State.ACTIVE], kind=Kind.GRANT, subject_id=revocation.subject_id
-    )
-    return [
-        g for g in active if g.id != revocation.grant_id and g.sf_user_id == revocation.sf_user_id
-    ]

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from handlers.flows.outcomes import RefusalReason, Refused
-from handlers.flows.revoke import CANCELLABLE, may_revoke, request_revocation
+from handlers.flows.revoke import CANCELLABLE, REVOCABLE, may_revoke, request_revocation
 from handlers.policy import Policy
-from storage.models import AccessRequest, Kind, State
+from storage.models import AccessRequest, Kind
 from storage.requests import RequestRepository
 
-REVOCABLE = (State.ACTIVE, *CANCELLABLE)
+# Being provisioned counts: the create may land at any moment, and its revocation must win.
+ENDABLE = (*REVOCABLE, *CANCELLABLE)
 
 
 async def find_revocable(
     repo: RequestRepository, policy: Policy, *, subject_id: str, actor: str
 ) -> AccessRequest | Refused:
     """The grant of ``subject_id`` that ``actor`` may end: newest active, else a pending one."""
-    grants = await repo.find(states=REVOCABLE, kind=Kind.GRANT, subject_id=subject_id)
+    grants = await repo.find(states=ENDABLE, kind=Kind.GRANT, subject_id=subject_id)
     if not grants:
         return Refused(reason=RefusalReason.NOT_FOUND)
     allowed = [grant for grant in grants if may_revoke(policy, grant, actor) is not None]
     if not allowed:
         return Refused(reason=RefusalReason.NOT_ALLOWED, request=grants[0])
-    active = [grant for grant in allowed if grant.state is State.ACTIVE]
-    return (active or allowed)[0]
+    holding = [grant for grant in allowed if grant.state in REVOCABLE]
+    return (holding or allowed)[0]
 
 
 async def revoke_grant(

@@ -128,11 +128,18 @@ def build_admin_on_it(
 
 
 def build_revoked(
-    req: AccessRequest, app: Application, *, by: str | None = None, reason: str = ""
+    req: AccessRequest,
+    app: Application,
+    *,
+    by: str | None = None,
+    reason: str = "",
+    effect: str = "",
 ) -> SlackMessage:
-    """The access was removed."""
+    """The access was removed, and what that did to the Salesforce user."""
     who = f" by {mention(by)}" if by else ""
     text = f":lock: {_access(req, app, start=True)} was removed{who}."
+    if effect:
+        text += f"\n{effect}"
     if reason.strip():
         text += "\n*Reason*\n" + quote(reason, SECTION_TEXT_MAX - len(text) - 80)
     return _notice(text, req)
@@ -148,13 +155,18 @@ def build_request_expired(
     return _notice(f"{text} {ask_again(command)}", req)
 
 
-def build_expiring_soon(req: AccessRequest, app: Application) -> SlackMessage:
-    """The access ends soon: Extend, or Revoke now (with a confirm)."""
+def build_expiring_soon(
+    req: AccessRequest,
+    app: Application,
+    *,
+    effect: str = "The Salesforce user is deactivated.",
+) -> SlackMessage:
+    """The access ends soon: Extend, or Revoke now (with a confirm); ``effect`` says what ends."""
     when = slack_date(req.expires_at) if req.expires_at else "soon"
-    text = f":alarm_clock: {_access(req, app, start=True)} ends on {when}."
+    text = f":alarm_clock: {_access(req, app, start=True)} ends on {when}. Then: {effect}"
     revoke_confirm = ConfirmObject(
         title="Remove the access now?",
-        text="The Salesforce user is deactivated right away.",
+        text=f"Right away: {effect}",
         confirm="Revoke now",
         deny="Keep it",
         style="danger",

@@ -10,6 +10,8 @@ from salesforce.models import (
     ApiBudget,
     Blocker,
     Catalog,
+    ChangeApplied,
+    ChangeOutcome,
     Deactivated,
     DeactivationBlocked,
     DeactivationOutcome,
@@ -19,8 +21,10 @@ from salesforce.models import (
     ProvisionResult,
     Role,
     SalesforceUser,
+    UserChange,
     UserLicense,
     UserSpec,
+    UserState,
 )
 
 OWNER, OTHER_OWNER, ADMIN, JANE, BOB = "U0OWNER1", "U0OWNER2", "U0ADMIN1", "U0JANE01", "U0BOB001"
@@ -67,6 +71,7 @@ class FakeGateway:
         self.provision_errors: list[SalesforceError] = []
         self.deactivate_outcomes: dict[str, DeactivationOutcome] = {}
         self.deactivate_errors: list[SalesforceError] = []
+        self.states: dict[str, UserState] = {}
 
     async def fetch_catalog(self) -> Catalog:
         self.calls.append(("fetch_catalog", None))
@@ -83,11 +88,55 @@ class FakeGateway:
             user_id="005NEW", username=spec.username, action=ProvisionAction.CREATED, api_calls=1
         )
 
+    async def create_user(self, spec: UserSpec) -> ProvisionResult:
+        self.calls.append(("create_user", spec))
+        if self.provision_errors:
+            raise self.provision_errors.pop(0)
+        assigned = (*spec.permission_set_ids, *spec.permission_set_group_ids)
+        self.states["005NEW"] = UserState(
+            id="005NEW",
+            username=spec.username,
+            email=spec.email,
+            is_active=True,
+            profile_id=spec.profile_id,
+            role_id=spec.role_id,
+            login_id="060NEW",
+            created_by_id="005BOT",
+            assignments={i: f"0Pa{i}" for i in assigned},
+        )
+        return ProvisionResult(
+            user_id="005NEW",
+            username=spec.username,
+            action=ProvisionAction.CREATED,
+            assigned=assigned,
+            api_calls=1,
+        )
+
+    async def integration_user_id(self) -> str:
+        return "005BOT"
+
+    async def read_user(self, user_id: str) -> UserState | None:
+        self.calls.append(("read_user", user_id))
+        return self.states.get(user_id)
+
+    async def find_user_state(self, username: str) -> UserState | None:
+        self.calls.append(("find_user_state", username))
+        return next((u for u in self.states.values() if u.username == username), None)
+
+    async def apply_change(self, change: UserChange) -> ChangeOutcome:
+        self.calls.append(("apply_change", change))
+        if change.deactivates and change.user_id in self.deactivate_outcomes:
+            return self.deactivate_outcomes[change.user_id]
+        return ChangeApplied(user_id=change.user_id, assigned=change.assign)
+
     async def deactivate(self, user_id: str) -> DeactivationOutcome:
         self.calls.append(("deactivate", user_id))
         if self.deactivate_errors:
             raise self.deactivate_errors.pop(0)
-        return self.deactivate_outcomes.get(user_id, Deactivated(user_id=user_id))
+        outcome = self.deactivate_outcomes.get(user_id, Deactivated(user_id=user_id))
+        if isinstance(outcome, Deactivated) and user_id in self.states:
+            self.states[user_id] = self.states[user_id].model_copy(update={"is_active": False})
+        return outcome
 
     async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
         return {u: await self.deactivate(u) for u in user_ids}

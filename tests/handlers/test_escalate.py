@@ -80,6 +80,11 @@ async def grant(repo: RequestRepository, **fields: Any) -> AccessRequest:
     }
     values.update(fields)
     created, _ = await repo.create(NewRequest(**values), actor=values["requester_id"])
+    if created.state is State.ACTIVE and created.sf_user_id and created.sf_username:
+        # as provisioned by the bot: a user it created and manages
+        await repo.managed.add_created(
+            created.sf_username, sf_user_id=created.sf_user_id, subject_id=created.subject_id
+        )
     return created
 
 

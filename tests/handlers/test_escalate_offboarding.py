@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from handlers.flows.catalog import CatalogService
+from handlers.flows.converge import Converger
 from handlers.flows.offboard import offboard
 from handlers.flows.outcomes import (
     RefusalReason,
@@ -11,13 +13,32 @@ from handlers.flows.outcomes import (
     Skipped,
     WillRetry,
 )
+from handlers.flows.provision import ProvisioningConfig
 from handlers.flows.revoke_paths import find_revocable, revoke_grant
 from handlers.policy import Policy
 from salesforce.errors import Transient
+from storage.kv import CatalogCache
 from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
-from tests.handlers.fakes import BOB, JANE, OWNER, blocked
+from tests.handlers.conftest import _person
+from tests.handlers.fakes import BOB, JANE, OWNER, FakeGateway, blocked
 from tests.handlers.test_escalate import LEASE, BulkGateway, actions, grant, state_of
+
+
+def conv(repo: RequestRepository, gateway: FakeGateway, policy: Policy) -> Converger:
+    """The converger over ``gateway`` (the catalog cache shares the repository's database)."""
+    return Converger(
+        repo,
+        repo.managed,
+        gateway,
+        CatalogService(gateway, CatalogCache(repo.managed.db), repo.clock),
+        lambda: policy,
+        _person,
+        worker="w1",
+        lease=LEASE,
+        cfg=ProvisioningConfig(),
+    )
+
 
 # --- revoke paths -----------------------------------------------------------------------------
 
@@ -50,9 +71,13 @@ async def test_offboarding_deactivates_all_users_in_one_bulk_call(
     first = await grant(repo)
     second = await grant(repo, sf_user_id="005JANE2", sf_username="jane2@acme.test")
     pending = await grant(repo, state=State.PENDING_APPROVAL, sf_user_id=None)
-    other = await grant(repo, subject_id=BOB, requester_id=BOB, sf_user_id="005BOB")
+    other = await grant(
+        repo, subject_id=BOB, requester_id=BOB, sf_user_id="005BOB", sf_username="bob@acme.test"
+    )
 
-    report = await offboard(repo, gateway, policy, subject_id=JANE, worker="w1", lease=LEASE)
+    report = await offboard(
+        repo, conv(repo, gateway, policy), subject_id=JANE, worker="w1", lease=LEASE
+    )
 
     assert sorted(gateway.bulk_calls[0]) == ["005JANE", "005JANE2"] and len(gateway.bulk_calls) == 1
     by_grant = {item.revocation.grant_id: item.outcome for item in report.revoked}
@@ -67,7 +92,9 @@ async def test_offboarding_deactivates_all_users_in_one_bulk_call(
         other.id: State.ACTIVE,
     }
     # a second delivery finds the blocked one already with the admins, and changes nothing
-    again = await offboard(repo, gateway, policy, subject_id=JANE, worker="w1", lease=LEASE)
+    again = await offboard(
+        repo, conv(repo, gateway, policy), subject_id=JANE, worker="w1", lease=LEASE
+    )
     assert [type(i.outcome) for i in again.revoked] == [Skipped] and not again.cancelled
     assert len(gateway.bulk_calls) == 1
 
@@ -79,7 +106,9 @@ async def test_offboarding_when_salesforce_does_not_answer(
     gateway.bulk_error = Transient("503 Service Unavailable")
     first = await grant(repo)
     second = await grant(repo, sf_user_id="005JANE2", sf_username="jane2@acme.test")
-    report = await offboard(repo, gateway, policy, subject_id=JANE, worker="w1", lease=LEASE)
+    report = await offboard(
+        repo, conv(repo, gateway, policy), subject_id=JANE, worker="w1", lease=LEASE
+    )
     assert len(gateway.bulk_calls) == 1
     assert {item.revocation.grant_id for item in report.revoked} == {first.id, second.id}
     for item in report.revoked:
@@ -95,7 +124,9 @@ async def test_a_lone_revocation_that_fails_is_retried(
     gateway = BulkGateway()
     gateway.deactivate_errors.append(Transient("503 Service Unavailable"))
     active = await grant(repo)
-    report = await offboard(repo, gateway, policy, subject_id=JANE, worker="w1", lease=LEASE)
+    report = await offboard(
+        repo, conv(repo, gateway, policy), subject_id=JANE, worker="w1", lease=LEASE
+    )
     (item,) = report.revoked
     assert isinstance(item.outcome, WillRetry) and not gateway.bulk_calls
     stored = await repo.get(item.revocation.id)
@@ -104,5 +135,7 @@ async def test_a_lone_revocation_that_fails_is_retried(
 
 
 async def test_nothing_to_offboard(repo: RequestRepository, policy: Policy) -> None:
-    report = await offboard(repo, BulkGateway(), policy, subject_id=BOB, worker="w1", lease=LEASE)
+    report = await offboard(
+        repo, conv(repo, BulkGateway(), policy), subject_id=BOB, worker="w1", lease=LEASE
+    )
     assert report.empty

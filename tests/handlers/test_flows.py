@@ -3,8 +3,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from handlers.flows.catalog import CatalogService
+from handlers.flows.batch import revoke_together
 from handlers.flows.choices import build_choices
+from handlers.flows.converge import Converger, Outcome
 from handlers.flows.decide import decide
 from handlers.flows.drafts import RequestDraft, check_draft
 from handlers.flows.outcomes import (
@@ -20,8 +21,8 @@ from handlers.flows.outcomes import (
     WillRetry,
 )
 from handlers.flows.people import Person, make_alias, salesforce_locale
-from handlers.flows.provision import ProvisioningConfig, provision_grant, suggest_username
-from handlers.flows.revoke import RevokeSource, may_revoke, request_revocation, run_revocation
+from handlers.flows.provision import ProvisioningConfig, start_provisioning, suggest_username
+from handlers.flows.revoke import RevokeSource, may_revoke, request_revocation
 from handlers.flows.submit import store_request, submit_request
 from handlers.policy import Policy
 from salesforce.errors import DuplicateUsername, LicenseLimitExceeded, Transient
@@ -187,22 +188,42 @@ async def _approved(repo: RequestRepository, policy: Policy) -> AccessRequest:
     return outcome.request
 
 
+def _about(outcomes: list[Outcome], request_id: str) -> Outcome:
+    """The outcome the converger reported for ``request_id``."""
+    return next(
+        o
+        for o in outcomes
+        if getattr(getattr(o, "request", None), "id", None) == request_id
+        or getattr(getattr(o, "revocation", None), "id", None) == request_id
+    )
+
+
+async def provision_grant(
+    repo: RequestRepository,
+    converger: Converger,
+    request: AccessRequest,
+    cfg: ProvisioningConfig | None = None,
+) -> Outcome:
+    """Provision one grant the way the worker does: name its user, then converge it."""
+    started = await start_provisioning(
+        repo, request, worker="w1", cfg=cfg or ProvisioningConfig(username_suffix=".uat")
+    )
+    assert isinstance(started, AccessRequest) and started.sf_username
+    return _about(await converger.converge([started.sf_username]), request.id)
+
+
+async def run_revocation(converger: Converger, revocation: AccessRequest) -> Outcome:
+    """Run one revocation the way the worker does: converge its user."""
+    return _about(await revoke_together(converger, [revocation]), revocation.id)
+
+
 async def test_provisioning_creates_the_user_and_starts_the_clock(
-    repo: RequestRepository, policy: Policy, gateway: FakeGateway, catalog: CatalogService
+    repo: RequestRepository, policy: Policy, gateway: FakeGateway, converger: Converger
 ) -> None:
     request = await _approved(repo, policy)
-    outcome = await provision_grant(
-        repo,
-        gateway,
-        catalog,
-        policy,
-        request,
-        JANE_PERSON,
-        worker="w1",
-        cfg=ProvisioningConfig(username_suffix=".uat"),
-    )
+    outcome = await provision_grant(repo, converger, request)
     assert isinstance(outcome, Provisioned)
-    spec = next(arg for name, arg in gateway.calls if name == "provision")
+    spec = next(arg for name, arg in gateway.calls if name == "create_user")
     assert spec.username == "jane@acme.test.uat"  # type: ignore[attr-defined]
     assert (spec.profile_id, spec.role_id, spec.permission_set_ids) == ("00eB", "00EA", ("0PSA",))  # type: ignore[attr-defined]
     assert (spec.time_zone, spec.locale, spec.alias) == ("Europe/Paris", "fr_FR", "jdoe")  # type: ignore[attr-defined]
@@ -214,28 +235,24 @@ async def test_provisioning_creates_the_user_and_starts_the_clock(
 
 
 async def test_transient_failure_is_retried_later(
-    repo: RequestRepository, policy: Policy, gateway: FakeGateway, catalog: CatalogService
+    repo: RequestRepository, policy: Policy, gateway: FakeGateway, converger: Converger
 ) -> None:
     request = await _approved(repo, policy)
     gateway.provision_errors.append(Transient("503 Service Unavailable"))
-    outcome = await provision_grant(
-        repo, gateway, catalog, policy, request, JANE_PERSON, worker="w1", cfg=ProvisioningConfig()
-    )
+    outcome = await provision_grant(repo, converger, request)
     assert isinstance(outcome, WillRetry)
     assert outcome.request.state is State.APPROVED and outcome.request.attempts == 1
     assert outcome.at > repo.clock()
 
 
 async def test_duplicate_username_needs_an_admin_with_a_suggestion(
-    repo: RequestRepository, policy: Policy, gateway: FakeGateway, catalog: CatalogService
+    repo: RequestRepository, policy: Policy, gateway: FakeGateway, converger: Converger
 ) -> None:
     request = await _approved(repo, policy)
     gateway.provision_errors.append(
         DuplicateUsername("Duplicate Username.", error_code="DUPLICATE_USERNAME")
     )
-    outcome = await provision_grant(
-        repo, gateway, catalog, policy, request, JANE_PERSON, worker="w1", cfg=ProvisioningConfig()
-    )
+    outcome = await provision_grant(repo, converger, request, ProvisioningConfig())
     assert isinstance(outcome, NeedsAdmin)
     assert outcome.problem == "username_taken"
     assert outcome.suggested_username == "jane@acme.test.acme"
@@ -243,32 +260,26 @@ async def test_duplicate_username_needs_an_admin_with_a_suggestion(
 
 
 async def test_no_seat_needs_an_admin(
-    repo: RequestRepository, policy: Policy, gateway: FakeGateway, catalog: CatalogService
+    repo: RequestRepository, policy: Policy, gateway: FakeGateway, converger: Converger
 ) -> None:
     request = await _approved(repo, policy)
     gateway.provision_errors.append(LicenseLimitExceeded("License Limit Exceeded"))
-    outcome = await provision_grant(
-        repo, gateway, catalog, policy, request, JANE_PERSON, worker="w1", cfg=ProvisioningConfig()
-    )
+    outcome = await provision_grant(repo, converger, request)
     assert isinstance(outcome, NeedsAdmin) and outcome.problem == "no_free_seat"
     assert "License Limit Exceeded" in (outcome.request.last_error or "")
 
 
-async def _active(
-    repo: RequestRepository, policy: Policy, gateway: FakeGateway, catalog: CatalogService
-) -> AccessRequest:
+async def _active(repo: RequestRepository, policy: Policy, converger: Converger) -> AccessRequest:
     request = await _approved(repo, policy)
-    outcome = await provision_grant(
-        repo, gateway, catalog, policy, request, JANE_PERSON, worker="w1", cfg=ProvisioningConfig()
-    )
+    outcome = await provision_grant(repo, converger, request)
     assert isinstance(outcome, Provisioned)
     return outcome.request
 
 
 async def test_revocation_deactivates_and_closes_the_grant(
-    repo: RequestRepository, policy: Policy, gateway: FakeGateway, catalog: CatalogService
+    repo: RequestRepository, policy: Policy, gateway: FakeGateway, converger: Converger
 ) -> None:
-    grant = await _active(repo, policy, gateway, catalog)
+    grant = await _active(repo, policy, converger)
     assert may_revoke(policy, grant, JANE) is RevokeSource.SELF
     assert may_revoke(policy, grant, BOB) is None
     revocation = await request_revocation(
@@ -279,7 +290,7 @@ async def test_revocation_deactivates_and_closes_the_grant(
         repo, grant, actor=OWNER, source=RevokeSource.OWNER, reason="dup"
     )
     assert isinstance(again, AccessRequest) and again.id == revocation.id
-    outcome = await run_revocation(repo, gateway, policy, revocation, worker="w1")
+    outcome = await run_revocation(converger, revocation)
     assert isinstance(outcome, RevokedAccess)
     assert outcome.grant is not None and outcome.grant.state is State.REVOKED
     assert outcome.revocation.state is State.DONE
@@ -287,15 +298,15 @@ async def test_revocation_deactivates_and_closes_the_grant(
 
 
 async def test_blocked_deactivation_keeps_the_grant_and_says_why(
-    repo: RequestRepository, policy: Policy, gateway: FakeGateway, catalog: CatalogService
+    repo: RequestRepository, policy: Policy, gateway: FakeGateway, converger: Converger
 ) -> None:
-    grant = await _active(repo, policy, gateway, catalog)
+    grant = await _active(repo, policy, converger)
     gateway.deactivate_outcomes["005NEW"] = blocked("005NEW")
     revocation = await request_revocation(
         repo, grant, actor=OWNER, source=RevokeSource.OWNER, reason="left team"
     )
     assert isinstance(revocation, AccessRequest)
-    outcome = await run_revocation(repo, gateway, policy, revocation, worker="w1")
+    outcome = await run_revocation(converger, revocation)
     assert isinstance(outcome, RevocationBlocked)
     assert outcome.revocation.state is State.BLOCKED
     assert outcome.revocation.needs_admin_reason == "default_workflow_user"
@@ -303,7 +314,7 @@ async def test_blocked_deactivation_keeps_the_grant_and_says_why(
     assert stored is not None and stored.state is State.ACTIVE
     # the admin clears the blocker; the retry succeeds
     del gateway.deactivate_outcomes["005NEW"]
-    retried = await run_revocation(repo, gateway, policy, outcome.revocation, worker="w2")
+    retried = await run_revocation(converger, outcome.revocation)
     assert isinstance(retried, RevokedAccess)
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from handlers.flows.batch import DeactivationBatch
+from handlers.flows.catalog import CatalogService
+from handlers.flows.converge import Converger
 from handlers.flows.expiry import expire_grants, warn_expiring
 from handlers.flows.extend import request_extension
 from handlers.flows.lifecycle import AskedAdmins, Reminded, Superseded
@@ -22,14 +23,17 @@ from handlers.flows.outcomes import (
     Submitted,
     WillRetry,
 )
+from handlers.flows.provision import ProvisioningConfig
 from handlers.flows.reminders import expire_undecided, next_nudge_at, nudge_undecided
 from handlers.policy import Policy, Timings
 from salesforce.errors import Transient
 from salesforce.models import DeactivationOutcome
 from storage.db import Database
 from storage.due import DueWork
+from storage.kv import CatalogCache
 from storage.models import AccessRequest, Kind, NewRequest, State
 from storage.requests import RequestRepository
+from tests.handlers.conftest import _person
 from tests.handlers.fakes import JANE, OWNER, FakeGateway, blocked, sales_app
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -91,6 +95,21 @@ def bulk() -> BulkGateway:
     return BulkGateway()
 
 
+@pytest.fixture
+def conv(repo: RequestRepository, db: Database, bulk: BulkGateway, policy: Policy) -> Converger:
+    return Converger(
+        repo,
+        repo.managed,
+        bulk,
+        CatalogService(bulk, CatalogCache(db), db.clock),
+        lambda: policy,
+        _person,
+        worker="w",
+        lease=LEASE,
+        cfg=ProvisioningConfig(),
+    )
+
+
 async def pending(repo: RequestRepository, **values: Any) -> AccessRequest:
     fields: dict[str, Any] = {
         "application": "sales",
@@ -110,7 +129,9 @@ async def pending(repo: RequestRepository, **values: Any) -> AccessRequest:
 async def active(
     repo: RequestRepository, *, ends_in: timedelta, user: str = "005A", **values: Any
 ) -> AccessRequest:
-    request = await pending(repo, sf_user_id=user, **values)
+    username = f"{user.lower()}@acme.test"
+    request = await pending(repo, sf_user_id=user, sf_username=username, **values)
+    await repo.managed.add_created(username, sf_user_id=user, subject_id=request.subject_id)
     moved = await repo.transition(
         request.id,
         expected=State.PENDING_APPROVAL,
@@ -213,11 +234,16 @@ async def test_the_warning_goes_out_once_and_not_when_an_extension_is_under_way(
 
 
 async def test_many_expiries_are_revoked_with_one_bulk_call(
-    repo: RequestRepository, due: DueWork, policy: Policy, bulk: BulkGateway, clock: Clock
+    repo: RequestRepository,
+    due: DueWork,
+    policy: Policy,
+    bulk: BulkGateway,
+    clock: Clock,
+    conv: Converger,
 ) -> None:
     grants = [await active(repo, ends_in=timedelta(hours=1), user=f"005U{i}") for i in range(3)]
     clock.now += timedelta(hours=2)
-    outcomes = await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE)
+    outcomes = await expire_grants(repo, due, conv, worker="w", lease=LEASE)
     assert [(name, sorted(ids)) for name, ids in bulk.calls] == [
         ("deactivate_many", ["005U0", "005U1", "005U2"])
     ]
@@ -228,25 +254,35 @@ async def test_many_expiries_are_revoked_with_one_bulk_call(
         assert stored.claimed_by is None
         revocation = (await repo.find(grant_id=grant.id, kind=Kind.REVOKE))[0]
         assert revocation.state is State.DONE and revocation.reason == "The access period ended."
-    assert await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE) == []
+    assert await expire_grants(repo, due, conv, worker="w", lease=LEASE) == []
 
 
 async def test_a_single_expiry_uses_the_single_call(
-    repo: RequestRepository, due: DueWork, policy: Policy, bulk: BulkGateway, clock: Clock
+    repo: RequestRepository,
+    due: DueWork,
+    policy: Policy,
+    bulk: BulkGateway,
+    clock: Clock,
+    conv: Converger,
 ) -> None:
     await active(repo, ends_in=timedelta(hours=1))
     clock.now += timedelta(hours=2)
-    await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE)
+    await expire_grants(repo, due, conv, worker="w", lease=LEASE)
     assert bulk.calls == [("deactivate", "005A")]
 
 
 async def test_two_grants_on_one_user_end_with_the_user_deactivated(
-    repo: RequestRepository, due: DueWork, policy: Policy, bulk: BulkGateway, clock: Clock
+    repo: RequestRepository,
+    due: DueWork,
+    policy: Policy,
+    bulk: BulkGateway,
+    clock: Clock,
+    conv: Converger,
 ) -> None:
     first = await active(repo, ends_in=timedelta(hours=1), user="005S")
     second = await active(repo, ends_in=timedelta(hours=1), user="005S")
     clock.now += timedelta(hours=2)
-    outcomes = await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE)
+    outcomes = await expire_grants(repo, due, conv, worker="w", lease=LEASE)
     assert bulk.calls == [("deactivate", "005S")]
     assert sum(isinstance(o, RevokedAccess) for o in outcomes) == 2
     for grant in (first, second):
@@ -255,28 +291,38 @@ async def test_two_grants_on_one_user_end_with_the_user_deactivated(
 
 
 async def test_blocked_and_failed_expiries_stay_with_their_revocation(
-    repo: RequestRepository, due: DueWork, policy: Policy, bulk: BulkGateway, clock: Clock
+    repo: RequestRepository,
+    due: DueWork,
+    policy: Policy,
+    bulk: BulkGateway,
+    clock: Clock,
+    conv: Converger,
 ) -> None:
     stuck = await active(repo, ends_in=timedelta(hours=1), user="005K")
     await active(repo, ends_in=timedelta(hours=1), user="005L")
     bulk.deactivate_outcomes["005K"] = blocked("005K")
     clock.now += timedelta(hours=2)
-    outcomes = await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE)
+    outcomes = await expire_grants(repo, due, conv, worker="w", lease=LEASE)
     assert sorted(type(o).__name__ for o in outcomes) == ["RevocationBlocked", "RevokedAccess"]
     still = await repo.get(stuck.id)
     assert still is not None and still.state is State.ACTIVE and still.claimed_by is None
     clock.now += timedelta(hours=1)
-    assert await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE) == []
+    assert await expire_grants(repo, due, conv, worker="w", lease=LEASE) == []
 
 
 async def test_a_passing_failure_retries_every_revocation_of_the_batch(
-    repo: RequestRepository, due: DueWork, policy: Policy, bulk: BulkGateway, clock: Clock
+    repo: RequestRepository,
+    due: DueWork,
+    policy: Policy,
+    bulk: BulkGateway,
+    clock: Clock,
+    conv: Converger,
 ) -> None:
     for user in ("005M", "005N"):
         await active(repo, ends_in=timedelta(hours=1), user=user)
     bulk.deactivate_errors.append(Transient("503 Server Unavailable"))
     clock.now += timedelta(hours=2)
-    outcomes = await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE)
+    outcomes = await expire_grants(repo, due, conv, worker="w", lease=LEASE)
     assert [type(o) for o in outcomes] == [WillRetry, WillRetry]
     revocations = await repo.find(kind=Kind.REVOKE)
     assert {r.state for r in revocations} == {State.REQUESTED}
@@ -284,12 +330,17 @@ async def test_a_passing_failure_retries_every_revocation_of_the_batch(
 
 
 async def test_a_grant_with_an_active_extension_ends_without_touching_the_user(
-    repo: RequestRepository, due: DueWork, policy: Policy, bulk: BulkGateway, clock: Clock
+    repo: RequestRepository,
+    due: DueWork,
+    policy: Policy,
+    bulk: BulkGateway,
+    clock: Clock,
+    conv: Converger,
 ) -> None:
     grant = await active(repo, ends_in=timedelta(hours=1), user="005E")
     extension = await active(repo, ends_in=timedelta(days=7), user="005E", grant_id=grant.id)
     clock.now += timedelta(hours=2)
-    outcomes = await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE)
+    outcomes = await expire_grants(repo, due, conv, worker="w", lease=LEASE)
     assert [type(o) for o in outcomes] == [Superseded]
     assert bulk.calls == []
     closed = await repo.get(grant.id)
@@ -338,37 +389,20 @@ async def test_permanent_access_has_nothing_to_extend(
 
 
 async def test_blocked_outcome_names_the_blocker(
-    repo: RequestRepository, due: DueWork, policy: Policy, bulk: BulkGateway, clock: Clock
+    repo: RequestRepository,
+    due: DueWork,
+    policy: Policy,
+    bulk: BulkGateway,
+    clock: Clock,
+    conv: Converger,
 ) -> None:
     await active(repo, ends_in=timedelta(hours=1), user="005Q")
     bulk.deactivate_outcomes["005Q"] = blocked("005Q")
     clock.now += timedelta(hours=2)
-    (outcome,) = await expire_grants(repo, due, bulk, policy, worker="w", lease=LEASE)
+    (outcome,) = await expire_grants(repo, due, conv, worker="w", lease=LEASE)
     assert isinstance(outcome, RevocationBlocked)
     assert outcome.revocation.state is State.BLOCKED
     assert outcome.blocked.blocker.value == "default_workflow_user"
-
-
-async def test_the_batch_calls_once_when_every_member_has_spoken(bulk: BulkGateway) -> None:
-    batch = DeactivationBatch(bulk, 3)
-    members = [batch.member() for _ in range(3)]
-    first, second, _ = await asyncio.gather(
-        members[0].deactivate("005A"), members[1].deactivate("005B"), members[2].done()
-    )
-    assert (first.user_id, second.user_id) == ("005A", "005B")
-    assert bulk.calls == [("deactivate_many", ("005A", "005B"))]
-    assert batch.calls == 1
-
-
-async def test_a_failed_batch_call_fails_every_waiting_member(bulk: BulkGateway) -> None:
-    bulk.deactivate_errors.append(Transient("timed out"))
-    batch = DeactivationBatch(bulk, 2)
-    results = await asyncio.gather(
-        batch.member().deactivate("005A"),
-        batch.member().deactivate("005B"),
-        return_exceptions=True,
-    )
-    assert [type(r) for r in results] == [Transient, Transient]
 
 
 async def test_an_extension_keeps_the_username_an_admin_chose(
