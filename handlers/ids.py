@@ -38,6 +38,7 @@ class ActionId(StrEnum):
     RETRY = "retry"
     RETRY_DEACTIVATION = "retry_deactivation"
     RESOLVED_IN_SALESFORCE = "resolved_in_salesforce"
+    ADOPT_USER = "adopt_user"
     # App Home: what can be requested (the value says which application, kind and page)
     CATALOG_KIND = "catalog_kind"
     CATALOG_PREVIOUS = "catalog_previous"

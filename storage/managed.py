@@ -115,6 +115,39 @@ class ManagedUsers:
                 (username_key(username), sf_user_id, subject_id, now, now),
             )
 
+    async def adopt(
+        self, username: str, *, sf_user_id: str, baseline: Baseline, actor: str, request_id: str
+    ) -> ManagedUser | None:
+        """An admin's decision: the bot manages this existing user from its ``baseline`` on."""
+        now = self._db.clock()
+        async with self._db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE managed_users SET origin = 'adopted', sf_user_id = ?, baseline = ?, "
+                "added = '[]', wanted_gen = wanted_gen + 1, next_attempt_at = ?, updated_at = ? "
+                "WHERE username = ? AND origin = 'pending' RETURNING *",
+                (
+                    sf_user_id,
+                    baseline.model_dump_json(),
+                    to_db_time(now),
+                    to_db_time(now),
+                    username_key(username),
+                ),
+            )
+            if rows:
+                await append_audit(
+                    conn,
+                    at=now,
+                    request_id=request_id,
+                    actor=actor,
+                    action="user_adopted",
+                    detail={
+                        "username": username_key(username),
+                        "user_id": sf_user_id,
+                        "baseline": baseline.model_dump(),
+                    },
+                )
+        return next((_row_to_user(r) for r in rows), None)
+
     async def claim(
         self, usernames: list[str], *, worker: str, lease: timedelta
     ) -> list[ManagedUser]:

@@ -241,6 +241,18 @@ class OrgSetup:
             row.update(fields)
             self.store.recount_seats()
 
+    def delete_in_setup(self, sobject: str, record_id: str) -> None:
+        """Delete a profile, role or permission set as an admin in Setup would.
+
+        Like Setup, it refuses a profile that users still hold.
+        """
+        with self._lock:
+            if sobject == "Profile" and self.store.find("User", ProfileId=record_id):
+                raise ValueError("You can't delete a profile that's assigned to users.")
+            if self.store.get(sobject, record_id) is None:
+                raise KeyError(record_id)
+            self.store.delete(sobject, record_id)
+
     def id_of(self, sobject: str, name: str) -> str:
         """The Id of the record whose Name (or DeveloperName) is ``name``."""
         with self._lock:

@@ -32,7 +32,13 @@ from handlers.flows.outcomes import (
     Skipped,
     WillRetry,
 )
-from handlers.flows.ownership import ADOPTION_PROBLEM, describe_user, may_adopt, owned_by_bot
+from handlers.flows.ownership import (
+    ADOPTION_PROBLEM,
+    baseline_of,
+    describe_user,
+    may_adopt,
+    owned_by_bot,
+)
 from handlers.flows.people import Person
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import (
@@ -56,7 +62,7 @@ from salesforce.models import (
     UserState,
 )
 from storage.managed import ManagedUsers
-from storage.models import AccessRequest, Baseline, Kind, ManagedOrigin, ManagedUser, State
+from storage.models import AccessRequest, Kind, ManagedOrigin, ManagedUser, State
 from storage.requests import RequestRepository
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,8 @@ log = logging.getLogger(__name__)
 NOT_YET_ACTIVE = (State.APPROVED, State.PROVISIONING)
 Outcome = GrantOutcome | RevokeOutcome
 FAILURE_RETRY = timedelta(minutes=5)
+# Salesforce's answer to an Id it does not know (a profile or set deleted since it was cached).
+STALE_ID = "INVALID_CROSS_REFERENCE_KEY"
 
 
 class _LazyCatalog:
@@ -89,6 +97,7 @@ class _Plan:
     to_close: list[AccessRequest] = field(default_factory=list)  # revocations
     access: list[GrantAccess] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    refreshed: bool = False  # the catalog was read again for this user in this round
 
     @property
     def subject_email(self) -> str:
@@ -250,6 +259,9 @@ class Converger:
             )
             outcome = await self.gateway.apply_change(change)
         except SalesforceError as error:
+            if error.error_code == STALE_ID and not plan.refreshed:
+                await self._replan_with_fresh_catalog(plan)
+                return
             await self._failed(plan, error)
             return
         if isinstance(outcome, DeactivationBlocked):
@@ -272,6 +284,19 @@ class Converger:
         )
         action = ProvisionAction.UPDATED if actual.is_active else ProvisionAction.REACTIVATED
         await self._settle(plan, outcome, action, actual, desired)
+
+    async def _replan_with_fresh_catalog(self, plan: _Plan) -> None:
+        """An Id the cached catalog gave is gone (deleted or recreated in Setup): read the
+        catalog again; a name that is gone makes the grant incomplete, a new Id is used."""
+        log.info(
+            "%s: Salesforce no longer knows a cached Id; reading the catalog again",
+            plan.user.username,
+        )
+        await self.catalog.refresh()
+        again = await self._plan(plan.user, _LazyCatalog(self.catalog))
+        again.refreshed = True
+        await self._converge_one(again)
+        plan.outcomes += again.outcomes
 
     async def _find_or_create(self, plan: _Plan) -> tuple[ManagedUser, UserState | None] | None:
         """The user behind a managed username: created now, found as ours, or adopted."""
@@ -332,13 +357,7 @@ class Converger:
             origin, baseline, action = ManagedOrigin.CREATED, None, "user_found"
         elif may_adopt(found, plan.subject_email):
             origin, action = ManagedOrigin.ADOPTED, "user_adopted"
-            baseline = Baseline(
-                is_active=found.is_active,
-                frozen=found.frozen,
-                profile_id=found.profile_id,
-                role_id=found.role_id,
-                assignments=tuple(sorted(found.assignments)),
-            )
+            baseline = baseline_of(found)
         else:
             await self._ask_admins_to_adopt(plan, found)
             return None
@@ -357,7 +376,7 @@ class Converger:
         return taken, found
 
     async def _ask_admins_to_adopt(self, plan: _Plan, found: UserState) -> None:
-        human = describe_user(found, plan.subject_email)
+        human = describe_user(found, plan.subject_email, await self._catalog_now())
         for grant in plan.to_activate:
             if grant.state is not State.PROVISIONING:
                 continue
@@ -564,6 +583,12 @@ class Converger:
             plan.outcomes.append(Skipped(request_id=grant.id, why="state changed meanwhile"))
         else:
             plan.outcomes.append(Provisioned(request=done, result=result))
+
+    async def _catalog_now(self) -> Catalog | None:
+        try:
+            return await self.catalog.current()
+        except SalesforceError:  # names are a nicety here; Ids will do
+            return None
 
     def _app_of(self, plan: _Plan) -> Application | None:
         policy = self.policy()

@@ -17,6 +17,7 @@ from handlers.flows.choices import RequestChoices
 from handlers.flows.converge import close_revocation
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
 from handlers.flows.outcomes import RefusalReason, Refused, Rejected, RevokedAccess, Skipped
+from handlers.flows.ownership import ADOPTION_PROBLEM, baseline_of
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig, suggest_username, username_for
 from handlers.policy import Application, Policy
@@ -235,6 +236,49 @@ async def use_username(
         changes={"username_override": username},
         detail={"username": username, "before": found.username_override},
     )
+
+
+async def adopt_existing(
+    repo: RequestRepository,
+    gateway: SalesforceGateway,
+    policy: Policy,
+    *,
+    request_id: str,
+    actor: str,
+) -> Resumed | Refused:
+    """An admin takes over an existing user for this grant: its baseline is the user now."""
+    found = await check_admin_press(
+        repo,
+        policy,
+        request_id=request_id,
+        actor=actor,
+        button="adopt_user",
+        states=(State.NEEDS_ADMIN,),
+        kind=Kind.GRANT,
+    )
+    if isinstance(found, Refused):
+        return found
+    problem = (found.needs_admin_reason or "").split(":", 1)[0]
+    if problem != ADOPTION_PROBLEM or not found.sf_username or not was_approved(found):
+        return Refused(reason=RefusalReason.NOTHING_TO_DO, request=found)
+    user = await gateway.find_user_state(found.sf_username)
+    if user is None:  # gone meanwhile: nothing to adopt, a plain retry creates it
+        return Refused(reason=RefusalReason.NOTHING_TO_DO, request=found)
+    adopted = await repo.managed.adopt(
+        found.sf_username,
+        sf_user_id=user.id,
+        baseline=baseline_of(user),
+        actor=actor,
+        request_id=found.id,
+    )
+    if adopted is None:
+        return Refused(reason=RefusalReason.NOTHING_TO_DO, request=found)
+    return await _resume(repo, found, actor, to=State.APPROVED, action="adoption_approved")
+
+
+async def username_in_this_org(gateway: SalesforceGateway, username: str) -> bool:
+    """Whether ``username`` already names a user of this org (someone else's, perhaps)."""
+    return await gateway.find_user_state(username) is not None
 
 
 async def confirm_resolved(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from salesforce.models import UserState
-from storage.models import ManagedOrigin, ManagedUser
+from salesforce.models import Catalog, UserState
+from storage.models import Baseline, ManagedOrigin, ManagedUser
 
 ADOPTION_PROBLEM = "existing_user"
 # Salesforce's clock and ours may differ a little; a create the bot sent is recognised by a
@@ -33,8 +33,31 @@ def may_adopt(found: UserState, email: str) -> bool:
     return not found.is_active and not found.frozen and same_email
 
 
-def describe_user(found: UserState, email: str) -> str:
-    """Why an existing user needs an admin's decision, in plain words."""
+def baseline_of(found: UserState) -> Baseline:
+    """The user as it is now: what it goes back to when the bot's last grant on it ends."""
+    return Baseline(
+        is_active=found.is_active,
+        frozen=found.frozen,
+        profile_id=found.profile_id,
+        role_id=found.role_id,
+        assignments=tuple(sorted(found.assignments)),
+    )
+
+
+def _name(catalog: Catalog | None, record_id: str | None) -> str:
+    if not record_id:
+        return "none"
+    if catalog is None:
+        return record_id
+    names = {p.id: p.name for p in catalog.profiles}
+    names.update((r.id, r.name) for r in catalog.roles)
+    names.update((p.id, p.name) for p in catalog.permission_sets)
+    names.update((g.id, g.developer_name) for g in catalog.permission_set_groups)
+    return names.get(record_id, record_id)
+
+
+def describe_user(found: UserState, email: str, catalog: Catalog | None = None) -> str:
+    """Why an existing user needs an admin's decision, and the user as it is now."""
     reasons = []
     if found.is_active:
         reasons.append("it is active")
@@ -43,7 +66,12 @@ def describe_user(found: UserState, email: str) -> str:
     if not email or (found.email or "").strip().casefold() != email.casefold():
         reasons.append(f"its email ({found.email or 'none'}) is not the requester's ({email})")
     why = "; ".join(reasons) or "it was not made by the bot"
+    sets = ", ".join(sorted(_name(catalog, i) for i in found.assignments)) or "none"
     return (
         f"The username {found.username} already belongs to a user in this org, and the bot "
-        f"will not take it over by itself: {why}."
+        f"will not take it over by itself: {why}.\n"
+        f"As it is now: {'active' if found.is_active else 'inactive'}, "
+        f"{'frozen' if found.frozen else 'not frozen'}; "
+        f"profile {_name(catalog, found.profile_id)}; role {_name(catalog, found.role_id)}; "
+        f"permission sets {sets}."
     )

@@ -6,6 +6,7 @@ so the buttons keep working after a restart: nothing here lives only in memory.
 
 from __future__ import annotations
 
+import asyncio
 from re import Pattern
 from typing import Any
 
@@ -16,12 +17,14 @@ from handlers.deps import Deps
 from handlers.flows.escalate import (
     Resumed,
     StillActive,
+    adopt_existing,
     application_of,
     check_admin_press,
     complete_request,
     confirm_resolved,
     retry,
     use_username,
+    username_in_this_org,
     username_suggestion,
 )
 from handlers.flows.outcomes import Refused, Rejected, RevokedAccess
@@ -93,6 +96,19 @@ async def _admin_press(
         await tell_refusal(deps, body, respond, found)
         return None
     return found
+
+
+async def _taken_here(deps: Deps, username: str) -> dict[str, str]:
+    """An error beside the field when the username belongs to a user of this org already."""
+    try:
+        # A view submission must be answered within 3 seconds: do not wait longer for Salesforce.
+        taken = await asyncio.wait_for(username_in_this_org(deps.gateway, username), 2.0)
+    except (TimeoutError, SalesforceError):
+        return {BlockId.ALTERNATIVE_USERNAME: "Salesforce did not answer in time; try again."}
+    if taken:
+        text = f"{username} already belongs to a user in this org; choose a username nobody has."
+        return {BlockId.ALTERNATIVE_USERNAME: text[:150]}
+    return {}
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -227,6 +243,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         username = parse_alternative_username(view.get("state", {}).get("values"))
         errors = username_errors(username)
+        if not errors:
+            errors = await _taken_here(deps, username)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -244,6 +262,28 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         await resume(deps, outcome)
 
+    async def on_adopt_clicked(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        try:
+            outcome = await adopt_existing(
+                deps.repo,
+                deps.gateway,
+                deps.policy(),
+                request_id=action_value(body),
+                actor=body["user"]["id"],
+            )
+        except SalesforceError as error:
+            await tell_privately(client, body, respond, build_salesforce_unavailable(error.human))
+            return
+        if isinstance(outcome, Refused):
+            await tell_refusal(deps, body, respond, outcome)
+            return
+        await tell_privately(client, body, respond, build_retrying(outcome.request))
+        await resume(deps, outcome)
+
+    app.action(ActionId.ADOPT_USER)(on_adopt_clicked)
     app.action(ActionId.RETRY)(on_retry_clicked)
     app.action(ActionId.RETRY_DEACTIVATION)(on_retry_clicked)
     app.action(ActionId.RESOLVED_IN_SALESFORCE)(on_resolved_clicked)

@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -62,9 +63,24 @@ def setup_user_url(instance_url: str | None, user_id: str | None) -> str | None:
 
 
 def _button(
-    text: str, action_id: ActionId, req: AccessRequest, style: str | None = None
+    text: str,
+    action_id: ActionId,
+    req: AccessRequest,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
-    return ButtonElement(text=text, action_id=action_id, value=req.id, style=style)
+    return ButtonElement(text=text, action_id=action_id, value=req.id, style=style, confirm=confirm)
+
+
+_ADOPT_CONFIRM = ConfirmObject(
+    title="Adopt this Salesforce user?",
+    text=(
+        "The bot applies this request to the user as it is now, and when the access ends "
+        "puts it back as it was (active or not, frozen or not, profile, role, sets)."
+    ),
+    confirm="Adopt and apply",
+    deny="Cancel",
+)
 
 
 def _buttons(req: AccessRequest, issue: Escalation) -> list[ButtonElement]:
@@ -75,6 +91,11 @@ def _buttons(req: AccessRequest, issue: Escalation) -> list[ButtonElement]:
         return [
             _button("Use another username", ActionId.USE_OTHER_USERNAME, req, "primary"),
             _button("Retry", ActionId.RETRY, req),
+        ]
+    if kind is EscalationKind.EXISTING_USER:
+        return [
+            _button("Adopt and apply", ActionId.ADOPT_USER, req, "primary", _ADOPT_CONFIRM),
+            _button("Use another username", ActionId.USE_OTHER_USERNAME, req),
         ]
     if kind is EscalationKind.BLOCKED_DEACTIVATION:
         return [

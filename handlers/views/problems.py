@@ -31,6 +31,7 @@ class EscalationKind(StrEnum):
     SESSION_EXPIRED = "session_expired"
     REPEATED_FAILURE = "repeated_failure"
     BLOCKED_DEACTIVATION = "blocked_deactivation"
+    EXISTING_USER = "existing_user"
     OTHER = "other"
 
     @classmethod
@@ -59,6 +60,7 @@ TITLES: dict[EscalationKind, str] = {
     EscalationKind.SESSION_EXPIRED: "The bot's Salesforce session expired",
     EscalationKind.REPEATED_FAILURE: "Setting up the user keeps failing",
     EscalationKind.BLOCKED_DEACTIVATION: "Salesforce blocked the deactivation",
+    EscalationKind.EXISTING_USER: "A user the bot did not make already has this username",
     EscalationKind.OTHER: "Salesforce refused the change",
 }
 
@@ -73,6 +75,7 @@ PLAIN_WORDS: dict[EscalationKind, str] = {
     EscalationKind.SESSION_EXPIRED: "the bot lost its connection to Salesforce",
     EscalationKind.REPEATED_FAILURE: "Salesforce keeps refusing the change",
     EscalationKind.BLOCKED_DEACTIVATION: "a Salesforce setting must change before the user can go",
+    EscalationKind.EXISTING_USER: "a Salesforce user with your username already exists",
     EscalationKind.OTHER: "Salesforce refused the change",
 }
 

@@ -114,6 +114,7 @@ async def test_a_cancelled_retry_whose_create_landed_leaves_no_user(tmp_path: Pa
         # The create is applied after the bot gave up waiting: it schedules a retry.
         stage.org.faults.inject(FaultKind.TIMEOUT, path="/composite", hold=1.5)
         await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+
         async def retry_scheduled() -> AccessRequest | None:
             stored = await stage.runtime.deps.repo.get(request.id)
             ok = stored is not None and stored.state is State.APPROVED and stored.attempts == 1
@@ -191,3 +192,36 @@ async def test_revoking_one_of_two_grants_removes_only_its_access(stage: Stage) 
     shown = json.dumps(told[-1].blocks)
     assert "Export Reports" in shown or "Reports_Export" in shown
     assert "deactivated" not in shown
+
+
+async def test_a_profile_deleted_after_the_request_makes_it_incomplete(stage: Stage) -> None:
+    request = await submit_request(stage, JANE.id, profile="Standard User")  # catalog cached
+    stage.org.delete_in_setup("Profile", stage.org.id_of("Profile", "Standard User"))
+    ask = await approval_message(stage, OMAR.id, request.id)
+    await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+    stuck = await in_state(stage, request.id, State.NEEDS_ADMIN)
+    await stage.settle()
+    assert (stuck.needs_admin_reason or "").startswith("incomplete")
+    assert stage.org.user_by_username("jane.doe@acme.com") is None
+    dm = await stage.slack.wait_for(
+        lambda: next(
+            (m for m in stage.slack.dms(ADA.id) if request.id in json.dumps(m.blocks)), None
+        )
+    )
+    shown = json.dumps(dm.blocks)
+    assert "The request is incomplete" in shown and "Standard User" in shown
+    assert ActionId.COMPLETE_REQUEST in shown
+
+
+async def test_a_profile_recreated_under_the_same_name_is_used_by_itself(stage: Stage) -> None:
+    request = await submit_request(stage, JANE.id, profile="Standard User")  # catalog cached
+    old = stage.org.id_of("Profile", "Standard User")
+    license_id = stage.org.license("Salesforce").id  # type: ignore[union-attr]
+    stage.org.delete_in_setup("Profile", old)
+    new = stage.org.add_profile("Standard User", license_id)
+    ask = await approval_message(stage, OMAR.id, request.id)
+    await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+    await in_state(stage, request.id, State.ACTIVE)
+    await stage.settle()
+    user = stage.org.user_by_username("jane.doe@acme.com")
+    assert user is not None and user.is_active and user.profile_id == new != old
