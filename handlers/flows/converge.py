@@ -69,7 +69,6 @@ log = logging.getLogger(__name__)
 
 NOT_YET_ACTIVE = (State.APPROVED, State.PROVISIONING)
 Outcome = GrantOutcome | RevokeOutcome
-FAILURE_RETRY = timedelta(minutes=5)
 # Salesforce's answer to an Id it does not know (a profile or set deleted since it was cached).
 STALE_ID = "INVALID_CROSS_REFERENCE_KEY"
 
@@ -98,6 +97,7 @@ class _Plan:
     access: list[GrantAccess] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     refreshed: bool = False  # the catalog was read again for this user in this round
+    error: SalesforceError | None = None  # the catalog could not be read
 
     @property
     def subject_email(self) -> str:
@@ -156,12 +156,14 @@ class Converger:
     async def _round(self, users: list[ManagedUser]) -> tuple[list[Outcome], list[str]]:
         catalog = _LazyCatalog(self.catalog)
         plans = [await self._plan(user, catalog) for user in users]
-        retire = [p for p in plans if self._retires(p)]
+        retire = [p for p in plans if self._retires(p) and p.error is None]
         if retire:
             await self._deactivate(retire)
         outcomes: list[Outcome] = []
         for plan in plans:
-            if plan not in retire:
+            if plan.error is not None:
+                await self._failed(plan, plan.error)
+            elif plan not in retire:
                 await self._converge_one(plan)
             outcomes += plan.outcomes
         again = []
@@ -194,7 +196,14 @@ class Converger:
             if grant.id in revoked:
                 continue
             app = policy.application(grant.application) or policy.default_application
-            known = await catalog.get()
+            try:
+                known = await catalog.get()
+            except SalesforceError as error:  # no names, no plan: the grant waits and retries
+                plan.error = error
+                plan.wanted.append(grant)
+                if grant.state in NOT_YET_ACTIVE:
+                    plan.to_activate.append(grant)
+                continue
             try:
                 plan.access.append(grant_access(grant, app, known))
             except Unresolvable as problem:
@@ -456,6 +465,8 @@ class Converger:
                 results.append(await revocation_failed(self.repo, policy, revocation, error))
         plan.outcomes += results
         retries = [r.at for r in results if isinstance(r, WillRetry)]
+        # No request carries this user (a cancelled grant's orphan): try again, gently.
+        orphan_delay = policy.timings.retry_base_delay * 10
         waiting = bool(retries) or not results
         await self._record(
             plan,
@@ -463,7 +474,7 @@ class Converger:
             audit=None,
             # Settled by people (needs_admin, blocked): not dirty until one of them acts.
             reached=plan.user.converged_gen if waiting else plan.user.wanted_gen,
-            retry_at=min(retries) if retries else self.repo.clock() + FAILURE_RETRY,
+            retry_at=min(retries) if retries else self.repo.clock() + orphan_delay,
         )
 
     async def _blocked(self, plan: _Plan, blocked: DeactivationBlocked) -> None:
