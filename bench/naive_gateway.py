@@ -166,8 +166,8 @@ class NaiveGateway:
         """The user with this Id."""
         return await self._delegate.get_user(user_id)
 
-    async def provision(self, spec: UserSpec) -> ProvisionResult:
-        """Lookup, then one call per record."""
+    async def create_user(self, spec: UserSpec) -> ProvisionResult:
+        """Lookup, then one call per record (an existing user is reactivated as it is)."""
         return await self._run(naive_provision, self._sf, spec)
 
     async def deactivate(self, user_id: str) -> DeactivationOutcome:

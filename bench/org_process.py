@@ -80,14 +80,15 @@ class OrgHost:
     def add_users(
         self, usernames: list[str], profile: str, permission_set: str, *, active: bool = True
     ) -> list[str]:
-        """Users as an admin would create them in Setup (no API calls), each with one set."""
+        """Users as an admin would create them in Setup (no API calls), each with one set.
+
+        Inactive ones are people who left and came back: not frozen, their email the username.
+        """
         profile_id = self._org.id_of("Profile", profile)
         set_id = self._org.id_of("PermissionSet", permission_set)
         ids = []
         for username in usernames:
-            user_id = self._org.add_user(
-                username, profile_id, last_name="Bench", active=active, frozen=not active
-            )
+            user_id = self._org.add_user(username, profile_id, last_name="Bench", active=active)
             self._org.assign(user_id, set_id)
             ids.append(user_id)
         return ids

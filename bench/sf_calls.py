@@ -1,7 +1,9 @@
 """Salesforce round trips: per grant (new user, reactivation) and for offboarding many users.
 
-The gateway and the naive baseline run in this process against the simulated org, one grant
-at a time, so each grant's calls are exactly the change of the org's counter.
+Ours is the bot's own path (a grant in an in-memory database, converged by the converger on
+the real gateway); the naive baseline provisions the same specs. Both run in this process
+against the simulated org, one grant at a time, so each grant's calls are exactly the change
+of the org's counter.
 """
 
 from __future__ import annotations
@@ -14,9 +16,18 @@ from pydantic import SecretStr
 
 from bench.naive_gateway import NaiveGateway
 from bench.org_process import Endpoint, OrgHost
+from handlers.flows.catalog import CatalogService
+from handlers.flows.converge import Converger
+from handlers.flows.people import Person
+from handlers.flows.provision import ProvisioningConfig, start_provisioning
+from handlers.policy import Application, Policy
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway
 from salesforce.models import UserSpec
+from storage.db import Database
+from storage.kv import CatalogCache
+from storage.models import AccessRequest, NewRequest, State
+from storage.requests import RequestRepository
 
 PERMISSION_SETS = ("Sales_Ops", "Reports_Export")
 GROUPS = ("Sales_Bundle",)
@@ -70,16 +81,83 @@ def _spec(org: OrgHost, username: str) -> UserSpec:
     )
 
 
-async def _count_each(
-    org: OrgHost, gateway: SalesforceGateway | NaiveGateway, specs: list[UserSpec]
+BENCH_POLICY = Policy(
+    applications=(
+        Application(
+            name="bench",
+            owners=("U0OWNER",),
+            admins=("U0ADMIN",),
+            licenses=("Salesforce",),
+            profiles=("Sales User",),
+            roles=("SalesRep",),
+            permission_sets=PERMISSION_SETS,
+            permission_set_groups=GROUPS,
+        ),
+    )
+)
+
+
+async def _count_naive(
+    org: OrgHost, gateway: NaiveGateway, specs: list[UserSpec]
 ) -> tuple[tuple[int, ...], float]:
     counts = []
     started = time.monotonic()
     for spec in specs:
         before = org.api_calls()
-        await gateway.provision(spec)
+        await gateway.create_user(spec)
         counts.append(org.api_calls() - before)
     return tuple(counts), time.monotonic() - started
+
+
+async def _count_ours(
+    org: OrgHost, gateway: SalesforceGateway, usernames: list[str]
+) -> tuple[tuple[int, ...], float]:
+    """Each username's grant through the converger, as the bot runs it after an approval."""
+
+    async def person(subject_id: str) -> Person:
+        return Person(id=subject_id, email=f"{subject_id}@acme.com", real_name="Bench Calls")
+
+    async with Database(":memory:") as db:
+        repo = RequestRepository(db)
+        catalog = CatalogService(gateway, CatalogCache(db), db.clock)
+        await catalog.current()  # read once, as the request form does before any grant
+        config = ProvisioningConfig()
+        converger = Converger(
+            repo,
+            repo.managed,
+            gateway,
+            catalog,
+            lambda: BENCH_POLICY,
+            person,
+            worker="bench",
+            lease=config.lease,
+            cfg=config,
+        )
+        counts = []
+        started = time.monotonic()
+        for n, username in enumerate(usernames):
+            grant, _ = await repo.create(
+                NewRequest(
+                    application="bench",
+                    state=State.APPROVED,
+                    requester_id=f"U{n:07d}",
+                    subject_id=f"U{n:07d}",
+                    subject_email=username,
+                    license="Salesforce",
+                    profile="Sales User",
+                    role="SalesRep",
+                    permission_sets=(*PERMISSION_SETS, *(f"group:{g}" for g in GROUPS)),
+                ),
+                actor="U0OWNER",
+            )
+            before = org.api_calls()
+            started_grant = await start_provisioning(repo, grant, worker="bench", cfg=config)
+            assert isinstance(started_grant, AccessRequest) and started_grant.sf_username
+            await converger.converge([started_grant.sf_username])
+            counts.append(org.api_calls() - before)
+            done = await repo.get(grant.id)
+            assert done is not None and done.state is State.ACTIVE, done
+        return tuple(counts), time.monotonic() - started
 
 
 async def grant_calls(
@@ -97,8 +175,8 @@ async def grant_calls(
         for who in names:
             org.add_users(names[who], "Sales User", "Sales_Ops", active=False)
     try:
-        ours, ours_seconds = await _count_each(org, gateway, [_spec(org, u) for u in names["ours"]])
-        theirs, naive_seconds = await _count_each(
+        ours, ours_seconds = await _count_ours(org, gateway, names["ours"])
+        theirs, naive_seconds = await _count_naive(
             org, naive, [_spec(org, u) for u in names["naive"]]
         )
     finally:

@@ -75,10 +75,6 @@ class SalesforceGateway:
         rows = await self._run(self._client.query, soql.user_by_id(user_id))
         return UserRow.model_validate(rows[0]).to_user() if rows else None
 
-    async def provision(self, spec: UserSpec) -> ProvisionResult:
-        """Create, reactivate or update the user so it matches ``spec``; idempotent."""
-        return await self._run(provisioning.provision, self._client, spec)
-
     async def create_user(self, spec: UserSpec) -> ProvisionResult:
         """Create the user and its assignments in one call; DuplicateUsername when taken."""
         return await self._run(provisioning.create_user, self._client, spec)

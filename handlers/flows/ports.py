@@ -34,10 +34,6 @@ class SalesforceGateway(Protocol):
         """The user with this Username (or FederationIdentifier), active or not."""
         ...
 
-    async def provision(self, spec: UserSpec) -> ProvisionResult:
-        """Create, reactivate or update the user so it matches ``spec``; idempotent."""
-        ...
-
     async def create_user(self, spec: UserSpec) -> ProvisionResult:
         """Create the user and its assignments in one call; DuplicateUsername when taken."""
         ...

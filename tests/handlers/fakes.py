@@ -80,14 +80,6 @@ class FakeGateway:
     async def find_user(self, username: str, federation_id: str | None = None) -> None:
         return None
 
-    async def provision(self, spec: UserSpec) -> ProvisionResult:
-        self.calls.append(("provision", spec))
-        if self.provision_errors:
-            raise self.provision_errors.pop(0)
-        return ProvisionResult(
-            user_id="005NEW", username=spec.username, action=ProvisionAction.CREATED, api_calls=1
-        )
-
     async def create_user(self, spec: UserSpec) -> ProvisionResult:
         self.calls.append(("create_user", spec))
         if self.provision_errors:

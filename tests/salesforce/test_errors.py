@@ -19,7 +19,7 @@ async def test_username_taken_in_another_org(
 ) -> None:
     org.take_username_elsewhere("jane@acme.com")
     with pytest.raises(errors.DuplicateUsername) as taken:
-        await gateway.provision(make_spec("jane@acme.com"))
+        await gateway.create_user(make_spec("jane@acme.com"))
     assert taken.value.error_code == "DUPLICATE_USERNAME"
     assert "already exists in this or another Salesforce organization" in taken.value.raw_message
     assert taken.value.fields == ("Username",)
@@ -37,7 +37,7 @@ async def test_no_seat_left(
     org.add_user("p2@acme.com", platform.id)
     org.add_user("p3@acme.com", platform.id)
     with pytest.raises(errors.LicenseLimitExceeded) as full:
-        await gateway.provision(
+        await gateway.create_user(
             make_spec("p4@acme.com", profile_id=platform.id, permission_set_ids=())
         )
     assert full.value.raw_message == "License Limit Exceeded"
@@ -51,7 +51,7 @@ async def test_profile_of_an_incompatible_license(
     community = catalog.profile_named("Customer Community User")
     assert community is not None
     with pytest.raises(errors.ProfileLicenseMismatch) as mismatch:
-        await gateway.provision(make_spec(profile_id=community.id))
+        await gateway.create_user(make_spec(profile_id=community.id))
     assert "compatible with the user's license" in mismatch.value.raw_message
     assert mismatch.value.fields == ("ProfileId",)
 
@@ -65,7 +65,7 @@ async def test_missing_permission_of_the_integration_user(
         PermissionsManageInternalUsers=False,
     )
     with pytest.raises(errors.InsufficientAccess) as refused:
-        await gateway.provision(make_spec())
+        await gateway.create_user(make_spec())
     assert refused.value.error_code == "INSUFFICIENT_ACCESS_OR_READONLY"
     assert "insufficient access rights" in refused.value.human
 
@@ -85,16 +85,16 @@ async def test_validation_rule_and_required_field(
 ) -> None:
     org.add_validation_rule("Cost_Center__c", "Cost center is required for every user")
     with pytest.raises(errors.ValidationRule) as rule:
-        await gateway.provision(make_spec())
+        await gateway.create_user(make_spec())
     assert rule.value.error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
     assert "Cost center is required" in rule.value.human
     with pytest.raises(errors.ValidationRule) as required:
-        await gateway.provision(
+        await gateway.create_user(
             make_spec("x@acme.com", last_name="", extra_fields={"Cost_Center__c": "1"})
         )
     assert required.value.error_code == "REQUIRED_FIELD_MISSING"
     assert "LastName" in required.value.fields
-    created = await gateway.provision(make_spec(extra_fields={"Cost_Center__c": "CC-42"}))
+    created = await gateway.create_user(make_spec(extra_fields={"Cost_Center__c": "CC-42"}))
     user = org.user(created.user_id)
     assert user is not None and user.fields["Cost_Center__c"] == "CC-42"
 
