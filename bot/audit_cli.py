@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from contextlib import AbstractContextManager, nullcontext
@@ -10,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.csv_export import SafeCsvWriter
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.models import AuditEntry
@@ -95,7 +95,7 @@ async def export_audit(path: Path, fmt: str, since: datetime | None, output: str
     async with Database(_existing(path)) as db:
         subjects = _Subjects(db)
         with _open(output) as out:
-            writer = csv.writer(out) if fmt == "csv" else None
+            writer = SafeCsvWriter(out) if fmt == "csv" else None
             if writer is not None:
                 writer.writerow(COLUMNS)
             async for entry in AuditLog(db).entries(since):
