@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ from salesforce.errors import (
 
 PROCESSING_HALTED = "PROCESSING_HALTED"
 _WITH_DETAIL = (ValidationRule, InsufficientAccess, UnknownSalesforceError, AuthenticationFailed)
+# Salesforce breaks lines in its messages with HTML (<br>, <br/>, <BR>); a sentence has spaces.
+_LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 class ApiErrorItem(BaseModel):
@@ -100,7 +103,7 @@ def error_from_items(status: int, items: Sequence[ApiErrorItem]) -> SalesforceEr
     first = useful[0] if useful else ApiErrorItem(message=f"HTTP {status}")
     cls = _classify(status, first)
     raw = " | ".join(i.message for i in useful if i.message) or first.message
-    detail = first.message.replace("<br>", " ") if issubclass(cls, _WITH_DETAIL) else ""
+    detail = _LINE_BREAK_TAG.sub(" ", first.message) if issubclass(cls, _WITH_DETAIL) else ""
     return cls(raw, error_code=first.code, fields=first.fields, detail=detail)
 
 

@@ -30,6 +30,7 @@ from handlers.views.text import (
     mention,
     plain,
     safe,
+    salesforce_lines,
     slack_date,
 )
 from storage.models import AccessRequest
@@ -113,7 +114,7 @@ def _problem_text(issue: Escalation) -> str:
     if issue.missing:
         lines.append("Missing: " + ", ".join(safe(m, 100) for m in issue.missing[:10]))
     if issue.summary:
-        lines.append(safe(issue.summary, 1000))
+        lines.append(safe(salesforce_lines(issue.summary), 1000))
     if issue.fix:
         lines.append(f"*What to change:* {safe(issue.fix, 1000)}")
     if issue.suggested_username:
@@ -131,7 +132,7 @@ def _blocked_text(req: AccessRequest, issue: Escalation) -> str:
         "It is frozen, so nobody can log in with it, until the blocker is cleared.",
     ]
     if issue.summary:
-        lines.append(f"*Why:* {safe(issue.summary, 1000)}")
+        lines.append(f"*Why:* {safe(salesforce_lines(issue.summary), 1000)}")
     if issue.fix:
         lines.append(f"*What to change:* {safe(issue.fix, 1000)}")
     return clip("\n".join(lines), SECTION_TEXT_MAX)
@@ -168,7 +169,9 @@ def build_escalation(
         blocks.extend(fact_blocks(req, with_reason=False))
         blocks.append(SectionBlock(text=_problem_text(issue)))
     if issue.raw_message.strip():
-        raw = "Salesforce said:\n" + code_block(issue.raw_message, CONTEXT_TEXT_MAX - 20)
+        raw = "Salesforce said:\n" + code_block(
+            salesforce_lines(issue.raw_message), CONTEXT_TEXT_MAX - 20
+        )
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=raw)]))
     if issue.attempts > 1:
         tries = f"Tried {issue.attempts} times."

@@ -24,6 +24,7 @@ from handlers.views.text import (
     mention,
     mentions,
     safe,
+    salesforce_lines,
     slack_date,
 )
 from storage.models import AccessRequest, Kind, State
@@ -138,7 +139,7 @@ def _line(item: OffboardedGrant, title: str) -> str:
             f":repeat: {head}: Salesforce did not answer; trying again on {slack_date(outcome.at)}."
         )
     if isinstance(outcome, NeedsAdmin):
-        return f":construction: {head}: {safe(outcome.human, 300)}"
+        return f":construction: {head}: {safe(salesforce_lines(outcome.human), 300)}"
     return f":hourglass_flowing_sand: {head}: already being removed ({safe(outcome.why, 100)})."
 
 

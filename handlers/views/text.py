@@ -34,11 +34,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 # A backtick inside code would end it early; U+02CB looks the same and does not.
 _BACKTICK_LOOKALIKE = "\u02cb"
 _QUOTE_START = re.compile(r"^(\s*)&gt;", re.MULTILINE)
+# Salesforce writes line breaks in its messages as HTML: <br>, <br/>, <BR>, <br />.
+_LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 def clean(text: str) -> str:
     """Drop control characters (except newlines and tabs) and bidi overrides."""
     return _CONTROL.sub("", text)
+
+
+def salesforce_lines(text: str) -> str:
+    """A Salesforce message with its HTML line-break tags as line breaks (escape it after)."""
+    return _LINE_BREAK_TAG.sub("\n", text)
 
 
 def escape_mrkdwn(text: str) -> str:

@@ -113,7 +113,8 @@ def test_username_taken_suggests_another() -> None:
     assert action_ids(msg.blocks) == [ActionId.USE_OTHER_USERNAME, ActionId.RETRY]
     dumped = json.dumps(msg.blocks)
     assert "`ann@acme.com.crm`" in dumped
-    assert "```Duplicate Username.&lt;br&gt;The username" in dumped
+    assert "```Duplicate Username.\\nThe username" in dumped  # Salesforce's <br> is a line
+    assert "&lt;br" not in dumped
 
 
 def test_blocked_deactivation_links_to_setup_and_quotes_salesforce() -> None:

@@ -19,6 +19,7 @@ from handlers.views.text import (
     mentions,
     quote,
     safe,
+    salesforce_lines,
     slack_date,
     unique_labels,
 )
@@ -50,6 +51,16 @@ def test_escape_stops_user_quotes_and_links() -> None:
 
 def test_escape_drops_control_characters_but_keeps_newlines() -> None:
     assert escape_mrkdwn("a\x00b\x1bc\nd\te") == "abc\nd\te"
+
+
+def test_salesforce_line_break_tags_become_lines_before_escaping() -> None:
+    raw = "One.<br>Two.<br/>Three.<BR>Four.<br />Five. <b>bold</b>"
+    lines = salesforce_lines(raw)
+    assert lines == "One.\nTwo.\nThree.\nFour.\nFive. <b>bold</b>"
+    assert escape_mrkdwn(lines).endswith("Five. &lt;b&gt;bold&lt;/b&gt;")  # other tags stay inert
+    assert (
+        code_block(lines, 200) == "```One.\nTwo.\nThree.\nFour.\nFive. &lt;b&gt;bold&lt;/b&gt;```"
+    )
 
 
 def test_clip_never_cuts_an_entity_or_a_link() -> None:

@@ -177,3 +177,17 @@ def test_collection_status_codes_map_like_error_codes() -> None:
     assert oauth.error_code == "invalid_grant" and oauth.raw_message == "expired"
     html = error_from_body(502, b"<html>Bad gateway</html>")
     assert isinstance(html, errors.Transient) and "Bad gateway" in html.raw_message
+
+
+def test_line_break_tags_in_a_detail_read_as_spaces() -> None:
+    body = [
+        {
+            "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            "message": "Cost center is required.<BR/>Ask Finance.<br />Then retry.<br>Thanks.",
+            "fields": ["Cost_Center__c"],
+        }
+    ]
+    error = error_from_body(400, body)
+    assert isinstance(error, errors.ValidationRule)
+    assert error.detail == "Cost center is required. Ask Finance. Then retry. Thanks."
+    assert error.raw_message == body[0]["message"]  # Salesforce's own words are kept as they are
