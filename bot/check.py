@@ -10,11 +10,13 @@ from handlers.policy import Policy
 from salesforce.errors import SalesforceError
 from salesforce.gateway import SalesforceGateway
 from storage.db import Database
+from storage.db_files import loose_paths
 from storage.kv import JobLeases
 
 
 async def run_check(settings: Settings, policy: Policy) -> bool:
     """Print the org, the integration user, the API budget, rights and policy names; ok?"""
+    _warn_about_open_database(settings)
     try:
         auth = salesforce_auth(settings)
     except ValueError as error:
@@ -54,6 +56,15 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
         await gateway.aclose()
     print("OK" if ok else "Some checks failed: see above.")
     return ok
+
+
+def _warn_about_open_database(settings: Settings) -> None:
+    """The database holds who has what: others on the host should not read it."""
+    for loose in loose_paths(settings.database_path):
+        print(
+            f"Warning: {loose.path} is open to other users (mode {loose.mode:o}, "
+            f"should be {loose.wanted:o}); fix it with: {loose.fix}"
+        )
 
 
 async def _refresh_catalog_soon(settings: Settings) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.db_files import create_private
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
@@ -63,7 +65,7 @@ class Database:
     async def open(self) -> Database:
         """Connect, switch to WAL and apply pending migrations."""
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            create_private(Path(self.path))
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")

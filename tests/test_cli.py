@@ -96,3 +96,35 @@ def test_check_reports_org_user_budget_rights_and_policy(
     assert "[x]" in out
     assert "not in the org: profile 'Ghost Profile'" in out
     assert code == 1  # the policy names a profile the org lacks
+
+
+def test_check_warns_when_the_database_is_open_to_others(
+    org_server: OrgServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(POLICY.replace(", Ghost Profile", ""))
+    var = tmp_path / "var"
+    var.mkdir()
+    var.chmod(0o755)
+    database = var / "accessbot.sqlite3"
+    database.touch()
+    database.chmod(0o644)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", org_server.ca_bundle_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("ACCESSBOT_POLICY_FILE", str(policy))
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", org_server.instance_url)
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", org_server.access_token)
+    monkeypatch.delenv("ACCESSBOT_DATABASE", raising=False)
+    assert main(["check"]) == 0  # a warning, not a failed check
+    out = capsys.readouterr().out
+    assert "var is open to other users (mode 755, should be 700); fix it with: chmod 700 var" in out
+    assert "fix it with: chmod 600 var/accessbot.sqlite3" in out
+
+    var.chmod(0o700)
+    database.chmod(0o600)
+    assert main(["check"]) == 0
+    assert "open to other users" not in capsys.readouterr().out
