@@ -52,7 +52,7 @@ async def _serve(args: argparse.Namespace) -> None:
     from bot.wiring import build_runtime
 
     settings = load_settings()
-    configure_logging(settings.log_level, _secrets(settings))
+    configure_logging(settings.log_level, _secrets(settings), fmt=settings.log_format)
     try:
         settings.check_mode()
         policy = PolicyFile(settings.policy_file)

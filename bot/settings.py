@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=600, alias="ACCESSBOT_OFFBOARDING_MAX_WAIT_SECONDS"
     )
     log_level: str = Field(default="INFO", alias="ACCESSBOT_LOG_LEVEL")
+    # "json": one JSON object per line, for log shippers; "text": one readable line per record.
+    log_format: Literal["text", "json"] = Field(default="text", alias="ACCESSBOT_LOG_FORMAT")
 
     salesforce_instance_url: str | None = Field(default=None, alias="SALESFORCE_INSTANCE_URL")
     salesforce_access_token: SecretStr | None = Field(default=None, alias="SALESFORCE_ACCESS_TOKEN")

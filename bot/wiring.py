@@ -33,6 +33,7 @@ from handlers.notifier import Notifier
 from handlers.offboarding_batch import BatchWindow
 from handlers.people import SlackPeople
 from handlers.policy import Policy
+from handlers.request_log import log_request_change
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
@@ -223,6 +224,7 @@ async def build_runtime(
     homes.bind(deps)
     repo.observe(homes.request_changed)
     repo.observe(worker.request_changed)
+    repo.observe_changes(log_request_change)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )

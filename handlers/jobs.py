@@ -146,6 +146,15 @@ class LifecycleJobs:
         policy = deps.policy()
         catalog = await deps.catalog.current()
         reports = await reconcile(deps.repo, self._due, deps.gateway, catalog, policy)
+        for report in reports:
+            if report.drifts:
+                log.info(
+                    "reconciliation of %s: %d differences among %d users",
+                    report.application,
+                    len(report.drifts),
+                    report.checked_users,
+                    extra={"application": report.application, "count": len(report.drifts)},
+                )
         apps = {app.name: app for app in policy.applications}
         admins = dict.fromkeys(a for r in reports if r.drifts for a in apps[r.application].admins)
         for admin in admins:

@@ -186,7 +186,7 @@ def connect(auth: SalesforceAuth, session: requests.Session) -> Salesforce:
     if session.verify is False:
         raise ValueError("TLS verification cannot be turned off for Salesforce")
     mode = auth.mode
-    logger.info("connecting to Salesforce with %s", _LABELS[mode])
+    logger.debug("connecting to Salesforce with %s", _LABELS[mode])
     if mode is AuthMode.JWT_BEARER:
         key_file = str(auth.private_key_file) if auth.private_key is None else None
         return Salesforce(

@@ -64,7 +64,7 @@ class Coalescer(Generic[V]):
                         waiter.set_exception(error)
                 continue
             if len(current.waiters) > 1:
-                log.info("%d bulk calls shared one round", len(current.waiters))
+                log.debug("%d bulk calls shared one round", len(current.waiters))
             for waiter in current.waiters:
                 if not waiter.done():
                     waiter.set_result(answers)

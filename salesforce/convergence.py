@@ -163,7 +163,7 @@ def apply_change(client: SalesforceClient, change: UserChange) -> ChangeOutcome:
         client.delete_records(chunk)
     if rest_adds:
         assign_remaining(client, [_body(change, i) for i in rest_adds])
-    logger.info(
+    logger.debug(
         "converged Salesforce user %s: %s, +%d/-%d assignments",
         change.user_id,
         ", ".join(sorted(change.fields)) or "no field changes",

@@ -135,7 +135,7 @@ def deactivate(client: SalesforceClient, user_id: str) -> DeactivationOutcome:
     patch = result.get("deactivate")
     if patch.ok:
         removed = remove_assignments(client, extra)
-        logger.info("deactivated %s; removed %d assignments", user_id, removed)
+        logger.debug("deactivated %s; removed %d assignments", user_id, removed)
         return Deactivated(
             user_id=user_id, already_inactive=not users[0].is_active, removed_assignments=removed
         )

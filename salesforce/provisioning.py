@@ -92,7 +92,7 @@ def _create(client: SalesforceClient, spec: UserSpec) -> ProvisionResult | Dupli
     user_id = str(result.get("newUser").body["id"])
     if rest:
         assign_remaining(client, [{**b, "AssigneeId": user_id} for b in rest])
-    logger.info("created Salesforce user %s (%s)", user_id, spec.username)
+    logger.debug("created Salesforce user %s (%s)", user_id, spec.username)
     return ProvisionResult(
         user_id=user_id,
         username=spec.username,

@@ -81,6 +81,22 @@ class AccessRequest(BaseModel):
     version: int = 0
 
 
+class RequestChange(BaseModel):
+    """A request just created or moved, with who did it and the action its audit row names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: AccessRequest
+    actor: str
+    action: str
+    from_state: State | None = None
+
+    @property
+    def moved(self) -> bool:
+        """Whether the state changed (a request created counts as moved)."""
+        return self.from_state != self.request.state
+
+
 class AuditEntry(BaseModel):
     """One row of the append-only, hash-chained audit log."""
 

@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -14,7 +15,7 @@ import aiosqlite
 from storage.audit import AuditLog, append_audit
 from storage.db import Clock, Database, from_db_time, to_db_time
 from storage.managed import ManagedUsers, mark_user
-from storage.models import AccessRequest, Kind, MessageRef, NewRequest, State
+from storage.models import AccessRequest, Kind, MessageRef, NewRequest, RequestChange, State
 
 # A grant entering this state may make Salesforce create a user: the user becomes managed.
 _MANAGING_STATE = State.PROVISIONING.value
@@ -86,15 +87,31 @@ class RequestRepository:
         self.audit = AuditLog(db)
         self.managed = ManagedUsers(db)
         self._observers: list[Callable[[AccessRequest], None]] = []
+        self._change_observers: list[Callable[[RequestChange], None]] = []
 
     def observe(self, callback: Callable[[AccessRequest], None]) -> None:
         """Call ``callback`` with each request created or moved, once its transaction commits."""
         self._observers.append(callback)
 
-    def _changed(self, request: AccessRequest) -> None:
-        for callback in self._observers:
+    def observe_changes(self, callback: Callable[[RequestChange], None]) -> None:
+        """Like ``observe``, with the actor, the action and the state before."""
+        self._change_observers.append(callback)
+
+    def _changed(
+        self, request: AccessRequest, *, actor: str, action: str, before: str | None
+    ) -> None:
+        calls = [partial(c, request) for c in self._observers]
+        if self._change_observers:
+            change = RequestChange(
+                request=request,
+                actor=actor,
+                action=action,
+                from_state=State(before) if before else None,
+            )
+            calls += [partial(c, change) for c in self._change_observers]
+        for call in calls:
             try:
-                callback(request)
+                call()
             except Exception:  # an observer must never undo or fail a committed change
                 log.exception("request observer failed for %s", request.id)
 
@@ -146,7 +163,7 @@ class RequestRepository:
                     conn, new.sf_username, subject_id=new.subject_id, now=now, create=False
                 )
         created = _row_to_request(row)
-        self._changed(created)
+        self._changed(created, actor=actor, action=action, before=None)
         return created, True
 
     async def get(self, request_id: str) -> AccessRequest | None:
@@ -218,7 +235,7 @@ class RequestRepository:
                     create=row["kind"] == Kind.GRANT.value and row["state"] == _MANAGING_STATE,
                 )
         moved = _row_to_request(row)
-        self._changed(moved)
+        self._changed(moved, actor=actor, action=action, before=before)
         return moved
 
     async def _previous_state(

@@ -40,6 +40,10 @@ def test_missing_settings_name_the_variable(
     monkeypatch.setenv("ACCESSBOT_TICK_SECONDS", "soon")
     assert main(["serve"]) == 2
     assert "ACCESSBOT_TICK_SECONDS" in capsys.readouterr().err
+    monkeypatch.setenv("ACCESSBOT_TICK_SECONDS", "5")
+    monkeypatch.setenv("ACCESSBOT_LOG_FORMAT", "xml")
+    assert main(["serve"]) == 2
+    assert "ACCESSBOT_LOG_FORMAT: Input should be 'text' or 'json'" in capsys.readouterr().err
 
 
 def test_missing_policy_file_is_named(

@@ -1,0 +1,220 @@
+"""What the bot writes to its log: nothing when idle, one line per event, text or JSON lines,
+secrets masked in both."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.logs import MASK, LogFormat, configure_logging
+from bot.sandbox.salesforce_org import SimulatedOrg
+from bot.sandbox.stage import JANE, OMAR, Stage, demo_policy, start_stage
+from bot.scheduler import Ticker
+from storage.models import AccessRequest, State
+from tests.e2e.lifecycle_steps import approve, in_state, until
+from tests.e2e.steps import submit_request
+
+TICK = 0.05
+TOKEN = "xoxb-1111-2222-secretbot"
+
+
+class Logs:
+    """The process's log set up as `accessbot serve` does it, into a buffer."""
+
+    def __init__(self) -> None:
+        self.out = io.StringIO()
+
+    def start(self, fmt: LogFormat = "text", secrets: tuple[str, ...] = ()) -> None:
+        configure_logging("INFO", secrets, fmt=fmt, stream=self.out)
+
+    def lines(self) -> list[str]:
+        return self.out.getvalue().splitlines()
+
+    def json(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.lines()]
+
+
+@pytest.fixture
+def logs() -> Iterator[Logs]:
+    """Captures the log; puts the test runner's handlers and levels back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    chatty = {name: logging.getLogger(name).level for name in ("apscheduler", "aiohttp.access")}
+    try:
+        yield Logs()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, chatty_level in chatty.items():
+            logging.getLogger(name).setLevel(chatty_level)
+
+
+@pytest.fixture
+async def ticking(tmp_path: Path) -> AsyncIterator[Stage]:
+    """A bot whose scheduler ticks every 50 ms, on an org where nobody holds access yet (so
+    reconciliation finds nothing to report)."""
+    org = SimulatedOrg()
+    org.seed_demo()
+    requestable = set(demo_policy().applications[0].profiles)
+    for user in org.users():
+        if user.is_active and user.profile_name in requestable:
+            org.admin_update("User", user.id, IsActive=False)
+    stage = await start_stage(tmp_path, org=org, settings={"ACCESSBOT_TICK_SECONDS": TICK})
+    try:
+        yield stage
+    finally:
+        await stage.close()
+
+
+async def _ticks(stage: Stage, n: int) -> None:
+    """Until every job on the tick has run ``n`` more times."""
+    ticker = stage.runtime.ticker
+    names = [name for name, _ in stage.runtime.jobs.jobs()] if stage.runtime.jobs else []
+    names += ["due-work", "slack-outbox"]
+    start = {name: ticker.runs[name] for name in names}
+
+    async def done() -> bool:
+        return all(ticker.runs[name] >= start[name] + n for name in names)
+
+    await until(done)
+
+
+async def _granted(stage: Stage) -> AccessRequest:
+    request = await submit_request(stage, JANE.id)
+    await approve(stage, request.id, OMAR)
+    active = await in_state(stage, request.id, State.ACTIVE)
+    await stage.settle()
+    return active
+
+
+async def test_an_idle_bot_writes_nothing_at_info(ticking: Stage, logs: Logs) -> None:
+    logs.start()
+    ticking.runtime.start_ticking()
+    await _ticks(ticking, 3)
+    assert logs.lines() == [], "\n".join(logs.lines())
+
+
+async def test_a_grant_writes_one_line_per_event(ticking: Stage, logs: Logs) -> None:
+    logs.start()
+    request = await _granted(ticking)
+    ticking.runtime.start_ticking()
+    await _ticks(ticking, 2)  # the ticks after it stay quiet: the user is converged
+    events = [line.split(": ", 1)[1] for line in logs.lines()]
+    assert events == [
+        f"{request.id} sales: request submitted (by {JANE.id})",
+        f"{request.id} sales: request approved (by {OMAR.id})",
+        f"{request.id} sales: access provisioned (by bot)",
+    ]
+    assert all(" INFO handlers.request_log: " in line for line in logs.lines())
+
+
+async def test_json_lines_carry_the_request_application_and_actor(
+    ticking: Stage, logs: Logs
+) -> None:
+    logs.start("json")
+    request = await _granted(ticking)
+    entries = logs.json()
+    assert [(str(e["message"]).split(": ", 1)[1], e["actor"]) for e in entries] == [
+        (f"request submitted (by {JANE.id})", JANE.id),
+        (f"request approved (by {OMAR.id})", OMAR.id),
+        ("access provisioned (by bot)", "bot"),
+    ]
+    for entry in entries:
+        assert entry["request_id"] == request.id and entry["application"] == "sales"
+        assert entry["level"] == "INFO" and entry["logger"] == "handlers.request_log"
+        assert str(entry["time"]).endswith("+00:00")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_token_is_masked_in_both_formats(logs: Logs, fmt: LogFormat) -> None:
+    logs.start(fmt, secrets=("signing-secret-value",))
+    log = logging.getLogger("tests.logs")
+    log.warning("Slack said no to %s", TOKEN, extra={"actor": f"token {TOKEN}"})
+    try:
+        raise RuntimeError("signing-secret-value leaked into an error")
+    except RuntimeError:
+        log.exception("call failed", extra={"request_id": "R1"})
+    text = logs.out.getvalue()
+    assert TOKEN not in text and "secretbot" not in text and "signing-secret-value" not in text
+    assert text.count(MASK) >= 2
+    if fmt == "json":
+        first, second = logs.json()
+        assert first["message"] == f"Slack said no to {MASK}"
+        assert first["actor"] == f"token {MASK}"
+        assert str(second["message"]).startswith("call failed\nTraceback")
+        assert second["request_id"] == "R1"
+
+
+async def test_a_scheduled_job_that_did_work_writes_one_line_with_its_count(logs: Logs) -> None:
+    logs.start("json")
+    handled = iter([2, 0, 0])
+    ticker = Ticker(TICK)
+
+    async def reminders() -> int:
+        return next(handled, 0)
+
+    async def catalog_refresh() -> bool:
+        return True  # routine upkeep, not an event
+
+    async def overrides() -> tuple[str, ...]:
+        return ("a", "b")  # what it read, not what it did
+
+    ticker.add("reminders", reminders)
+    ticker.add("catalog-refresh", catalog_refresh)
+    ticker.add("policy-overrides", overrides)
+    ticker.start()
+    try:
+
+        async def three_runs() -> bool:
+            return all(
+                ticker.runs[n] >= 3 for n in ("reminders", "catalog-refresh", "policy-overrides")
+            )
+
+        await until(three_runs)
+    finally:
+        ticker.shutdown()
+    assert [(e["message"], e["job"], e["count"]) for e in logs.json()] == [
+        ("scheduled job reminders: 2 done", "reminders", 2)
+    ]
+
+
+async def test_a_run_longer_than_a_tick_is_routine_not_a_warning(logs: Logs) -> None:
+    logs.start()
+    release = asyncio.Event()
+    entered = 0
+    ticker = Ticker(TICK)
+
+    async def slow() -> int:
+        nonlocal entered
+        entered += 1
+        await release.wait()
+        return 0
+
+    async def fast() -> int:
+        return 0
+
+    ticker.add("catalog-refresh", slow)
+    ticker.add("slack-outbox", fast)
+    ticker.start()
+    try:
+
+        async def ticks_passed() -> bool:
+            return entered == 1 and ticker.runs["slack-outbox"] >= 5
+
+        await until(ticks_passed)
+        release.set()
+
+        async def slow_done() -> bool:
+            return ticker.runs["catalog-refresh"] >= 1
+
+        await until(slow_done)
+    finally:
+        ticker.shutdown()
+    assert entered == ticker.runs["catalog-refresh"]  # never two runs of one job at once
+    assert logs.lines() == []
