@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
+from bot.logs import configure_logging
 from bot.sandbox.render import render_blocks, render_view
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage, start_stage
@@ -173,7 +173,7 @@ async def play(stage: Stage) -> None:
 
 async def run_demo(*, verbose: bool = False) -> None:
     """Start the simulators and the bot, play the story, and shut everything down."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.CRITICAL)
+    configure_logging("INFO" if verbose else "CRITICAL")
     with tempfile.TemporaryDirectory(prefix="accessbot-demo-") as directory:
         stage = await start_stage(Path(directory))
         try:

@@ -50,6 +50,7 @@ class LifecycleJobs:
         self._due = due
         self._leases = leases
         self._settings = settings or JobSettings()
+        self._waiting_for_budget: set[str] = set()
 
     def jobs(self) -> list[tuple[str, Job]]:
         """Every job with its name, in the order a tick should run them."""
@@ -126,9 +127,15 @@ class LifecycleJobs:
         return len(outcomes)
 
     async def _take_turn(self, name: str, every: timedelta) -> bool:
+        # Said once when a job starts waiting and once when it goes on, not on every tick.
         if self.budget_low():
-            log.info("%s waits: the Salesforce API budget is below the floor", name)
+            if name not in self._waiting_for_budget:
+                self._waiting_for_budget.add(name)
+                log.info("%s waits: the Salesforce API budget is below the floor", name)
             return False
+        if name in self._waiting_for_budget:
+            self._waiting_for_budget.discard(name)
+            log.info("%s goes on: the Salesforce API budget is above the floor again", name)
         return await self._leases.acquire(name, self._worker, self._deps.config.lease, every)
 
     async def refresh_catalog(self) -> bool:

@@ -51,7 +51,7 @@ def describe(change: RequestChange) -> str | None:
     states = _GRANT_STATES if request.kind is Kind.GRANT else _REVOKE_STATES
     said = states.get(request.state)
     if said is not None and request.state is State.NEEDS_ADMIN and request.needs_admin_reason:
-        return f"{said} ({request.needs_admin_reason})"
+        return f"{said}: {request.needs_admin_reason}"
     return said
 
 

@@ -20,6 +20,7 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.provision import start_provisioning
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
+from handlers.request_log import fields
 from storage.models import AccessRequest, Kind, State
 
 if TYPE_CHECKING:
@@ -175,6 +176,7 @@ class Worker:
                 outcome.attempt,
                 outcome.human,
                 outcome.at,
+                extra=fields(outcome.request, "bot"),
             )
             await notifier.retrying(outcome)
         else:
@@ -195,7 +197,9 @@ class Worker:
         results = await asyncio.gather(*map(self._resume, grants), return_exceptions=True)
         for request, result in zip(grants, results, strict=True):
             if isinstance(result, BaseException):
-                log.error("%s: scheduled step failed", request.id, exc_info=result)
+                log.error(
+                    "%s: scheduled step failed", request.id, exc_info=result, extra=fields(request)
+                )
         # Revocations together, one deactivation call per wave (waves keep two revocations
         # of one user apart: side by side each would see the other's grant still active).
         revocations = [r for r in claimed if r.kind is not Kind.GRANT]

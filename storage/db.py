@@ -126,6 +126,7 @@ class Database:
                 await asyncio.sleep(0.005 * (attempt + 1))
 
     async def _migrate(self) -> None:
+        applied: list[int] = []
         async with self.transaction() as conn:
             async with conn.execute("PRAGMA user_version") as cur:
                 row = await cur.fetchone()
@@ -133,10 +134,19 @@ class Database:
             for version, script in _migrations():
                 if version <= current:
                     continue
-                log.info("applying migration %04d", version)
+                log.debug("applying migration %04d", version)
                 for statement in _split_sql(script):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {int(version)}")
+                applied.append(version)
+        if applied:
+            log.info(
+                "database %s migrated from version %d to %d (%d migrations)",
+                self.path,
+                current,
+                applied[-1],
+                len(applied),
+            )
 
 
 def _split_sql(script: str) -> list[str]:

@@ -225,6 +225,12 @@ class SimulatedOrg(OrgSetup):
             self._api_calls = 0
             self._calls.clear()
 
+    def set_api_used(self, used: int) -> None:
+        """The org's API requests used today (a new day, or another integration's calls)."""
+        with self._lock:
+            self._api_base = used
+            self._api_calls = 0
+
     def _usage(self) -> tuple[int, int]:
         return self._api_base + self._api_calls, self._api_total
 

@@ -211,7 +211,12 @@ class Converger:
                     plan.outcomes.append(await needs_admin(self.repo, grant, problem))
                 if grant.state is not State.ACTIVE:
                     continue
-                log.warning("%s: %s; keeping what still resolves", grant.id, problem.human)
+                log.warning(
+                    "%s: %s; keeping what still resolves",
+                    grant.id,
+                    problem.human,
+                    extra={"request_id": grant.id, "application": grant.application},
+                )
                 plan.access.append(grant_access(grant, app, known, lenient=True))
             plan.wanted.append(grant)
             if grant.state in NOT_YET_ACTIVE:

@@ -14,7 +14,7 @@ import pytest
 
 from bot.logs import MASK, LogFormat, configure_logging
 from bot.sandbox.salesforce_org import SimulatedOrg
-from bot.sandbox.stage import JANE, OMAR, Stage, demo_policy, start_stage
+from bot.sandbox.stage import BOB, JANE, OMAR, Stage, demo_policy, start_stage
 from bot.scheduler import Ticker
 from storage.models import AccessRequest, State
 from tests.e2e.lifecycle_steps import approve, in_state, until
@@ -218,3 +218,54 @@ async def test_a_run_longer_than_a_tick_is_routine_not_a_warning(logs: Logs) -> 
         ticker.shutdown()
     assert entered == ticker.runs["catalog-refresh"]  # never two runs of one job at once
     assert logs.lines() == []
+
+
+async def test_a_low_api_budget_is_said_once_and_its_end_once(tmp_path: Path, logs: Logs) -> None:
+    org = SimulatedOrg(api_total=2_000, api_used=1_500)  # 500 left, the floor is 1000
+    org.seed_demo()
+    stage = await start_stage(tmp_path, org=org, settings={"ACCESSBOT_TICK_SECONDS": TICK})
+    try:
+        jobs = stage.runtime.jobs
+        assert jobs is not None
+        await stage.runtime.deps.catalog.refresh()  # a call: the bot learns the budget
+        assert jobs.budget_low()
+        logs.start()
+        stage.runtime.start_ticking()
+        await _ticks(stage, 5)
+        assert [line.split(": ", 1)[1] for line in logs.lines()] == [
+            "catalog-refresh waits: the Salesforce API budget is below the floor",
+            "reconciliation waits: the Salesforce API budget is below the floor",
+        ]
+        stage.org.set_api_used(0)
+        await stage.runtime.deps.catalog.refresh()
+        await _ticks(stage, 3)
+        assert [line.split(": ", 1)[1] for line in logs.lines()[2:4]] == [
+            "catalog-refresh goes on: the Salesforce API budget is above the floor again",
+            "reconciliation goes on: the Salesforce API budget is above the floor again",
+        ]
+    finally:
+        await stage.close()
+
+
+async def test_a_revocation_and_an_escalation_write_one_line_each(
+    ticking: Stage, logs: Logs
+) -> None:
+    grant = await _granted(ticking)
+    logs.start("json")
+    await ticking.workspace.slash(JANE.id, "revoke I changed teams")
+    await in_state(ticking, grant.id, State.REVOKED)
+    await ticking.settle()
+    ticking.org.take_username_elsewhere("bob.stone@acme.com")
+    stuck = await submit_request(ticking, BOB.id)
+    await approve(ticking, stuck.id, OMAR)
+    await in_state(ticking, stuck.id, State.NEEDS_ADMIN)
+    await ticking.settle()
+    said = [(e["request_id"], str(e["message"]).split(": ", 1)[1], e["actor"]) for e in logs.json()]
+    revocation = said[0][0]
+    assert said == [
+        (revocation, f"revocation requested (by {JANE.id})", JANE.id),
+        (grant.id, "access revoked (by bot)", "bot"),
+        (stuck.id, f"request submitted (by {BOB.id})", BOB.id),
+        (stuck.id, f"request approved (by {OMAR.id})", OMAR.id),
+        (stuck.id, "escalated to the admins: username_taken (by bot)", "bot"),
+    ]

@@ -1,0 +1,36 @@
+"""`accessbot demo --verbose` shows the bot's log as `serve` writes it: one line per event."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<logger>[\w.]+): ")
+
+
+def test_the_demo_log_has_one_line_per_event_and_no_chatter() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--verbose"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = done.stderr.splitlines()
+    parsed = [LINE.match(line) for line in lines]
+    assert all(parsed), lines
+    loggers = [m["logger"] for m in parsed if m]
+    assert loggers.count("storage.db") == 1  # a new database, migrated once
+    events = [line.split(": ", 1)[1].split(" ", 1)[1] for line in lines if "request_log" in line]
+    assert events == [
+        "sales: request submitted (by U0JANE)",
+        "sales: request approved (by U0OMAR)",
+        "sales: access provisioned (by bot)",
+        "sales: request submitted (by U0BOB)",
+        "sales: request denied (by U0OLIVIA)",
+    ]
+    assert set(loggers) == {"storage.db", "handlers.request_log"}, lines
