@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -72,17 +73,21 @@ async def _serve(args: argparse.Namespace) -> None:
         handler = socket_mode_handler(runtime.app, settings)
         if handler is not None:
             await handler.connect_async()  # type: ignore[no-untyped-call]
-            print("accessbot: connected in Socket Mode", file=sys.stderr)
+            _announce("accessbot: connected in Socket Mode")
             await stop.wait()
             await handler.close_async()  # type: ignore[no-untyped-call]
         else:
             port = await runtime.serve_http(args.host, args.port)
-            print(
-                f"accessbot: listening on http://{args.host}:{port}/slack/events", file=sys.stderr
-            )
+            _announce(f"accessbot: listening on http://{args.host}:{port}/slack/events")
             await stop.wait()
     finally:
         await runtime.close()
+
+
+def _announce(message: str) -> None:
+    """A start-up line, written whatever the level, in the log's format (text or JSON)."""
+    log = logging.getLogger(__name__)
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, message, (), None))
 
 
 def _secrets(settings: Settings) -> list[str]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 
 from handlers.deps import Deps
@@ -33,8 +35,23 @@ FAILURE_TEXT = (
 STALE_TEXT = "That is no longer something I can do; nothing was changed. Try `{command} help`."
 
 
+class _ClientBuiltFromTheToken(logging.Filter):
+    """Bolt warns on every start that SLACK_BOT_TOKEN goes unused when it is given a client
+    (it reads the variable itself); the client is built from that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_token_warning() -> None:
+    bolt_log = get_bolt_logger(AsyncApp)
+    if not any(isinstance(f, _ClientBuiltFromTheToken) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientBuiltFromTheToken())
+
+
 def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = False) -> AsyncApp:
     """An AsyncApp with signature checks (HTTP mode) and every listener registered."""
+    _quiet_token_warning()
     app = AsyncApp(
         client=deps.client,
         signing_secret=signing_secret or "",
