@@ -84,14 +84,20 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
     ) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
             # A URL button (Open Salesforce), a stale message or an event nobody listens to.
-            log.info("no listener for a %s request", body.get("type") or "command")
+            log.debug("no listener for a %s request", body.get("type") or "command")
             answer = (
                 None
                 if body.get("type") == "block_actions"
                 else answer_for(body, STALE_TEXT.format(command=deps.config.command))
             )
             return BoltResponse(status=200, body=answer or "")
-        log.error("listener failed: %s", type(error).__name__, exc_info=error)
+        actor = _actor(body)
+        log.error(
+            "listener failed: %s",
+            type(error).__name__,
+            exc_info=error,
+            extra={"actor": actor} if actor else None,
+        )
         if response is None:  # already acknowledged: only a message can reach the user now
             await _tell_user_of_failure(deps, body)
             return None
@@ -104,11 +110,20 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
     return app
 
 
+def _actor(body: dict[str, Any]) -> str | None:
+    """The Slack member who clicked or typed, when the payload says so."""
+    user = body.get("user_id")
+    if not isinstance(user, str):
+        nested = body.get("user")
+        user = nested.get("id") if isinstance(nested, dict) else None
+    return user if isinstance(user, str) and user else None
+
+
 async def _tell_user_of_failure(deps: Deps, body: dict[str, Any]) -> None:
     """Best effort: the person who clicked or typed hears that it failed."""
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    user = _actor(body)
     channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
-    if not isinstance(user, str):
+    if user is None:
         return
     try:
         if isinstance(channel, str):

@@ -269,3 +269,19 @@ async def test_a_revocation_and_an_escalation_write_one_line_each(
         (stuck.id, f"request approved (by {OMAR.id})", OMAR.id),
         (stuck.id, "escalated to the admins: username_taken (by bot)", "bot"),
     ]
+
+
+async def test_a_failed_listener_names_who_was_answering(
+    ticking: Stage, logs: Logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(**_: object) -> list[AccessRequest]:
+        raise RuntimeError(f"database gone; token {TOKEN}")
+
+    monkeypatch.setattr(ticking.runtime.deps.repo, "find", broken)
+    logs.start("json")
+    await ticking.workspace.slash(JANE.id, "status")
+    await ticking.settle()
+    (failed,) = [e for e in logs.json() if e["level"] == "ERROR"]
+    assert failed["actor"] == JANE.id
+    assert str(failed["message"]).startswith("listener failed: RuntimeError\nTraceback")
+    assert TOKEN not in str(failed["message"]) and MASK in str(failed["message"])
