@@ -169,6 +169,15 @@ class Notifier:
         )
         await self._thread(request, ThreadEvent.PROVISIONED)
         await self.close_escalation(request, Resolution(text="The user is set up in Salesforce."))
+        for older in outcome.supersedes:
+            # Its owners approved a profile that no longer applies: say so where they decided.
+            until = f"until {request.expires_at:%d %b %Y}" if request.expires_at else "for good"
+            await self._thread(
+                older,
+                ThreadEvent.SUPERSEDED,
+                detail=f"Request {request.id} gives profile {request.profile or '?'} {until}; "
+                "this one's comes back when that request ends. Its permission sets stay.",
+            )
 
     async def needs_admin(self, outcome: NeedsAdmin) -> None:
         """One escalation per request: post it to each admin once, update it afterwards."""

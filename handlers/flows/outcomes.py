@@ -60,6 +60,8 @@ class Provisioned(_Outcome):
 
     request: AccessRequest
     result: ProvisionResult
+    # Older grants whose profile and role no longer apply while this one lasts.
+    supersedes: tuple[AccessRequest, ...] = ()
 
 
 class NeedsAdmin(_Outcome):
