@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -325,3 +327,17 @@ async def test_users_list_refuses_a_cursor_it_did_not_give(slack_client: AsyncWe
     with pytest.raises(SlackApiError) as caught:
         await slack_client.users_list(limit=2, cursor="not a cursor")
     assert caught.value.response["error"] == "invalid_cursor"
+
+
+async def test_users_list_is_rate_limited_like_tier_2(
+    slack: SimulatedSlack, slack_client: AsyncWebClient, advance_clock: Callable[[float], None]
+) -> None:
+    for _ in range(20):
+        await slack_client.users_list(limit=200)
+    with pytest.raises(SlackApiError) as caught:
+        await slack_client.users_list(limit=200)
+    assert caught.value.response.status_code == 429
+    assert caught.value.response["error"] == "ratelimited"
+    assert caught.value.response.headers["Retry-After"] == "60"
+    advance_clock(60)
+    assert (await slack_client.users_list(limit=200))["ok"] is True
