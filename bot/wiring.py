@@ -239,6 +239,7 @@ async def build_runtime(
         JobSettings(
             catalog_every=timedelta(seconds=settings.catalog_max_age_seconds),
             reconcile_every=timedelta(seconds=settings.reconcile_seconds),
+            sweep_every=timedelta(seconds=settings.departure_sweep_seconds),
         ),
     )
     await jobs.recover()
