@@ -17,7 +17,7 @@ from handlers.flows.requestable import (
 from handlers.policy import Policy
 from storage.db import Database
 from storage.policy_overrides import PolicyOverride, PolicyOverrides
-from tests.handlers.fakes import ADMIN, OWNER, demo_catalog, sales_app
+from tests.handlers.fakes import ADMIN, OWNER, FakeGateway, demo_catalog, sales_app
 
 AT = datetime(2026, 11, 27, tzinfo=UTC)
 KINDS = ("licenses", "profiles", "roles", "permission_sets", "groups")
@@ -121,6 +121,8 @@ async def test_only_admins_offer_records_the_org_has(db: Database) -> None:
             overrides,
             policy,
             catalog,
+            gateway=FakeGateway(),
+            file_policy=policy,
             actor=actor,
             application="sales",
             kind=kind,
@@ -151,6 +153,8 @@ async def test_the_last_profile_cannot_be_withdrawn(db: Database) -> None:
         overrides,
         policy,
         demo_catalog(),
+        gateway=FakeGateway(),
+        file_policy=policy,
         actor=ADMIN,
         application="sales",
         kind="profiles",
