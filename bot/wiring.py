@@ -213,6 +213,7 @@ async def build_runtime(
             delivery,
             repo,
             policy,
+            labels=catalog.labels,
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
