@@ -7,11 +7,14 @@ must every message about the request. Admins also see the API name they act on i
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from pathlib import Path
 
 from bot.sandbox.render import render_blocks, render_view
 from bot.sandbox.stage import JANE, OMAR, Stage
 from handlers.ids import ActionId
 from storage.models import State
+from tests.e2e.lifecycle_steps import ShiftedClock, lifecycle_policy, start, tick
 from tests.e2e.steps import approval_message, current, submit_request
 from tests.e2e.test_access_integrity import active_grant, in_state, owner_revokes
 from tests.e2e.test_escalation import escalation
@@ -92,3 +95,26 @@ async def test_status_and_the_home_tab_show_labels(stage: Stage) -> None:
     )
     shown = render_view(home)
     assert "Sales Operations" in shown and "Sales_Ops" not in shown
+
+
+async def test_the_ends_soon_dm_names_what_goes_by_its_label(tmp_path: Path) -> None:
+    clock = ShiftedClock()
+    stage = await start(tmp_path, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
+    try:
+        await active_grant(
+            stage, profile="Standard User", role=None, permission_sets=("Sales_Ops",), duration=None
+        )
+        short = await active_grant(
+            stage, profile="Sales User", permission_sets=("Reports_Export",), duration="1"
+        )
+        assert short.expires_at is not None
+        clock.advance(short.expires_at - clock() - timedelta(hours=1))
+        await tick(stage)
+        notice = await stage.slack.wait_for(
+            lambda: [m for m in stage.slack.dms(JANE.id) if ":alarm_clock:" in m.text]
+        )
+        shown = _shown(notice[-1].blocks)
+        assert "Export Reports is removed; the rest of the access stays." in shown
+        assert "Reports_Export" not in shown
+    finally:
+        await stage.close()
