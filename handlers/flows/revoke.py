@@ -39,6 +39,7 @@ class RevokeSource(StrEnum):
     ADMIN = "admin"
     SELF = "self"
     OFFBOARDING = "offboarding"
+    SWEEP = "sweep"  # the daily sweep of members Slack shows as deactivated
     EXPIRY = "expiry"
     RECONCILIATION = "reconciliation"
 

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.labels import ShownAccess
 from handlers.flows.outcomes import RefusalReason
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
@@ -85,13 +86,18 @@ def _decision_buttons(req: AccessRequest, app: Application) -> ActionsBlock:
 
 
 def build_approval_request(
-    req: AccessRequest, app: Application, *, requester_name: str = "", subject_name: str = ""
+    req: AccessRequest,
+    app: Application,
+    *,
+    requester_name: str = "",
+    subject_name: str = "",
+    shown: ShownAccess | None = None,
 ) -> SlackMessage:
     """Ask the owners to decide: the request's facts, Approve and Deny (with a confirm)."""
     blocks: list[Block] = [
         _header(app),
         SectionBlock(text=who_line(req, app)),
-        *fact_blocks(req),
+        *fact_blocks(req, shown=shown),
         _decision_buttons(req, app),
         id_context(req),
     ]
@@ -107,6 +113,7 @@ def build_approval_outcome(
     outcome: Outcome | None = None,
     requester_name: str = "",
     subject_name: str = "",
+    shown: ShownAccess | None = None,
 ) -> SlackMessage:
     """The approval message once decided: same facts, buttons gone, outcome shown."""
     ended = outcome or outcome_of(req)
@@ -116,7 +123,7 @@ def build_approval_outcome(
     blocks: list[Block] = [
         _header(app),
         SectionBlock(text=who_line(req, app)),
-        *fact_blocks(req),
+        *fact_blocks(req, shown=shown),
         SectionBlock(block_id=BlockId.OUTCOME, text=clip(status, SECTION_TEXT_MAX)),
         id_context(req),
     ]
