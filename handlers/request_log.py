@@ -42,17 +42,15 @@ def fields(request: AccessRequest, actor: str | None = None) -> dict[str, str]:
 
 def describe(change: RequestChange) -> str | None:
     """The line an event deserves at INFO, or None when it is routine."""
-    said = _ACTIONS.get(change.action)
-    if said is not None:
-        return said
-    if not change.moved:
-        return None
     request = change.request
     states = _GRANT_STATES if request.kind is Kind.GRANT else _REVOKE_STATES
-    said = states.get(request.state)
-    if said is not None and request.state is State.NEEDS_ADMIN and request.needs_admin_reason:
-        return f"{said}: {request.needs_admin_reason}"
-    return said
+    moved_to = states.get(request.state) if change.moved else None
+    if moved_to is not None and request.state is State.NEEDS_ADMIN and request.needs_admin_reason:
+        moved_to = f"{moved_to}: {request.needs_admin_reason}"
+    said = _ACTIONS.get(change.action)
+    if said is not None and moved_to is not None:
+        return f"{said}; {moved_to}"  # an incomplete request goes to the admins at once
+    return said or moved_to
 
 
 def log_request_change(change: RequestChange) -> None:
