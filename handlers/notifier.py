@@ -20,7 +20,11 @@ from handlers.policy import Application, Policy
 from handlers.views.approval import build_approval_outcome, build_approval_request
 from handlers.views.escalation import build_escalation
 from handlers.views.help import COMMAND
-from handlers.views.lifecycle import build_reminder, build_undecided_escalation
+from handlers.views.lifecycle import (
+    build_extension_cancelled,
+    build_reminder,
+    build_undecided_escalation,
+)
 from handlers.views.message import SlackMessage
 from handlers.views.notices import (
     ThreadEvent,
@@ -153,6 +157,13 @@ class Notifier:
             await self._tell_people(request, build_approved_setting_up(request, app))
         elif request.state is State.DENIED:
             await self._tell_people(request, build_denied(request, app, command=self._command))
+
+    async def extension_cancelled(self, extension: AccessRequest) -> None:
+        """An extension ended with its grant: its approval messages say so, its requester hears."""
+        await self.decided(extension)
+        await self._tell_people(
+            extension, build_extension_cancelled(extension, self._app(extension))
+        )
 
     async def provisioned(self, outcome: Provisioned) -> None:
         """The user is ready: DM with username and login button, thread line, escalation closed."""

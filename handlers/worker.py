@@ -19,6 +19,7 @@ from handlers.flows.outcomes import (
     WillRetry,
 )
 from handlers.flows.provision import start_provisioning
+from handlers.flows.revoke import EXTENSION_CANCELLED
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from storage.models import AccessRequest, Kind, State
 
@@ -74,6 +75,14 @@ class Worker:
         """
         if request.kind is Kind.GRANT and request.sf_username and request.state in _CLOSED:
             self.spawn(self._converge_now(request.sf_username))
+        if request.kind is Kind.GRANT and request.grant_id and request.state is State.CANCELLED:
+            self.spawn(self._tell_extension_cancelled(request))
+
+    async def _tell_extension_cancelled(self, extension: AccessRequest) -> None:
+        """Tell an extension's requester it ended with its grant (whichever path ended it)."""
+        trail = await self.deps.repo.audit.for_request(extension.id)
+        if trail and trail[-1].action == EXTENSION_CANCELLED:
+            await self.deps.notifier.extension_cancelled(extension)
 
     async def _converge_now(self, username: str) -> None:
         async with self._slots:

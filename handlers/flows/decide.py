@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.flows.extend import cancel_stale_extension, extends_ended_grant
 from handlers.flows.outcomes import Decided, RefusalReason, Refused
 from handlers.policy import Policy
 from storage.models import AccessRequest, Kind, State
@@ -25,6 +26,12 @@ async def decide(
             await _audit_refusal(repo, request_id, actor, refused.reason.value)
         return refused
     assert request is not None
+    if await extends_ended_grant(repo, request):
+        # Approving it would bring back access that was taken away: it ends here instead.
+        cancelled = await cancel_stale_extension(repo, request, actor=actor)
+        return Refused(
+            reason=RefusalReason.GRANT_ENDED, request=cancelled or await repo.get(request_id)
+        )
     now = repo.clock()
     to = State.APPROVED if approve else State.DENIED
     changes: dict[str, object] = {"decided_by": actor, "decided_at": now, "decision_note": note}

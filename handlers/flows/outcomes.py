@@ -38,6 +38,7 @@ class RefusalReason(StrEnum):
     NOT_ADMIN = "not_admin"
     NOT_ALLOWED = "not_allowed"
     NOTHING_TO_DO = "nothing_to_do"
+    GRANT_ENDED = "grant_ended"  # an extension of access that was revoked or expired
 
 
 class Refused(_Outcome):

@@ -151,6 +151,12 @@ def build_cannot_decide(
         text = "I can't find this request any more."
     elif reason is RefusalReason.NOTHING_TO_DO:
         text = "Nothing to do: this request has already moved on."
+    elif reason is RefusalReason.GRANT_ENDED:
+        who = f" {mention(request.requester_id)} is told." if request else ""
+        text = (
+            "This extension can't be approved: the access it would extend was revoked or has "
+            f"ended, so the extension is cancelled and nothing changes in Salesforce.{who}"
+        )
     else:
         text = "You are not allowed to do this."
     return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])
@@ -162,4 +168,6 @@ def _already_decided(request: AccessRequest | None, decided_by: str | None) -> s
     by = decided_by or (request.decided_by if request else None)
     who = f" by {mention(by)}" if by and ended is not Outcome.EXPIRED else ""
     when = f" on {slack_date(request.decided_at)}" if request and request.decided_at else ""
-    return f"This request was already {verb}{who}{when}."
+    note = (request.decision_note or "").strip() if request else ""
+    why = f" {safe(note, 500)}" if note and ended is Outcome.CANCELLED else ""
+    return f"This request was already {verb}{who}{when}.{why}"

@@ -82,6 +82,18 @@ def build_extension_asked(req: AccessRequest, app: Application, *, created: bool
     return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])
 
 
+def build_extension_cancelled(req: AccessRequest, app: Application) -> SlackMessage:
+    """An extension that ended with the access it would extend, and why."""
+    whose = "your" if req.subject_id == req.requester_id else f"{mention(req.subject_id)}'s"
+    why = (req.decision_note or "The access it would extend has ended.").strip()
+    text = (
+        f":heavy_multiplication_x: The request to extend {whose} *{safe(app.title, 200)}* access "
+        f"({code(req.id, 100)}) was cancelled. {safe(why, 1000)} Nothing was extended; ask for "
+        "new access if you still need it."
+    )
+    return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX)), id_context(req)])
+
+
 def _drift_line(drift: Drift) -> str:
     who = f" ({mention(drift.subject_id)})" if drift.subject_id else ""
     grant = f", grant {code(drift.grant_id, 40)}" if drift.grant_id else ""
