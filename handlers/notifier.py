@@ -6,7 +6,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from slack_sdk.models.blocks import Block
+
 from handlers.delivery import Keep, SlackDelivery
+from handlers.flows.approval_scope import ScopeChange
 from handlers.flows.offboard import Offboarding
 from handlers.flows.outcomes import (
     NeedsAdmin,
@@ -39,6 +42,11 @@ from handlers.views.notices import (
     build_waiting_for_owners,
 )
 from handlers.views.problems import Escalation, EscalationKind, Resolution
+from handlers.views.reapproval import (
+    build_approval_withdrawn,
+    build_change_block,
+    build_sent_back,
+)
 from handlers.views.revocation import build_offboarding_summary
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
@@ -114,6 +122,22 @@ class Notifier:
         for ref in await self._repo.messages(grant.id, APPROVAL):
             await self._post(ref.channel, reply, thread_ts=ref.ts)
 
+    async def sent_back(
+        self, request: AccessRequest, change: ScopeChange, *, by: str, approved_by: str | None
+    ) -> None:
+        """An admin changed an approved request beyond its approval: the owners decide again.
+
+        The earlier approval messages say it no longer counts; new ones show what changed.
+        """
+        app = self._app(request)
+        withdrawn = build_approval_withdrawn(request, app, by=by)
+        for ref in await self._repo.messages(request.id):
+            if ref.purpose in (APPROVAL, UNDECIDED):
+                await self._update(ref, withdrawn)
+        changed = build_change_block(change, by=by, approved_by=approved_by)
+        await self._ask_owners(request, app, changed=changed)
+        await self._tell_people(request, build_sent_back(request, app, change, by=by))
+
     async def submitted(self, request: AccessRequest) -> None:
         """Ask the owners (DM each, or the approval channel) and tell the requester."""
         if request.state is State.NEEDS_ADMIN:
@@ -127,7 +151,15 @@ class Notifier:
             )
             return
         app = self._app(request)
-        ask = build_approval_request(request, app, subject_name=request.subject_name)
+        await self._ask_owners(request, app)
+        await self._tell_people(request, build_waiting_for_owners(request, app))
+
+    async def _ask_owners(
+        self, request: AccessRequest, app: Application, *, changed: Block | None = None
+    ) -> None:
+        ask = build_approval_request(
+            request, app, subject_name=request.subject_name, changed=changed
+        )
         targets = (
             [app.approval_channel]
             if app.approval_channel
@@ -144,7 +176,6 @@ class Notifier:
                 ask,
                 keep=Keep(request.id, APPROVAL, None if target == app.approval_channel else target),
             )
-        await self._tell_people(request, build_waiting_for_owners(request, app))
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""

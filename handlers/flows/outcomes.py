@@ -39,6 +39,7 @@ class RefusalReason(StrEnum):
     NOT_ALLOWED = "not_allowed"
     NOTHING_TO_DO = "nothing_to_do"
     GRANT_ENDED = "grant_ended"  # an extension of access that was revoked or expired
+    OWN_ESCALATION = "own_escalation"  # an admin pressing a button on their own request
 
 
 class Refused(_Outcome):
@@ -47,6 +48,7 @@ class Refused(_Outcome):
     reason: RefusalReason
     request: AccessRequest | None = None
     decided_by: str | None = None
+    helpers: tuple[str, ...] = ()  # who can do it instead
 
 
 class Decided(_Outcome):

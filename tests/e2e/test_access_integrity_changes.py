@@ -14,14 +14,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import JANE, OMAR, Stage
-from handlers.ids import ActionId
+from bot.sandbox.stage import ADA, BOB, JANE, JORDAN, OLIVIA, OMAR, Stage, demo_policy
+from handlers.ids import ActionId, CallbackId
+from handlers.policy import Application, Policy
 from storage.models import AccessRequest, Kind, State
 from tests.e2e.lifecycle_steps import ShiftedClock, grant_access, start, tick
-from tests.e2e.steps import approval_message, current, dm_texts
-from tests.e2e.test_access_integrity import in_state, owner_revokes, until
+from tests.e2e.steps import approval_message, current, dm_texts, submit_request
+from tests.e2e.test_access_integrity import in_state, open_modal, owner_revokes, until
 from tests.e2e.test_escalation import buttons
 from tests.e2e.test_home import open_home
+from tests.e2e.test_revocation import dms_saying, said_to, trail, until_state
 
 
 async def extension_asked(
@@ -133,3 +135,168 @@ async def test_an_undecided_extension_ends_when_the_grant_expires(tmp_path: Path
         assert ended is not None and ended.state is State.CANCELLED
     finally:
         await stage.close()
+
+
+# --- an admin changing an approved request --------------------------------------------------
+
+
+def escalation_to(stage: Stage, admin: str, request_id: str) -> PostedMessage | None:
+    """``admin``'s escalation DM about ``request_id``, as it looks now."""
+    return next(
+        (
+            m
+            for m in stage.slack.dms(admin)
+            if not m.is_reply and buttons(m) and request_id in json.dumps(m.blocks)
+        ),
+        None,
+    )
+
+
+async def stuck_without_a_seat(
+    stage: Stage, person: str, *, permission_sets: tuple[str, ...] = (), admin: str = ADA.id
+) -> tuple[AccessRequest, PostedMessage]:
+    """``person``'s Platform request approved by Omar, stuck with no free seat; the admin's DM."""
+    request = await submit_request(
+        stage,
+        person,
+        license="Salesforce Platform",
+        profile="Standard Platform User",
+        role=None,
+        permission_sets=permission_sets,
+    )
+    platform = stage.org.id_of("Profile", "Standard Platform User")
+    for name in ("kim", "lee"):
+        stage.org.add_user(f"{name}@acme.com", platform, last_name=name)
+    ask = await approval_message(stage, OMAR.id, request.id)
+    await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+    stuck = await until_state(stage, request.id, State.NEEDS_ADMIN)
+    assert stuck.needs_admin_reason == "no_free_seat" and stuck.decided_by == OMAR.id
+    dm = await stage.slack.wait_for(lambda: escalation_to(stage, admin, request.id))
+    assert buttons(dm) == [ActionId.RETRY, ActionId.COMPLETE_REQUEST]  # "Change request"
+    return stuck, dm
+
+
+async def change_request(
+    stage: Stage, admin: str, dm: PostedMessage, **choices: str | list[str]
+) -> None:
+    """``admin`` presses Change request and saves the modal with these choices."""
+    await stage.workspace.click(admin, dm, ActionId.COMPLETE_REQUEST)
+    modal = await stage.slack.wait_for(
+        lambda: open_modal(stage, admin, CallbackId.COMPLETE_REQUEST)
+    )
+    view_id = str(modal["id"])
+    if "license" in choices:
+        before = stage.slack.view(view_id)
+        assert before is not None
+        await stage.workspace.pick(admin, view_id, ActionId.REQUEST_LICENSE, choices["license"])
+        await stage.slack.wait_for(
+            lambda: (stage.slack.view(view_id) or {}).get("hash") != before["hash"]
+        )
+    fields = {"profile": ActionId.REQUEST_PROFILE, "sets": ActionId.REQUEST_PERMISSION_SETS}
+    for name, action_id in fields.items():
+        if name in choices:
+            await stage.workspace.choose(admin, view_id, action_id, choices[name])
+    reply = await stage.workspace.submit(admin, view_id)
+    assert reply.status == 200 and not reply.body.strip(), reply.body
+
+
+def approval_messages(stage: Stage, request_id: str) -> list[PostedMessage]:
+    """Omar's top-level DMs about ``request_id``, as they look now."""
+    return [
+        m for m in stage.slack.dms(OMAR.id) if not m.is_reply and request_id in json.dumps(m.blocks)
+    ]
+
+
+async def test_a_change_giving_other_access_goes_back_to_the_owners(stage: Stage) -> None:
+    stuck, dm = await stuck_without_a_seat(stage, JANE.id)
+    (first,) = approval_messages(stage, stuck.id)
+
+    await change_request(
+        stage, ADA.id, dm, license="Salesforce", profile="Sales User", sets=["Reports_Export"]
+    )
+    again = await until_state(stage, stuck.id, State.PENDING_APPROVAL)
+    assert again.decided_by is None and again.decided_at is None
+    assert (again.license, again.profile) == ("Salesforce", "Sales User")
+    assert again.permission_sets == ("Reports_Export",)
+    assert stage.org.user_by_username("jane.doe@acme.com") is None  # nothing set up yet
+    entry = (await stage.runtime.deps.repo.audit.for_request(stuck.id))[-1]
+    assert entry.action == "changed_after_approval" and entry.actor == ADA.id
+    assert entry.detail["approved_by"] == OMAR.id
+    assert entry.detail["change"]["added"] == ["Reports_Export"]
+
+    # a new approval message shows what changed; the old approval says it no longer counts
+    ask = await stage.slack.wait_for(
+        lambda: next((m for m in approval_messages(stage, stuck.id) if buttons(m)), None)
+    )
+    assert ask.ts != first.ts
+    shown = json.dumps(ask.blocks)
+    assert "Changed by" in shown and "Standard Platform User" in shown and "Sales User" in shown
+    assert "Reports_Export" in shown.replace("\\u200b", "")
+    assert "no longer counts" in json.dumps(current(stage, first).blocks)
+    await stage.slack.wait_for(lambda: "Resolved" in current(stage, dm).text)
+    told = await stage.slack.wait_for(lambda: dms_saying(stage, JANE.id, "goes back to the owners"))
+    assert "approve it again" in json.dumps(told[-1].blocks)
+
+    # only the owners' new approval sets it up, with what they approved
+    stage.org.admin_update("User", stage.org.user_by_username("kim@acme.com").id, IsActive=False)  # type: ignore[union-attr]
+    await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+    done = await until_state(stage, stuck.id, State.ACTIVE)
+    assert done.decided_by == OMAR.id
+    user = stage.org.user(done.sf_user_id or "")
+    assert user is not None and user.profile_name == "Sales User"
+    assert stage.org.assignments_of(user.id) == ("Reports_Export",)
+
+
+async def test_a_change_that_only_takes_access_away_needs_no_new_approval(stage: Stage) -> None:
+    stuck, dm = await stuck_without_a_seat(
+        stage, JANE.id, permission_sets=("Sales_Ops", "Reports_Export")
+    )
+    stage.org.admin_update("User", stage.org.user_by_username("kim@acme.com").id, IsActive=False)  # type: ignore[union-attr]
+
+    await change_request(stage, ADA.id, dm, sets=["Sales_Ops"])
+    done = await until_state(stage, stuck.id, State.ACTIVE)
+    assert done.decided_by == OMAR.id and done.permission_sets == ("Sales_Ops",)
+    user = stage.org.user(done.sf_user_id or "")
+    assert user is not None and stage.org.assignments_of(user.id) == ("Sales_Ops",)
+    assert "changed_after_approval" not in await trail(stage, stuck.id)
+    assert not [m for m in approval_messages(stage, stuck.id) if buttons(m)]
+
+
+async def test_an_admin_may_not_act_on_their_own_request(stage: Stage) -> None:
+    stage.set_policy(demo_policy(admins=(JORDAN.id,)))  # Jordan is the only admin of Sales
+    stuck, dm = await stuck_without_a_seat(stage, JORDAN.id, admin=JORDAN.id)
+    service = Application(
+        name="service",
+        owners=(OLIVIA.id,),
+        admins=(ADA.id,),
+        licenses=("Salesforce",),
+        profiles=("Support User",),
+    )
+    sales = demo_policy(admins=(JORDAN.id,)).applications
+    stage.set_policy(Policy(applications=(*sales, service)))
+
+    for button in (ActionId.COMPLETE_REQUEST, ActionId.RETRY):
+        before = len(stage.slack.responses(JORDAN.id))
+        await stage.workspace.click(JORDAN.id, dm, button)
+        answer = await stage.slack.wait_for(
+            lambda: stage.slack.responses(JORDAN.id)[before:] or None  # noqa: B023
+        )
+        text = answer[-1].text
+        assert "your own access" in text and "no other admin" in text, text
+        assert f"<@{ADA.id}>" in text
+    assert open_modal(stage, JORDAN.id, CallbackId.COMPLETE_REQUEST) is None
+    refused = [
+        e
+        for e in await stage.runtime.deps.repo.audit.for_request(stuck.id)
+        if e.action == "escalation_refused"
+    ]
+    assert [e.detail["why"] for e in refused] == ["own_escalation", "own_escalation"]
+    assert (await stage.runtime.deps.repo.get(stuck.id)).state is State.NEEDS_ADMIN  # type: ignore[union-attr]
+
+    # with a second admin, Jordan is pointed to him, and he may act
+    stage.set_policy(demo_policy(admins=(JORDAN.id, BOB.id)))
+    await stage.workspace.click(JORDAN.id, dm, ActionId.RETRY)
+    await stage.slack.wait_for(lambda: f"Ask <@{BOB.id}>" in said_to(stage, JORDAN.id))
+    stage.org.admin_update("User", stage.org.user_by_username("kim@acme.com").id, IsActive=False)  # type: ignore[union-attr]
+    await stage.workspace.click(BOB.id, dm, ActionId.RETRY)
+    await until_state(stage, stuck.id, State.ACTIVE)
