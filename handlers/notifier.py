@@ -195,6 +195,8 @@ class Notifier:
         await self._tell_people(
             extension, build_extension_cancelled(extension, self._app(extension))
         )
+        ended = "Cancelled: the access it would extend ended first."
+        await self.close_escalation(extension, Resolution(text=ended, success=False))
 
     async def provisioned(self, outcome: Provisioned) -> None:
         """The user is ready: DM with username and login button, thread line, escalation closed."""

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict
 
 from storage.models import AccessRequest
 
+CHANGED_AFTER_APPROVAL = "changed_after_approval"  # the audit action of such a change
+
 
 class FieldChange(BaseModel):
     """One field of a request as approved and as changed."""

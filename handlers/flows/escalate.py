@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from handlers.flows.admin_conflicts import own_request, who_can_help
-from handlers.flows.approval_scope import ScopeChange, scope_change
+from handlers.flows.approval_scope import CHANGED_AFTER_APPROVAL, ScopeChange, scope_change
 from handlers.flows.choices import RequestChoices
 from handlers.flows.converge import close_revocation
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
@@ -232,7 +232,7 @@ async def complete_request(
         found,
         actor,
         to=State.PENDING_APPROVAL,
-        action="changed_after_approval",
+        action=CHANGED_AFTER_APPROVAL,
         changes={**fields, **again},
         detail={**detail, "approved_by": found.decided_by, "change": change.model_dump()},
     )

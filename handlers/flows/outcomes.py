@@ -40,6 +40,7 @@ class RefusalReason(StrEnum):
     NOTHING_TO_DO = "nothing_to_do"
     GRANT_ENDED = "grant_ended"  # an extension of access that was revoked or expired
     OWN_ESCALATION = "own_escalation"  # an admin pressing a button on their own request
+    OWN_CHANGE = "own_change"  # an owner approving the change they made as admin
 
 
 class Refused(_Outcome):

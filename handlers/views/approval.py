@@ -157,6 +157,8 @@ def build_cannot_decide(
     elif reason is RefusalReason.NOT_ADMIN:
         admins = f" ({mentions(app.admins)})" if app else ""
         text = f"Only the admins of *{title}*{admins} can do this."
+    elif reason is RefusalReason.OWN_CHANGE:
+        text = "You changed this request after it was approved: another owner has to approve it."
     elif reason is RefusalReason.OWN_ESCALATION:
         text = _not_on_own_request(title, app, helpers)
     elif reason is RefusalReason.NOT_FOUND:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from handlers.flows.choices import build_choices
+from handlers.flows.decide import decide
 from handlers.flows.drafts import RequestDraft
 from handlers.flows.escalate import (
     Resumed,
@@ -19,6 +20,7 @@ from handlers.flows.escalate import (
     username_suggestion,
 )
 from handlers.flows.outcomes import (
+    Decided,
     RefusalReason,
     Refused,
     Rejected,
@@ -379,3 +381,20 @@ async def test_resolved_rechecks_the_user_before_closing(
     trail = await actions(repo, revocation.id)
     assert (ADMIN, "resolution_checked") in trail and (ADMIN, "resolved_in_salesforce") in trail
     assert gateway.calls == []  # no deactivation call: the user was already inactive
+
+
+async def test_an_admin_who_is_also_an_owner_does_not_approve_their_own_change(
+    repo: RequestRepository,
+) -> None:
+    policy = Policy(applications=(sales_app(owners=(OWNER, ADMIN)),))
+    stuck = await approved_and_stuck(repo, role=None, needs_admin_reason="no_free_seat")
+    choices = build_choices(sales_app(), demo_catalog())
+    sent_back = await complete_request(
+        repo, policy, choices, request_id=stuck.id, actor=ADMIN, draft=COMPLETE
+    )
+    assert isinstance(sent_back, Resumed) and sent_back.to_owners
+    own = await decide(repo, policy, request_id=stuck.id, actor=ADMIN, approve=True)
+    assert isinstance(own, Refused) and own.reason is RefusalReason.OWN_CHANGE
+    assert (await repo.audit.for_request(stuck.id))[-1].detail["why"] == "own_change"
+    approved = await decide(repo, policy, request_id=stuck.id, actor=OWNER, approve=True)
+    assert isinstance(approved, Decided) and approved.request.state is State.APPROVED
