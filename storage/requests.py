@@ -114,7 +114,9 @@ class RequestRepository:
     ) -> tuple[AccessRequest, bool]:
         """Store a request; with a key seen before, return the first one and ``False``."""
         async with self._db.transaction() as conn:
-            stored, created = await self._insert(conn, new, actor, action, idempotency_key, detail)
+            stored, created = await self._insert(
+                conn, new, actor, action, idempotency_key, detail, self._db.clock()
+            )
         if created:
             self._changed(stored)
         return stored, created
@@ -138,7 +140,7 @@ class RequestRepository:
         cancelled: list[AccessRequest] = []
         async with self._db.transaction() as conn:
             stored, created = await self._insert(
-                conn, new, actor, "revocation_requested", idempotency_key, detail
+                conn, new, actor, "revocation_requested", idempotency_key, detail, now
             )
             if created and new.grant_id and cancel_followers:
                 cancelled = await self._cancel_followers(
@@ -158,8 +160,8 @@ class RequestRepository:
         action: str,
         idempotency_key: str | None,
         detail: Mapping[str, Any] | None,
+        now: datetime,
     ) -> tuple[AccessRequest, bool]:
-        now = self._db.clock()
         if idempotency_key is not None:
             # One round trip to the database thread per statement: fetch with execute.
             existing = await conn.execute_fetchall(
