@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     api_budget_floor: int = Field(default=1000, ge=0, alias="ACCESSBOT_API_BUDGET_FLOOR")
     lease_seconds: float = Field(default=300.0, gt=0, alias="ACCESSBOT_LEASE_SECONDS")
     reconcile_seconds: float = Field(default=86400.0, gt=0, alias="ACCESSBOT_RECONCILE_SECONDS")
+    departure_sweep_seconds: float = Field(
+        default=86400.0, gt=0, alias="ACCESSBOT_DEPARTURE_SWEEP_SECONDS"
+    )
     # Departures are deactivated together: after this long without a new one, or once the
     # oldest has waited the maximum (a full call of 200 users goes at once).
     offboarding_quiet_seconds: float = Field(

@@ -154,7 +154,8 @@ async def build_runtime(
     overrides = PolicyOverrides(db)
     await overrides.load()
     # Every flow and message reads one policy: the file plus what admins changed in Slack.
-    policy = EffectivePolicy(policy, overrides)
+    file_policy = policy
+    policy = EffectivePolicy(file_policy, overrides)
     homes = HomePublisher(HomeTabs(db))
     client = slack_client(settings)
     instance_url = settings.salesforce_instance_url or ""
@@ -203,6 +204,7 @@ async def build_runtime(
         converger=converger,
         gateway=gateway,
         policy=policy,
+        file_policy=file_policy,
         clock=clock,
         config=config,
         client=client,
@@ -211,6 +213,7 @@ async def build_runtime(
             delivery,
             repo,
             policy,
+            labels=catalog.labels,
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
@@ -239,6 +242,7 @@ async def build_runtime(
         JobSettings(
             catalog_every=timedelta(seconds=settings.catalog_max_age_seconds),
             reconcile_every=timedelta(seconds=settings.reconcile_seconds),
+            sweep_every=timedelta(seconds=settings.departure_sweep_seconds),
         ),
     )
     await jobs.recover()

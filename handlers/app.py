@@ -46,7 +46,7 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
     )
     # Malformed payloads stop here, before any matcher or listener indexes into them.
     app.use(EnvelopeCheck(deps.client))
-    app.use(RunEventsOnce(deps.events))
+    app.use(RunEventsOnce(deps.events, offboarding.recorders(deps)))
     # escalations before request_modal: Bolt runs the first listener that matches, and the
     # complete-request modal reuses the request form's action ids (told apart by callback_id).
     for module in (
@@ -75,6 +75,9 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
             )
             return BoltResponse(status=200, body=answer or "")
         log.error("listener failed: %s", type(error).__name__, exc_info=error)
+        if response is not None and body.get("type") == "event_callback":
+            # Not acknowledged and not marked handled: Slack's redelivery runs it again.
+            return BoltResponse(status=500, body="")
         if response is None:  # already acknowledged: only a message can reach the user now
             await _tell_user_of_failure(deps, body)
             return None

@@ -49,6 +49,8 @@ class Deps:
     converger: Converger
     gateway: SalesforceGateway
     policy: Callable[[], Policy]
+    # The policy file alone, without the admins' changes from Slack.
+    file_policy: Callable[[], Policy]
     clock: Clock
     config: BotConfig
     client: AsyncWebClient

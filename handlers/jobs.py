@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from handlers.flows.departure_sweep import sweep_departures
 from handlers.flows.expiry import expire_grants, warn_expiring
 from handlers.flows.lifecycle import AskedAdmins, DriftReport, Superseded
+from handlers.flows.offboard import Departure
 from handlers.flows.reconcile import reconcile
 from handlers.flows.reminders import expire_undecided, nudge_undecided
 from handlers.views.lifecycle import build_drift_digest
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
 CATALOG_REFRESH = "catalog-refresh"
 RECONCILIATION = "reconciliation"
+DEPARTURE_SWEEP = "departure-sweep"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class JobSettings:
 
     catalog_every: timedelta = timedelta(minutes=15)
     reconcile_every: timedelta = timedelta(days=1)
+    sweep_every: timedelta = timedelta(days=1)
 
 
 class LifecycleJobs:
@@ -58,6 +62,7 @@ class LifecycleJobs:
             ("expiry-warnings", self.warn_expiring),
             ("pending-expiry", self.expire_undecided),
             ("reminders", self.remind_undecided),
+            (DEPARTURE_SWEEP, self.sweep_departures),
             (CATALOG_REFRESH, self.refresh_catalog),
             (RECONCILIATION, self.reconcile),
         ]
@@ -137,6 +142,40 @@ class LifecycleJobs:
             return False
         await self._deps.catalog.refresh()
         return True
+
+    async def sweep_departures(self) -> list[Departure] | None:
+        """Once a day: members Slack shows as deactivated lose what they still hold.
+
+        Urgent like expiries, so it runs whatever the API budget. When Slack cannot list the
+        members, the sweep is due again at the next tick rather than tomorrow.
+        """
+        deps = self._deps
+        every = self._settings.sweep_every
+        if not await self._leases.acquire(DEPARTURE_SWEEP, self._worker, deps.config.lease, every):
+            return None
+        try:
+            members = await deps.people.deactivated()
+        except Exception:
+            await self._leases.make_due(DEPARTURE_SWEEP)
+            raise
+        names = {p.id: p.real_name for p in members}
+        departures = await sweep_departures(
+            deps.repo, self._due, names, worker=self._worker, lease=deps.config.lease
+        )
+        await deps.repo.audit.append(
+            request_id=None,
+            actor="bot",
+            action="departures_swept",
+            detail={
+                "deactivated_members": len(members),
+                "departed": [d.subject_id for d in departures],
+                "revocations": sum(len(d.waiting) for d in departures),
+                "cancelled": sum(len(d.cancelled) for d in departures),
+            },
+        )
+        for departure in departures:
+            await deps.worker.departed(departure, subject_name=names[departure.subject_id])
+        return departures
 
     async def reconcile(self) -> list[DriftReport] | None:
         """Compare the org with the grants once a day and send the admins one digest each."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
+from handlers.flows.labels import Labels
 from handlers.flows.offboard import Offboarding
 from handlers.flows.outcomes import (
     NeedsAdmin,
@@ -69,6 +70,7 @@ class Notifier:
         repo: RequestRepository,
         policy: Callable[[], Policy],
         *,
+        labels: Callable[[], Awaitable[Labels]],
         login_url: str,
         instance_url: str = "",
         command: str = COMMAND,
@@ -76,6 +78,8 @@ class Notifier:
         self._delivery = delivery
         self._repo = repo
         self._policy = policy
+        # Requests store API names; messages show the catalog's labels (admins see both).
+        self._labels = labels
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
@@ -157,8 +161,9 @@ class Notifier:
     async def _ask_owners(
         self, request: AccessRequest, app: Application, *, changed: Block | None = None
     ) -> None:
+        shown = (await self._labels()).shown(request)
         ask = build_approval_request(
-            request, app, subject_name=request.subject_name, changed=changed
+            request, app, subject_name=request.subject_name, shown=shown, changed=changed
         )
         targets = (
             [app.approval_channel]
@@ -180,7 +185,10 @@ class Notifier:
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
         app = self._app(request)
-        outcome = build_approval_outcome(request, app, subject_name=request.subject_name)
+        shown = (await self._labels()).shown(request)
+        outcome = build_approval_outcome(
+            request, app, subject_name=request.subject_name, shown=shown
+        )
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
@@ -213,6 +221,15 @@ class Notifier:
         )
         await self._thread(request, ThreadEvent.PROVISIONED)
         await self.close_escalation(request, Resolution(text="The user is set up in Salesforce."))
+        for older in outcome.supersedes:
+            # Its owners approved a profile that no longer applies: say so where they decided.
+            until = f"until {request.expires_at:%d %b %Y}" if request.expires_at else "for good"
+            await self._thread(
+                older,
+                ThreadEvent.SUPERSEDED,
+                detail=f"Request {request.id} gives profile {request.profile or '?'} {until}; "
+                "this one's comes back when that request ends. Its permission sets stay.",
+            )
 
     async def needs_admin(self, outcome: NeedsAdmin) -> None:
         """One escalation per request: post it to each admin once, update it afterwards."""
@@ -262,7 +279,8 @@ class Notifier:
         app = self._app(grant)
         revocation = outcome.revocation
         by = revocation.requester_id if revocation.requester_id != "bot" else None
-        effect = outcome.effect
+        labels = await self._labels()
+        effect = outcome.effect_in(labels.permission_set)
         if tell_subject:
             await self._post(
                 grant.subject_id,
@@ -273,7 +291,8 @@ class Notifier:
                 by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
-        await self.close_escalation(revocation, resolution or Resolution(text=effect))
+        for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
+        await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
 
     async def offboarded(self, report: Offboarding, *, subject_name: str = "") -> None:
         """One summary DM to each admin concerned when a member left Slack."""
@@ -289,7 +308,8 @@ class Notifier:
     async def _escalate(self, request: AccessRequest, issue: Escalation) -> bool:
         """Post or update the admins' DM; True when it was posted for the first time."""
         app = self._app(request)
-        message = build_escalation(request, app, issue)
+        shown = (await self._labels()).shown(request, with_names=True)
+        message = build_escalation(request, app, issue, shown=shown)
         existing = await self._repo.messages(request.id, ESCALATION)
         if existing:
             for ref in existing:
@@ -317,7 +337,10 @@ class Notifier:
                 sf_username=request.sf_username,
                 instance_url=self._instance_url,
             )
-        message = build_escalation(request, self._app(request), issue, resolution=resolution)
+        shown = (await self._labels()).shown(request, with_names=True)
+        message = build_escalation(
+            request, self._app(request), issue, resolution=resolution, shown=shown
+        )
         for ref in existing:
             await self._update(ref, message)
 
@@ -330,7 +353,8 @@ class Notifier:
     async def asked_admins(self, request: AccessRequest, reminders: int) -> None:
         """Ask the admins to nudge the owners of a request nobody decides."""
         app = self._app(request)
-        ask = build_undecided_escalation(request, app, reminders=reminders)
+        shown = (await self._labels()).shown(request, with_names=True)
+        ask = build_undecided_escalation(request, app, reminders=reminders, shown=shown)
         for admin in app.admins:
             await self._post(
                 admin,
@@ -350,7 +374,10 @@ class Notifier:
     async def expiring_soon(self, grant: AccessRequest) -> None:
         """The access ends soon: a DM with Extend and Revoke now."""
         effect = await revocation_effect(self._repo, grant)
-        notice = build_expiring_soon(grant, self._app(grant), effect=effect.sentence())
+        labels = await self._labels()
+        notice = build_expiring_soon(
+            grant, self._app(grant), effect=effect.sentence(labels.permission_set)
+        )
         await self._post(
             grant.subject_id,
             notice,

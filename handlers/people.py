@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.flows.people import Person
 
 _TTL_SECONDS = 300.0
+PAGE_SIZE = 200  # users.list members per page: Slack recommends no more than 200
 
 
 def person_from_user(user: dict[str, object]) -> Person:
@@ -54,6 +55,23 @@ class SlackPeople:
         person = person_from_user(user) if isinstance(user, dict) else Person(id=user_id)
         self._cache[user_id] = (time.monotonic(), person)
         return person
+
+    async def deactivated(self) -> list[Person]:
+        """Every member Slack shows as deactivated (bots left out), read page by page.
+
+        users.list is rate limited (tier 2); the client's retry handler waits out a 429's
+        ``Retry-After``. A failure raises: a partial list must not pass for the whole one.
+        """
+        found: list[Person] = []
+        # slack_sdk follows response_metadata.next_cursor, re-using one response object.
+        async for page in await self._client.users_list(limit=PAGE_SIZE):
+            members = page.get("members")
+            for user in members if isinstance(members, list) else []:
+                if isinstance(user, dict) and user.get("deleted") is True:
+                    person = person_from_user(user)
+                    if person.id and not person.is_bot:
+                        found.append(person)
+        return found
 
     def forget(self, user_id: str) -> None:
         """Drop a cached member (after a user_change event)."""

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import requests
 
-from salesforce import catalog, convergence, deprovisioning, identity, provisioning, soql
+from salesforce import catalog, convergence, deprovisioning, identity, powers, provisioning, soql
 from salesforce.auth import SalesforceAuth
 from salesforce.client import SalesforceClient, TimeoutAdapter
 from salesforce.coalesce import Coalescer
@@ -19,8 +19,10 @@ from salesforce.models import (
     Catalog,
     ChangeOutcome,
     DeactivationOutcome,
+    GrantKind,
     OrgIdentity,
     ProvisionResult,
+    RecordPowers,
     SalesforceUser,
     UserChange,
     UserSpec,
@@ -83,6 +85,10 @@ class SalesforceGateway:
         """The Id of the user the bot acts as (read once per process)."""
         info = await self._run(self._client.userinfo)
         return info.user_id
+
+    async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
+        """What the record could hand over, and whether the bot's own user holds it (1 call)."""
+        return await self._run(powers.read_powers, self._client, kind, record_id)
 
     async def read_user(self, user_id: str) -> UserState | None:
         """The user with this Id as it is now, assignments and freeze included (1 call)."""

@@ -252,3 +252,43 @@ class OrgIdentity(_Frozen):
     org_name: str
     is_sandbox: bool
     integration_username: str
+
+
+class Power(StrEnum):
+    """A permission that hands over the whole org (its PermissionSet field name)."""
+
+    MODIFY_ALL_DATA = "PermissionsModifyAllData"
+    VIEW_ALL_DATA = "PermissionsViewAllData"
+    MANAGE_USERS = "PermissionsManageUsers"
+    AUTHOR_APEX = "PermissionsAuthorApex"
+
+    @property
+    def label(self) -> str:
+        """The permission's name in Setup."""
+        return _POWER_LABELS[self]
+
+
+_POWER_LABELS = {
+    Power.MODIFY_ALL_DATA: "Modify All Data",
+    Power.VIEW_ALL_DATA: "View All Data",
+    Power.MANAGE_USERS: "Manage Users",
+    Power.AUTHOR_APEX: "Author Apex",
+}
+
+
+class GrantKind(StrEnum):
+    """The records that carry permissions a request can hand out."""
+
+    PROFILE = "profile"
+    PERMISSION_SET = "permission_set"
+    GROUP = "group"
+
+
+class RecordPowers(_Frozen):
+    """What one profile, permission set or group grants of the org-wide powers, read just now."""
+
+    kind: GrantKind
+    record_id: str
+    powers: tuple[Power, ...] = ()
+    # The user the bot signs in as holds this record (its profile or one of its assignments).
+    integration_user_holds: bool = False

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from simple_salesforce.format import format_soql
 
+from salesforce.models import GrantKind, Power
+
 LICENSES = (
     "SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status, TotalLicenses, UsedLicenses "
     "FROM UserLicense WHERE Status = 'Active'"
@@ -146,4 +148,36 @@ def permissions_of(user_id: str) -> str:
         "SELECT Id, {fields:literal} FROM PermissionSetAssignment WHERE AssigneeId = {user_id}",
         fields=", ".join("PermissionSet." + p for p in PERMISSIONS),
         user_id=user_id,
+    )
+
+
+_POWERS_WHERE = {
+    # A profile's permissions live on the permission set it owns.
+    GrantKind.PROFILE: "IsOwnedByProfile = true AND ProfileId = {id}",
+    GrantKind.PERMISSION_SET: "Id = {id}",
+    # A group's permissions add up on its aggregate permission set.
+    GrantKind.GROUP: "PermissionSetGroupId = {id}",
+}
+
+
+def powers_of(kind: GrantKind, record_id: str) -> str:
+    """The powerful permission flags of a profile (its owning set), a set or a group's aggregate."""
+    return format_soql(
+        "SELECT Id, {fields:literal} FROM PermissionSet WHERE {where:literal}",
+        fields=", ".join(Power),
+        where=format_soql(_POWERS_WHERE[kind], id=record_id),
+    )
+
+
+def profile_of(user_id: str) -> str:
+    """The profile of the user with this Id."""
+    return format_soql("SELECT Id, ProfileId FROM User WHERE Id = {id}", id=user_id)
+
+
+def assignments_of(user_id: str) -> str:
+    """Every permission set and group assigned to the user with this Id."""
+    return format_soql(
+        "SELECT Id, PermissionSetId, PermissionSetGroupId FROM PermissionSetAssignment "
+        "WHERE AssigneeId = {id}",
+        id=user_id,
     )

@@ -22,6 +22,13 @@ class EventLog:
             )
             return cur.rowcount == 1
 
+    async def seen(self, event_id: str) -> bool:
+        """Whether ``event_id`` was marked already (a read: nothing is marked)."""
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)
+        )
+        return bool(list(rows))
+
     async def forget_older_than(self, age: timedelta) -> int:
         """Drop ids older than ``age`` (Slack stops retrying after minutes)."""
         async with self._db.transaction() as conn:

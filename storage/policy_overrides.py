@@ -18,6 +18,7 @@ from storage.db import Database, from_db_time, to_db_time
 
 OFFERED = "catalog_offered"
 WITHDRAWN = "catalog_withdrawn"
+REFUSED = "catalog_refused"
 
 
 class PolicyOverride(BaseModel):
@@ -121,3 +122,28 @@ class PolicyOverrides:
             changed_by=actor,
             changed_at=now,
         )
+
+    async def refuse(
+        self,
+        *,
+        application: str,
+        kind: str,
+        name: str,
+        reasons: Sequence[str],
+        actor: str,
+    ) -> None:
+        """Record that ``actor`` was refused offering ``name``, and why; nothing else changes."""
+        async with self._db.transaction() as conn:
+            await append_audit(
+                conn,
+                at=self._db.clock(),
+                request_id=None,
+                actor=actor,
+                action=REFUSED,
+                detail={
+                    "application": application,
+                    "kind": kind,
+                    "name": name,
+                    "reasons": list(reasons),
+                },
+            )

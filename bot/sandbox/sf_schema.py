@@ -14,6 +14,8 @@ PERMISSION_FIELDS = (
     "PermissionsFreezeUsers",
     "PermissionsManageRoles",
     "PermissionsModifyAllData",
+    "PermissionsViewAllData",
+    "PermissionsAuthorApex",
 )
 
 

@@ -115,8 +115,10 @@ class SimulatedSlack:
         locale: str = "en-US",
         deleted: bool = False,
         display_name: str = "",
+        is_bot: bool = False,
+        guest: bool = False,
     ) -> None:
-        """Add (or replace) a member."""
+        """Add (or replace) a member (``guest``: a multi-channel guest, ``is_restricted``)."""
         user = SlackUser(
             id=user_id,
             name=name,
@@ -126,6 +128,8 @@ class SimulatedSlack:
             tz=tz,
             locale=locale,
             deleted=deleted,
+            is_bot=is_bot,
+            is_restricted=guest,
         )
         with self._lock:
             self._state.users[user_id] = user

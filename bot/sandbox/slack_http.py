@@ -54,6 +54,9 @@ class SlackHttp:
                 status, body = fault.status, {"ok": False, "error": fault.error}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
+            elif (wait := state.rate_limited(method)) is not None:
+                status, body = 429, {"ok": False, "error": "ratelimited"}
+                headers["Retry-After"] = str(wait)
             elif method not in METHODS:
                 body = {"ok": False, "error": "unknown_method", "req_method": method}
             elif not token:

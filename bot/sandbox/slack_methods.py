@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -67,6 +70,8 @@ def user_object(state: SlackState, user: SlackUser, *, include_locale: bool) -> 
         "profile": profile,
         "is_admin": False,
         "is_owner": False,
+        "is_restricted": user.is_restricted,
+        "is_ultra_restricted": user.is_ultra_restricted,
         "is_bot": user.is_bot,
         "is_app_user": False,
         "updated": 1_700_000_000,
@@ -102,6 +107,55 @@ def users_lookup_by_email(state: SlackState, args: JsonDict) -> JsonDict:
         if user.email and user.email.lower() == email:
             return {"user": user_object(state, user, include_locale=False)}
     raise SlackFailure("users_not_found")
+
+
+USERS_LIST_MAX = 1000  # Slack serves at most this many members per page
+
+
+def users_list(state: SlackState, args: JsonDict) -> JsonDict:
+    """users.list: every member (deactivated ones too, ``deleted: true``), a page at a time.
+
+    The cursor is opaque (base64 of ``user:<id>``, as Slack's are); past the last page
+    ``next_cursor`` is the empty string. Without ``limit`` the whole workspace comes at once.
+    """
+    raw_limit = _str(args, "limit")
+    try:
+        limit = int(raw_limit) if raw_limit is not None else 0
+    except ValueError as exc:
+        raise SlackFailure("invalid_limit") from exc
+    if limit < 0:
+        raise SlackFailure("invalid_limit")
+    limit = min(limit, USERS_LIST_MAX) if limit else len(state.users) or 1
+    members = sorted(state.users.values(), key=lambda u: u.id)
+    start = 0
+    cursor = _str(args, "cursor")
+    if cursor is not None:
+        after = _cursor_user(cursor)
+        start = next((i for i, u in enumerate(members) if u.id > after), len(members))
+    page = members[start : start + limit]
+    more = start + limit < len(members)
+    next_cursor = _user_cursor(page[-1].id) if more and page else ""
+    return {
+        "members": [
+            user_object(state, u, include_locale=_flag(args, "include_locale")) for u in page
+        ],
+        "cache_ts": int(time.time()),
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
+def _user_cursor(user_id: str) -> str:
+    return base64.b64encode(f"user:{user_id}".encode()).decode()
+
+
+def _cursor_user(cursor: str) -> str:
+    try:
+        decoded = base64.b64decode(cursor, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise SlackFailure("invalid_cursor") from exc
+    if not decoded.startswith("user:") or len(decoded) <= len("user:"):
+        raise SlackFailure("invalid_cursor")
+    return decoded[len("user:") :]
 
 
 def conversations_open(state: SlackState, args: JsonDict) -> JsonDict:
@@ -251,6 +305,7 @@ def views_publish(state: SlackState, args: JsonDict) -> JsonDict:
 METHODS: dict[str, Method] = {
     "auth.test": auth_test,
     "users.info": users_info,
+    "users.list": users_list,
     "users.lookupByEmail": users_lookup_by_email,
     "conversations.open": conversations_open,
     "chat.postMessage": chat_post_message,

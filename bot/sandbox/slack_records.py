@@ -23,6 +23,8 @@ class SlackUser(_Frozen):
     locale: str = "en-US"
     deleted: bool = False
     is_bot: bool = False
+    is_restricted: bool = False  # a guest (multi-channel; single-channel ones are also ultra)
+    is_ultra_restricted: bool = False
 
     @property
     def shown_name(self) -> str:

@@ -5,6 +5,7 @@ Not thread-safe on its own: ``SimulatedSlack`` holds a lock around every use.
 
 from __future__ import annotations
 
+import math
 import random
 import string
 import time
@@ -18,6 +19,10 @@ from bot.sandbox.slack_records import ApiCall, PostedMessage, ResponsePost, Slac
 JsonDict = dict[str, Any]
 TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_USES = 5
+# Calls a minute Slack allows before it answers 429 (tier 2); other methods allow more than
+# the bot ever makes.
+RATE_LIMITS = {"users.list": 20}
+RATE_WINDOW_SECONDS = 60.0
 
 
 class SlackFailure(Exception):
@@ -99,6 +104,7 @@ class SlackState:
         self.response_targets: dict[str, ResponseTarget] = {}
         self.calls: list[ApiCall] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._last_ts_us = 0
         self._counters: dict[str, int] = defaultdict(int)
         self._rng = random.Random(team_id)
@@ -210,6 +216,20 @@ class SlackState:
         token = self.random_id(24)
         self.response_targets[token] = ResponseTarget(user, channel, source_ts, ephemeral)
         return token
+
+    def rate_limited(self, method: str) -> int | None:
+        """Seconds to wait when ``method`` is over its limit (the call is refused); else None."""
+        limit = RATE_LIMITS.get(method)
+        if limit is None:
+            return None
+        now = self.clock()
+        recent = self._recent[method]
+        while recent and now - recent[0] >= RATE_WINDOW_SECONDS:
+            recent.popleft()
+        if len(recent) >= limit:
+            return max(1, math.ceil(RATE_WINDOW_SECONDS - (now - recent[0])))
+        recent.append(now)
+        return None
 
     def take_fault(self, method: str) -> Fault | None:
         """The next injected failure for ``method``, if any."""

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from handlers.flows.choices import RequestChoices, build_choices
+from handlers.flows.labels import Labels
 from handlers.flows.ports import SalesforceGateway
 from handlers.policy import Application
 from salesforce.models import Catalog
@@ -34,6 +35,7 @@ class CatalogService:
         self._max_age = max_age
         self._min_gap = min_refresh_gap
         self._current: Catalog | None = None
+        self._labels: tuple[Catalog, Labels] | None = None
         self._lock = asyncio.Lock()
 
     async def current(self) -> Catalog:
@@ -63,6 +65,20 @@ class CatalogService:
         """Read the catalog from Salesforce now and store it."""
         async with self._lock:
             return await self._refresh_locked()
+
+    async def labels(self) -> Labels:
+        """The labels of the catalog at hand (memory, then SQLite); never waits on Salesforce."""
+        catalog = self._current
+        if catalog is None:
+            stored = await self._cache.load()
+            if stored is None:
+                return Labels()
+            # Kept, as ``current`` would keep it: a stale copy still names things right.
+            catalog = self._current = Catalog.model_validate_json(stored[0])
+        if self._labels is None or self._labels[0] is not catalog:
+            # Built once per catalog, not per message.
+            self._labels = (catalog, Labels.of(catalog))
+        return self._labels[1]
 
     async def choices_for(self, app: Application) -> RequestChoices:
         """What ``app`` offers; names the cached catalog lacks trigger one early refresh."""

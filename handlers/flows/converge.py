@@ -336,7 +336,7 @@ class Converger:
                 audit={"action": "user_created", "user_id": created.user_id},
             )
             if recorded is not None:
-                await self._settle_created(plan, created)
+                await self._settle_created(plan, created, self._desired(plan))
             return None
         if user.origin is ManagedOrigin.PENDING and user.create_sent_at is not None:
             # A create may have landed before its answer was lost: look before forgetting.
@@ -515,9 +515,11 @@ class Converger:
             grant = await self.repo.get(moved.grant_id) if moved.grant_id else None
             plan.outcomes.append(RevocationBlocked(revocation=moved, grant=grant, blocked=blocked))
 
-    async def _settle_created(self, plan: _Plan, created: ProvisionResult) -> None:
+    async def _settle_created(
+        self, plan: _Plan, created: ProvisionResult, desired: DesiredUser
+    ) -> None:
         for grant in plan.to_activate:
-            await self._activate(plan, grant, created)
+            await self._activate(plan, grant, created, desired)
 
     async def _settle(
         self,
@@ -536,7 +538,7 @@ class Converger:
                 assigned=tuple(sorted(desired.assignments)),
             )
             for grant in plan.to_activate:
-                await self._activate(plan, grant, result)
+                await self._activate(plan, grant, result, desired)
         kept = tuple(g.id for g in plan.wanted)
         kept_sets = {name for g in plan.wanted for name in g.permission_sets}
         removed = outcome.removed if isinstance(outcome, ChangeApplied) else 0
@@ -559,11 +561,15 @@ class Converger:
                 )
             )
 
-    async def _activate(self, plan: _Plan, grant: AccessRequest, result: ProvisionResult) -> None:
+    async def _activate(
+        self, plan: _Plan, grant: AccessRequest, result: ProvisionResult, desired: DesiredUser
+    ) -> None:
         open_now = await self.repo.find(grant_id=grant.id, kind=Kind.REVOKE, states=OPEN_REVOCATION)
         if open_now:
             # Revoked while the call was out: the next round closes it; never announce it.
             return
+        # A newer profile replaces an older grant's while it lasts: its owners are told.
+        supersedes = desired.superseded if desired.profile_grant == grant.id else ()
         expires = None
         if grant.duration_days is not None:
             expires = self.repo.clock() + timedelta(days=grant.duration_days)
@@ -587,13 +593,15 @@ class Converger:
                 "user_id": result.user_id,
                 "assigned": list(result.assigned),
                 "api_calls": result.api_calls,
+                **({"supersedes": list(supersedes)} if supersedes else {}),
             },
             touch=False,
         )
         if done is None:
             plan.outcomes.append(Skipped(request_id=grant.id, why="state changed meanwhile"))
-        else:
-            plan.outcomes.append(Provisioned(request=done, result=result))
+            return
+        older = [g for g in plan.wanted if g.id in supersedes]
+        plan.outcomes.append(Provisioned(request=done, result=result, supersedes=tuple(older)))
 
     async def _catalog_now(self) -> Catalog | None:
         try:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -137,14 +137,15 @@ class RevocationEffect(_Frozen):
     restores: bool = False
     removes: tuple[str, ...] = ()  # permission set (group) names no other grant gives
 
-    def sentence(self) -> str:
-        """One sentence: what will happen (or happened) to the Salesforce user."""
+    def sentence(self, label: Callable[[str], str] = str) -> str:
+        """One sentence: what will happen to the Salesforce user (``label`` names the sets)."""
         if self.deactivates:
             return "The Salesforce user is deactivated."
         if self.restores:
             return "The Salesforce user goes back to how it was before the bot changed it."
         if self.removes:
-            return f"{', '.join(self.removes)} is removed; the rest of the access stays."
+            names = ", ".join(label(n) for n in self.removes)
+            return f"{names} is removed; the rest of the access stays."
         return "Other access keeps the Salesforce user as it is."
 
 

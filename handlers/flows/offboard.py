@@ -49,6 +49,7 @@ class Offboarding(BaseModel):
     subject_id: str
     revoked: tuple[OffboardedGrant, ...] = ()
     cancelled: tuple[AccessRequest, ...] = ()
+    swept: bool = False  # found by the daily sweep: Slack's event never reached the bot
 
     @property
     def empty(self) -> bool:
@@ -65,6 +66,12 @@ class Departure(BaseModel):
     waiting: tuple[AccessRequest, ...] = ()
     settled: tuple[OffboardedGrant, ...] = ()
     cancelled: tuple[AccessRequest, ...] = ()
+    swept: bool = False
+
+    @property
+    def opened_anything(self) -> bool:
+        """Whether recording it started or cancelled something (not only found it under way)."""
+        return bool(self.waiting or self.cancelled)
 
     def report(self, outcomes: tuple[OffboardedGrant, ...] = ()) -> Offboarding:
         """The summary once the waiting revocations have ``outcomes``."""
@@ -72,6 +79,7 @@ class Departure(BaseModel):
             subject_id=self.subject_id,
             revoked=(*self.settled, *outcomes),
             cancelled=self.cancelled,
+            swept=self.swept,
         )
 
 
@@ -99,10 +107,12 @@ async def record_departure(
     subject_id: str,
     worker: str,
     lease: timedelta = timedelta(minutes=5),
+    source: RevokeSource = RevokeSource.OFFBOARDING,
 ) -> Departure:
     """Open a revocation per active grant, cancel the pending ones, lease the fresh revocations.
 
     Idempotent: a second call finds the revocations open and leaves them to whoever runs them.
+    ``source`` names what found the departure (Slack's event, or the daily sweep) in the audit.
     """
     grants = await repo.find(
         states=(State.ACTIVE, State.PROVISIONING, *CANCELLABLE),
@@ -116,7 +126,7 @@ async def record_departure(
             repo,
             grant,
             actor="bot",
-            source=RevokeSource.OFFBOARDING,
+            source=source,
             reason=OFFBOARDING_REASON,
         )
         if isinstance(result, Refused):
@@ -139,6 +149,7 @@ async def record_departure(
         waiting=tuple(leased),
         settled=settled,
         cancelled=tuple(cancelled),
+        swept=source is RevokeSource.SWEEP,
     )
 
 

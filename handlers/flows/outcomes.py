@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
@@ -64,6 +65,8 @@ class Provisioned(_Outcome):
 
     request: AccessRequest
     result: ProvisionResult
+    # Older grants whose profile and role no longer apply while this one lasts.
+    supersedes: tuple[AccessRequest, ...] = ()
 
 
 class NeedsAdmin(_Outcome):
@@ -106,13 +109,18 @@ class RevokedAccess(_Outcome):
 
     @property
     def effect(self) -> str:
-        """What happened to the Salesforce user, in one sentence."""
+        """What happened to the Salesforce user, in one sentence (sets by their API names)."""
+        return self.effect_in(str)
+
+    def effect_in(self, label: Callable[[str], str]) -> str:
+        """What happened to the Salesforce user, in one sentence; ``label`` names the sets."""
         if self.deactivated:
             return "The Salesforce user is deactivated."
         if self.restored:
             return "The Salesforce user is back to how it was before the bot changed it."
         if self.removed:
-            return f"{', '.join(self.removed)} was removed; the rest of the access stays."
+            names = ", ".join(label(n) for n in self.removed)
+            return f"{names} was removed; the rest of the access stays."
         return "Other access keeps the Salesforce user as it is."
 
 

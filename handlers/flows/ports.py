@@ -10,7 +10,9 @@ from salesforce.models import (
     Catalog,
     ChangeOutcome,
     DeactivationOutcome,
+    GrantKind,
     ProvisionResult,
+    RecordPowers,
     SalesforceUser,
     UserChange,
     UserSpec,
@@ -40,6 +42,10 @@ class SalesforceGateway(Protocol):
 
     async def integration_user_id(self) -> str:
         """The Id of the user the bot acts as."""
+        ...
+
+    async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
+        """What a profile, set or group could hand over; whether the bot's user holds it."""
         ...
 
     async def read_user(self, user_id: str) -> UserState | None:

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.flows.ports import SalesforceGateway
+from handlers.flows.powerful import too_powerful
 from handlers.policy import Application, Policy
 from salesforce.models import Catalog
 from storage.policy_overrides import PolicyOverride, PolicyOverrides
@@ -40,6 +42,8 @@ class CatalogRefused(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     why: str
+    # Set when the refusal is a security decision the audit log keeps.
+    reasons: tuple[str, ...] = ()
 
 
 def _overlay(app: Application, overrides: Sequence[PolicyOverride]) -> Application:
@@ -113,18 +117,29 @@ def record_names(catalog: Catalog, kind: str, name: str) -> tuple[str, ...] | No
     return None
 
 
+def _file_lists(file_policy: Policy, application: str, field: str, names: tuple[str, ...]) -> bool:
+    app = file_policy.application(application)
+    listed: tuple[str, ...] = getattr(app, field) if app else ()
+    return any(n and n in listed for n in names)
+
+
 async def set_requestable(
     overrides: PolicyOverrides,
     policy: Policy,
     catalog: Catalog,
     *,
+    gateway: SalesforceGateway,
+    file_policy: Policy,
     actor: str,
     application: str,
     kind: str,
     name: str,
     requestable: bool,
 ) -> CatalogChanged | CatalogRefused:
-    """Offer (or stop offering) one record of the org in ``application``; admins only."""
+    """Offer (or stop offering) one record of the org in ``application``; admins only.
+
+    What hands over the org (or is the bot's own access) is offered only by the policy file.
+    """
     app = policy.application(application)
     if app is None:
         return CatalogRefused(why="That application is no longer in the access policy.")
@@ -147,6 +162,20 @@ async def set_requestable(
             why=f"{app.title} has to offer at least one {_NEVER_EMPTY[kind]}, so "
             f"{canonical} stays. Offer another one first."
         )
+    if requestable and not _file_lists(file_policy, app.name, field, names):
+        title = next((n for n in names[1:] if n), canonical)
+        refused = await too_powerful(
+            catalog=catalog, gateway=gateway, kind=kind, name=canonical, title=title
+        )
+        if refused is not None:
+            await overrides.refuse(
+                application=app.name,
+                kind=kind,
+                name=canonical,
+                reasons=refused.reasons,
+                actor=actor,
+            )
+            return CatalogRefused(why=refused.why, reasons=refused.reasons)
     await overrides.set(
         application=app.name,
         kind=kind,

@@ -43,6 +43,7 @@ class RevokeSource(StrEnum):
     ADMIN = "admin"
     SELF = "self"
     OFFBOARDING = "offboarding"
+    SWEEP = "sweep"  # the daily sweep of members Slack shows as deactivated
     EXPIRY = "expiry"
     RECONCILIATION = "reconciliation"
 

@@ -79,6 +79,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             deps.overrides,
             deps.policy(),
             await deps.catalog.current(),
+            gateway=deps.gateway,
+            file_policy=deps.file_policy(),
             actor=user_id,
             application=toggle.position.application,
             kind=toggle.position.kind.value,

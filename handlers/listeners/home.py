@@ -126,6 +126,7 @@ class HomePublisher:
             catalog_kind=(tab.catalog_kind if tab else None) or CatalogKind.PROFILES,
             catalog_page=tab.catalog_page if tab else 0,
             command=deps.config.command,
+            labels=await deps.catalog.labels(),
         )
 
     async def _catalog(self) -> Catalog | None:

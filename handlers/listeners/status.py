@@ -28,7 +28,13 @@ async def on_status(
 ) -> None:
     """The typist's live access (Extend, Revoke) and their requests, only to them."""
     mine = await requests_of(deps.repo, user_id)
-    reply = build_status(mine, policy=deps.policy(), now=deps.clock(), command=deps.config.command)
+    reply = build_status(
+        mine,
+        policy=deps.policy(),
+        now=deps.clock(),
+        command=deps.config.command,
+        labels=await deps.catalog.labels(),
+    )
     await _answer(respond, reply)
 
 
@@ -47,5 +53,6 @@ async def on_pending(
         policy=policy,
         now=deps.clock(),
         escalations=await escalated_to(deps.repo, policy, user_id),
+        labels=await deps.catalog.labels(),
     )
     await _answer(respond, reply)

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.labels import ShownAccess
 from handlers.flows.outcomes import RefusalReason
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
@@ -90,6 +91,7 @@ def build_approval_request(
     *,
     requester_name: str = "",
     subject_name: str = "",
+    shown: ShownAccess | None = None,
     changed: Block | None = None,
 ) -> SlackMessage:
     """Ask the owners to decide: the request's facts, Approve and Deny (with a confirm).
@@ -99,7 +101,7 @@ def build_approval_request(
     blocks: list[Block] = [
         _header(app),
         SectionBlock(text=who_line(req, app)),
-        *fact_blocks(req),
+        *fact_blocks(req, shown=shown),
         *([changed] if changed else []),
         _decision_buttons(req, app),
         id_context(req),
@@ -116,6 +118,7 @@ def build_approval_outcome(
     outcome: Outcome | None = None,
     requester_name: str = "",
     subject_name: str = "",
+    shown: ShownAccess | None = None,
 ) -> SlackMessage:
     """The approval message once decided: same facts, buttons gone, outcome shown."""
     ended = outcome or outcome_of(req)
@@ -125,7 +128,7 @@ def build_approval_outcome(
     blocks: list[Block] = [
         _header(app),
         SectionBlock(text=who_line(req, app)),
-        *fact_blocks(req),
+        *fact_blocks(req, shown=shown),
         SectionBlock(block_id=BlockId.OUTCOME, text=clip(status, SECTION_TEXT_MAX)),
         id_context(req),
     ]

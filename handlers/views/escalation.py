@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.labels import ShownAccess
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.facts import fact_blocks, id_context
@@ -150,8 +151,12 @@ def build_escalation(
     issue: Escalation,
     *,
     resolution: Resolution | None = None,
+    shown: ShownAccess | None = None,
 ) -> SlackMessage:
-    """Tell the admins what is stuck, why, and what to change; ``resolution`` closes it."""
+    """Tell the admins what is stuck, why, and what to change; ``resolution`` closes it.
+
+    ``shown`` names the access as admins read it: labels with the API names they act on.
+    """
     blocked = issue.kind is EscalationKind.BLOCKED_DEACTIVATION
     what = "Deactivation blocked" if blocked else "Needs an admin"
     state = "Resolved" if resolution else what
@@ -165,7 +170,7 @@ def build_escalation(
                 text=f"{mention(req.subject_id)}'s *{safe(app.title, 200)}* access{asked}."
             )
         )
-        blocks.extend(fact_blocks(req, with_reason=False))
+        blocks.extend(fact_blocks(req, with_reason=False, shown=shown))
         blocks.append(SectionBlock(text=_problem_text(issue)))
     if issue.raw_message.strip():
         raw = "Salesforce said:\n" + code_block(issue.raw_message, CONTEXT_TEXT_MAX - 20)

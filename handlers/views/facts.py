@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.labels import ShownAccess
 from handlers.policy import Application
 from handlers.views.text import (
     CONTEXT_TEXT_MAX,
@@ -90,14 +91,20 @@ def permission_sets_text(names: tuple[str, ...], limit: int = FIELD_TEXT_MAX - 4
     return ", ".join(shown)
 
 
-def fact_blocks(req: AccessRequest, *, with_reason: bool = True) -> list[Block]:
-    """License, profile, role, duration and permission sets; then the requester's reason."""
+def fact_blocks(
+    req: AccessRequest, *, with_reason: bool = True, shown: ShownAccess | None = None
+) -> list[Block]:
+    """License, profile, role, duration and permission sets; then the requester's reason.
+
+    ``shown`` is the access in the reader's words (labels); without it the stored names show.
+    """
+    what = shown or ShownAccess.names_of(req)
     fields = [
-        _field("User License", _name(req.license)),
-        _field("Profile", _name(req.profile)),
-        _field("Role", _name(req.role)),
+        _field("User License", _name(what.license)),
+        _field("Profile", _name(what.profile)),
+        _field("Role", _name(what.role)),
         _field("Duration", duration_label(req.duration_days)),
-        _field("Permission sets", permission_sets_text(req.permission_sets)),
+        _field("Permission sets", permission_sets_text(what.permission_sets)),
     ]
     if req.sf_username:
         fields.append(_field("Salesforce username", code(req.sf_username)))

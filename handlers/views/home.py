@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from handlers.flows.choices import LicenseChoice
+from handlers.flows.labels import Labels
 from handlers.policy import Policy
 from handlers.views.block_budget import HOME_BLOCKS_MAX, fit_counts, fitted
 from handlers.views.catalog_admin import CatalogAdminView, build_catalog_section
@@ -83,7 +84,12 @@ def build_seat_blocks(seats: Sequence[LicenseChoice] | None) -> list[Block]:
 
 
 def _waiting_part(
-    viewer_id: str, policy: Policy, waiting: Sequence[AccessRequest], now: datetime, command: str
+    viewer_id: str,
+    policy: Policy,
+    waiting: Sequence[AccessRequest],
+    now: datetime,
+    command: str,
+    labels: Labels | None,
 ) -> _Part:
     # Only owners of the request's application can decide it, and never their own.
     decidable = [
@@ -95,7 +101,7 @@ def _waiting_part(
     ]
     return _Part(
         head=[DividerBlock(), HeaderBlock(text="Waiting for your decision")],
-        rows=[waiting_row(r, policy, now=now) for r in decidable],
+        rows=[waiting_row(r, policy, now=now, labels=labels) for r in decidable],
         empty="Nothing waits for your decision.",
         hint=f"use `{command} pending`",
     )
@@ -118,20 +124,30 @@ def _escalation_part(
 
 
 def _own_parts(
-    policy: Policy, mine: Sequence[AccessRequest], now: datetime, command: str
+    policy: Policy,
+    mine: Sequence[AccessRequest],
+    now: datetime,
+    command: str,
+    labels: Labels | None,
 ) -> list[_Part]:
     ordered = newest_first(mine)
     hint = f"use `{command} status`"
     return [
         _Part(
             head=[DividerBlock(), HeaderBlock(text="Your Salesforce access")],
-            rows=[own_row(r, policy, now=now) for r in ordered if is_active_grant(r)],
+            rows=[
+                own_row(r, policy, now=now, labels=labels) for r in ordered if is_active_grant(r)
+            ],
             empty="You hold no Salesforce access through this app yet.",
             hint=hint,
         ),
         _Part(
             head=[_title("Your requests")],
-            rows=[own_row(r, policy, now=now) for r in ordered if not is_active_grant(r)],
+            rows=[
+                own_row(r, policy, now=now, labels=labels)
+                for r in ordered
+                if not is_active_grant(r)
+            ],
             empty=f"No requests. Ask for access with `{command} request`.",
             hint=hint,
         ),
@@ -151,19 +167,21 @@ def build_home(
     catalog_kind: str = CatalogKind.PROFILES,
     catalog_page: int = 0,
     command: str = COMMAND,
+    labels: Labels | None = None,
 ) -> View:
     """The Home tab for ``viewer_id``; owner and admin sections only for those roles.
 
     ``catalog_kind`` and ``catalog_page`` say which page of the catalog an admin looks at;
-    ``command`` is the slash command the hints name.
+    ``command`` is the slash command the hints name; ``labels`` name the access as people
+    read it.
     """
     is_admin = policy.is_admin_anywhere(viewer_id)
     parts: list[_Part] = []
     if policy.is_owner_anywhere(viewer_id):
-        parts.append(_waiting_part(viewer_id, policy, waiting, now, command))
+        parts.append(_waiting_part(viewer_id, policy, waiting, now, command, labels))
     if is_admin:
         parts.append(_escalation_part(viewer_id, policy, escalations, command))
-    parts.extend(_own_parts(policy, mine, now, command))
+    parts.extend(_own_parts(policy, mine, now, command, labels))
     if is_admin:
         seats_head = HeaderBlock(text="Seats per license")
         parts.append(_Part(head=[DividerBlock(), seats_head, *build_seat_blocks(seats)]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 
+from handlers.flows.labels import ShownAccess
 from handlers.flows.lifecycle import Drift, DriftKind, DriftReport
 from handlers.policy import Application
 from handlers.views.facts import fact_blocks, id_context, who_line
@@ -52,7 +53,7 @@ def build_reminder(req: AccessRequest, app: Application, *, number: int) -> Slac
 
 
 def build_undecided_escalation(
-    req: AccessRequest, app: Application, *, reminders: int
+    req: AccessRequest, app: Application, *, reminders: int, shown: ShownAccess | None = None
 ) -> SlackMessage:
     """To the admins: reminders did not help; the owners need a nudge (or another owner)."""
     asked = f"after {reminders} reminder{'s' if reminders != 1 else ''}" if reminders else ""
@@ -65,7 +66,7 @@ def build_undecided_escalation(
         HeaderBlock(text=plain(f"Waiting for a decision: {app.title}", HEADER_TEXT_MAX)),
         SectionBlock(text=clip(text, SECTION_TEXT_MAX)),
         SectionBlock(text=who_line(req, app)),
-        *fact_blocks(req),
+        *fact_blocks(req, shown=shown),
         id_context(req),
     ]
     return message(f"Nobody decided {req.id} ({app.title}) yet; please nudge the owners.", blocks)

@@ -202,6 +202,7 @@ class ThreadEvent(StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     RESOLVED = "resolved"
+    SUPERSEDED = "superseded"
 
 
 def build_thread_reply(
@@ -233,6 +234,9 @@ def build_thread_reply(
         ThreadEvent.EXPIRED: ":hourglass: Nobody decided in time; the request expired.",
         ThreadEvent.CANCELLED: f":heavy_multiplication_x: Cancelled{by}.",
         ThreadEvent.RESOLVED: f":white_check_mark: Resolved{by}.",
+        ThreadEvent.SUPERSEDED: ":twisted_rightwards_arrows: "
+        + (f"Its profile {code(req.profile, 120)}" if req.profile else "Its profile")
+        + " and role no longer apply while a newer grant's do.",
     }
     text = lines[event]
     if detail.strip():

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.labels import Labels, ShownAccess
 from handlers.ids import ActionId
 from handlers.policy import Policy
 from handlers.views.facts import permission_sets_text
@@ -89,11 +90,12 @@ def _whose(req: AccessRequest) -> str:
     return ""
 
 
-def what_text(req: AccessRequest) -> str:
-    """``Profile · License · Role · 2 permission sets · 30 days`` (names escaped)."""
-    parts = [safe(v, _NAME_MAX) for v in (req.profile, req.license, req.role) if v]
-    if req.permission_sets:
-        parts.append("+ " + permission_sets_text(req.permission_sets, 400))
+def what_text(req: AccessRequest, shown: ShownAccess | None = None) -> str:
+    """``Profile · License · Role · 2 permission sets · 30 days`` (labels when ``shown``)."""
+    what = shown or ShownAccess.names_of(req)
+    parts = [safe(v, _NAME_MAX) for v in (what.profile, what.license, what.role) if v]
+    if what.permission_sets:
+        parts.append("+ " + permission_sets_text(what.permission_sets, 400))
     if req.kind is Kind.GRANT:
         parts.append(duration_label(req.duration_days))
     return " · ".join(parts)
@@ -109,11 +111,18 @@ def _ends_text(req: AccessRequest, *, now: datetime, warn_before: timedelta) -> 
     return f"{soon}ends on {slack_date(ends)}"
 
 
-def request_text(req: AccessRequest, *, title: str, now: datetime, warn_before: timedelta) -> str:
+def request_text(
+    req: AccessRequest,
+    *,
+    title: str,
+    now: datetime,
+    warn_before: timedelta,
+    shown: ShownAccess | None = None,
+) -> str:
     """Application, state, what was asked for, and the dates that matter, as mrkdwn."""
     head = f"*{safe(title, 200)}*{_whose(req)} · {STATE_LABELS.get(req.state, req.state.value)}"
     lines = [head]
-    what = what_text(req)
+    what = what_text(req, shown)
     if req.kind is Kind.REVOKE:
         what = "Removal of the access" + (f" ({what})" if what else "")
     if what:
@@ -185,19 +194,24 @@ def decision_actions(req: AccessRequest, *, title: str) -> ActionsBlock:
     )
 
 
-def own_row(req: AccessRequest, policy: Policy, *, now: datetime) -> list[Block]:
+def own_row(
+    req: AccessRequest, policy: Policy, *, now: datetime, labels: Labels | None = None
+) -> list[Block]:
     """A request or grant of the reader's: a line, plus Extend/Revoke while the access is live."""
     title = app_title(policy, req.application)
     warn = policy.timings.expiry_warning_before
+    shown = labels.shown(req) if labels else None
     blocks: list[Block] = [
-        SectionBlock(text=request_text(req, title=title, now=now, warn_before=warn))
+        SectionBlock(text=request_text(req, title=title, now=now, warn_before=warn, shown=shown))
     ]
     if is_active_grant(req):
         blocks.append(grant_actions(req, title=title))
     return blocks
 
 
-def waiting_row(req: AccessRequest, policy: Policy, *, now: datetime) -> list[Block]:
+def waiting_row(
+    req: AccessRequest, policy: Policy, *, now: datetime, labels: Labels | None = None
+) -> list[Block]:
     """A request waiting for the reader's decision: who, what, why, then Approve and Deny."""
     title = app_title(policy, req.application)
     whom = (
@@ -206,7 +220,7 @@ def waiting_row(req: AccessRequest, policy: Policy, *, now: datetime) -> list[Bl
         else ""
     )
     lines = [f"{mention(req.requester_id)} asks for *{safe(title, 200)}* access{whom}."]
-    what = what_text(req)
+    what = what_text(req, labels.shown(req) if labels else None)
     if what:
         lines.append(what)
     if req.reason.strip():

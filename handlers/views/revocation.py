@@ -163,6 +163,8 @@ def build_offboarding_summary(
         more = f"and {len(lines) - SUMMARY_LINES_MAX} more; see the audit log."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     note = "Done without approval: a deactivated member keeps no access."
+    if report.swept:
+        note += " Found by the daily check of deactivated members: Slack's event never came."
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(note, CONTEXT_TEXT_MAX))]))
     text = f"{who} left Slack: {len(report.revoked)} access removal(s), "
     text += f"{len(report.cancelled)} pending request(s) cancelled."

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
+from handlers.flows.labels import Labels
 from handlers.policy import Policy
 from handlers.views.block_budget import fit_counts, fitted
 from handlers.views.help import COMMAND
@@ -44,7 +45,12 @@ def _fill(sections: Sequence[tuple[str, list[list[Block]], str]], *, empty: str)
 
 
 def build_status(
-    mine: Sequence[AccessRequest], *, policy: Policy, now: datetime, command: str = COMMAND
+    mine: Sequence[AccessRequest],
+    *,
+    policy: Policy,
+    now: datetime,
+    command: str = COMMAND,
+    labels: Labels | None = None,
 ) -> SlackMessage:
     """The reader's live access (with Extend and Revoke) and their requests, newest first."""
     ordered = newest_first(mine)
@@ -52,8 +58,12 @@ def build_status(
     others = [r for r in ordered if not is_active_grant(r)]
     blocks = _fill(
         [
-            ("Your Salesforce access", [own_row(r, policy, now=now) for r in grants], _OLDER),
-            ("Your requests", [own_row(r, policy, now=now) for r in others], _OLDER),
+            (
+                "Your Salesforce access",
+                [own_row(r, policy, now=now, labels=labels) for r in grants],
+                _OLDER,
+            ),
+            ("Your requests", [own_row(r, policy, now=now, labels=labels) for r in others], _OLDER),
         ],
         empty=f"You have no Salesforce access or requests yet. Ask with `{command} request`.",
     )
@@ -71,9 +81,10 @@ def build_pending(
     policy: Policy,
     now: datetime,
     escalations: Sequence[AccessRequest] = (),
+    labels: Labels | None = None,
 ) -> SlackMessage:
     """Requests waiting for the reader's decision (Approve, Deny) and, for admins, their help."""
-    decide = [waiting_row(r, policy, now=now) for r in newest_first(waiting)]
+    decide = [waiting_row(r, policy, now=now, labels=labels) for r in newest_first(waiting)]
     fix = [escalation_row(r, policy) for r in newest_first(escalations)]
     blocks = _fill(
         [

@@ -173,9 +173,15 @@ async def test_revoking_one_of_two_grants_removes_only_its_access(stage: Stage) 
     assert permanent.sf_user_id == short.sf_user_id
     user_id = short.sf_user_id or ""
     assert stage.org.assignments_of(user_id) == ("Reports_Export", "Sales_Ops")
-    # the newer grant's profile and role apply while it lasts
+    # the newer grant's profile and role apply while it lasts, and the older grant's owners
+    # read so under the message where they approved it
     now = stage.org.user(user_id)
     assert now is not None and now.profile_name == "Sales User"
+    (asked,) = [
+        m for m in stage.slack.dms(OMAR.id) if not m.is_reply and permanent.id in str(m.blocks)
+    ]
+    told_owner = [m.text for m in stage.slack.messages(asked.channel) if m.thread_ts == asked.ts]
+    assert any("no longer apply" in t and short.id in t for t in told_owner), told_owner
 
     await owner_revokes(stage, OMAR.id, JANE.id, "The quarter is closed")
     await in_state(stage, short.id, State.REVOKED)

@@ -47,9 +47,10 @@ async def test_a_grants_life_reads_top_to_bottom_under_each_approval_message(sta
             "Jane Doe",
             "Salesforce",
             "Sales User",
-            "SalesRep",
-            "Sales_Ops",
-            "Reports_Export",
+            # owners read the labels the request form showed, not the API names
+            "Sales Rep",
+            "Sales Operations",
+            "Export Reports",
             "30 days",
             "Quarter close with the EMEA team",
             f"Request `{request.id}`",

@@ -15,10 +15,12 @@ from salesforce.models import (
     Deactivated,
     DeactivationBlocked,
     DeactivationOutcome,
+    GrantKind,
     PermissionSet,
     Profile,
     ProvisionAction,
     ProvisionResult,
+    RecordPowers,
     Role,
     SalesforceUser,
     UserChange,
@@ -106,6 +108,9 @@ class FakeGateway:
 
     async def integration_user_id(self) -> str:
         return "005BOT"
+
+    async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
+        return RecordPowers(kind=kind, record_id=record_id)
 
     async def read_user(self, user_id: str) -> UserState | None:
         self.calls.append(("read_user", user_id))

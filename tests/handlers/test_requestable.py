@@ -15,9 +15,12 @@ from handlers.flows.requestable import (
     set_requestable,
 )
 from handlers.policy import Policy
+from salesforce.errors import Transient
+from salesforce.models import GrantKind, Power, RecordPowers
+from storage.audit import AuditLog
 from storage.db import Database
 from storage.policy_overrides import PolicyOverride, PolicyOverrides
-from tests.handlers.fakes import ADMIN, OWNER, demo_catalog, sales_app
+from tests.handlers.fakes import ADMIN, OWNER, FakeGateway, demo_catalog, sales_app
 
 AT = datetime(2026, 11, 27, tzinfo=UTC)
 KINDS = ("licenses", "profiles", "roles", "permission_sets", "groups")
@@ -121,6 +124,8 @@ async def test_only_admins_offer_records_the_org_has(db: Database) -> None:
             overrides,
             policy,
             catalog,
+            gateway=FakeGateway(),
+            file_policy=policy,
             actor=actor,
             application="sales",
             kind=kind,
@@ -151,6 +156,8 @@ async def test_the_last_profile_cannot_be_withdrawn(db: Database) -> None:
         overrides,
         policy,
         demo_catalog(),
+        gateway=FakeGateway(),
+        file_policy=policy,
         actor=ADMIN,
         application="sales",
         kind="profiles",
@@ -159,3 +166,72 @@ async def test_the_last_profile_cannot_be_withdrawn(db: Database) -> None:
     )
     assert isinstance(refused, CatalogRefused) and "at least one profile" in refused.why
     assert overrides.snapshot == ()
+
+
+class PowerfulGateway(FakeGateway):
+    """Salesforce says the record grants Modify All Data, or cannot be reached."""
+
+    def __init__(self, *, holds: bool = False, down: bool = False) -> None:
+        super().__init__()
+        self.holds, self.down = holds, down
+
+    async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
+        self.calls.append(("record_powers", record_id))
+        if self.down:
+            raise Transient("Salesforce did not answer.")
+        powers = () if self.holds else (Power.MODIFY_ALL_DATA,)
+        return RecordPowers(
+            kind=kind, record_id=record_id, powers=powers, integration_user_holds=self.holds
+        )
+
+
+async def test_what_hands_over_the_org_is_offered_only_by_the_file(db: Database) -> None:
+    overrides = PolicyOverrides(db)
+    policy = Policy(applications=(sales_app(profiles=("Sales User",)),))
+
+    async def offer(
+        gateway: FakeGateway, name: str = "Standard User", file: Policy = policy
+    ) -> CatalogChanged | CatalogRefused:
+        return await set_requestable(
+            overrides,
+            policy,
+            demo_catalog(),
+            gateway=gateway,
+            file_policy=file,
+            actor=ADMIN,
+            application="sales",
+            kind="profiles",
+            name=name,
+            requestable=True,
+        )
+
+    refused = await offer(PowerfulGateway())
+    assert isinstance(refused, CatalogRefused) and "Modify All Data" in refused.why
+    assert refused.reasons == (Power.MODIFY_ALL_DATA,)
+    bots = await offer(PowerfulGateway(holds=True))
+    assert isinstance(bots, CatalogRefused) and "the bot signs in" in bots.why
+    down = await offer(PowerfulGateway(down=True))
+    assert isinstance(down, CatalogRefused) and "could not be asked" in down.why
+    assert overrides.snapshot == ()
+    # roles and licenses carry no permissions: nothing to ask
+    quiet = PowerfulGateway()
+    lic = await set_requestable(
+        overrides,
+        policy,
+        demo_catalog(),
+        gateway=quiet,
+        file_policy=policy,
+        actor=ADMIN,
+        application="sales",
+        kind="licenses",
+        name="Salesforce Platform",
+        requestable=True,
+    )
+    assert isinstance(lic, CatalogChanged) and quiet.calls == []
+    # the file lists it: an admin with shell access chose it, so Slack does not ask again
+    listed = Policy(applications=(sales_app(profiles=("Sales User", "Standard User")),))
+    file_gateway = PowerfulGateway()
+    offered = await offer(file_gateway, file=listed)
+    assert isinstance(offered, CatalogChanged) and offered.changed and file_gateway.calls == []
+    actions = [e.action async for e in AuditLog(db).entries()]
+    assert actions.count("catalog_refused") == 3

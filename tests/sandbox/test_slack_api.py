@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -294,3 +296,48 @@ def test_start_stop_and_restart_on_a_new_port() -> None:
     with sim:
         assert sim.api_url.startswith("http://127.0.0.1:") and sim.api_url.endswith("/api/")
     sim.stop()
+
+
+async def test_users_list_pages_with_an_opaque_cursor_and_shows_deactivated_members(
+    slack: SimulatedSlack, slack_client: AsyncWebClient
+) -> None:
+    for n in range(5):
+        slack.add_user(f"U1M{n}", name=f"m{n}", real_name=f"M {n}", email=None, deleted=n == 3)
+    slack.add_user("U1GUEST", name="g", real_name="Guest", email=None, guest=True)
+    # slack_sdk reuses one response object for every page: copy what each page holds
+    pages = [dict(page.data) async for page in await slack_client.users_list(limit=3)]
+    members = [m for page in pages for m in page["members"]]
+    ids = [m["id"] for m in members]
+    assert len(ids) == len(set(ids)) and {"U0BOT", "U1M0", "U1M4", "U1GUEST"} <= set(ids)
+    assert all(len(page["members"]) <= 3 for page in pages)
+    assert pages[-1]["response_metadata"]["next_cursor"] == ""
+    assert all(page["response_metadata"]["next_cursor"] for page in pages[:-1])
+    by_id = {m["id"]: m for m in members}
+    assert by_id["U1M3"]["deleted"] is True and by_id["U1M2"]["deleted"] is False
+    assert by_id["U0BOT"]["is_bot"] is True
+    assert by_id["U1GUEST"]["is_restricted"] is True and by_id["U1M0"]["is_restricted"] is False
+    assert isinstance(pages[0]["cache_ts"], int)
+    # without a limit the whole workspace comes in one page
+    whole = await slack_client.users_list()
+    assert [m["id"] for m in whole["members"]] == ids
+    assert whole["response_metadata"]["next_cursor"] == ""
+
+
+async def test_users_list_refuses_a_cursor_it_did_not_give(slack_client: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        await slack_client.users_list(limit=2, cursor="not a cursor")
+    assert caught.value.response["error"] == "invalid_cursor"
+
+
+async def test_users_list_is_rate_limited_like_tier_2(
+    slack: SimulatedSlack, slack_client: AsyncWebClient, advance_clock: Callable[[float], None]
+) -> None:
+    for _ in range(20):
+        await slack_client.users_list(limit=200)
+    with pytest.raises(SlackApiError) as caught:
+        await slack_client.users_list(limit=200)
+    assert caught.value.response.status_code == 429
+    assert caught.value.response["error"] == "ratelimited"
+    assert caught.value.response.headers["Retry-After"] == "60"
+    advance_clock(60)
+    assert (await slack_client.users_list(limit=200))["ok"] is True
