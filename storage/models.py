@@ -79,6 +79,7 @@ class AccessRequest(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int = 0
+    pending_since: datetime | None = None  # sent back to the owners at; None: since created_at
 
 
 class AuditEntry(BaseModel):

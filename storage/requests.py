@@ -22,7 +22,15 @@ _MANAGING_STATE = State.PROVISIONING.value
 log = logging.getLogger(__name__)
 
 _TIME_FIELDS = frozenset(
-    {"decided_at", "next_attempt_at", "claimed_until", "expires_at", "created_at", "updated_at"}
+    {
+        "decided_at",
+        "next_attempt_at",
+        "claimed_until",
+        "expires_at",
+        "created_at",
+        "updated_at",
+        "pending_since",
+    }
 )
 _MUTABLE_FIELDS = frozenset(
     {
@@ -48,6 +56,7 @@ _MUTABLE_FIELDS = frozenset(
         "reminders_sent",
         "subject_email",
         "subject_name",
+        "pending_since",
     }
 )
 # Alphabet without look-alikes, so an id read aloud or typed back is unambiguous.

@@ -111,6 +111,9 @@ async def _resume(
     fresh: dict[str, Any] = {"attempts": 0, "claimed_by": None, "claimed_until": None}
     if to in (State.APPROVED, State.REQUESTED):
         fresh["next_attempt_at"] = repo.clock()  # due now: a tick picks it up if nothing else does
+    if to is State.PENDING_APPROVAL:
+        # The owners' time to decide (reminders, then expiry) starts again now.
+        fresh.update(pending_since=repo.clock(), next_attempt_at=None, reminders_sent=0)
     moved = await repo.transition(
         request.id,
         expected=request.state,
@@ -219,14 +222,7 @@ async def complete_request(
             repo, found, actor, to=State.APPROVED, action="completed", changes=fields, detail=detail
         )
     # More or other access than the owner approved: that approval no longer counts.
-    now = repo.clock()
-    again = {
-        "decided_by": None,
-        "decided_at": None,
-        "decision_note": None,
-        "reminders_sent": 0,
-        "next_attempt_at": now + policy.timings.first_reminder_after,
-    }
+    again = {"decided_by": None, "decided_at": None, "decision_note": None}
     resumed = await _resume(
         repo,
         found,

@@ -300,3 +300,21 @@ async def test_an_admin_may_not_act_on_their_own_request(stage: Stage) -> None:
     stage.org.admin_update("User", stage.org.user_by_username("kim@acme.com").id, IsActive=False)  # type: ignore[union-attr]
     await stage.workspace.click(BOB.id, dm, ActionId.RETRY)
     await until_state(stage, stuck.id, State.ACTIVE)
+
+
+async def test_a_request_sent_back_after_a_long_wait_gets_the_owners_full_time(
+    tmp_path: Path,
+) -> None:
+    clock = ShiftedClock()
+    stage = await start(tmp_path, clock)
+    try:
+        stuck, dm = await stuck_without_a_seat(stage, JANE.id)
+        clock.advance(timedelta(days=8))  # longer than undecided requests may wait
+        await change_request(stage, ADA.id, dm, license="Salesforce", profile="Sales User")
+        await until_state(stage, stuck.id, State.PENDING_APPROVAL)
+        await tick(stage)
+        waiting = await stage.runtime.deps.repo.get(stuck.id)
+        assert waiting is not None and waiting.state is State.PENDING_APPROVAL
+        assert waiting.reminders_sent == 0
+    finally:
+        await stage.close()
