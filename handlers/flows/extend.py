@@ -60,6 +60,11 @@ async def request_extension(
             )
             or extension
         )
+    if created and await extends_ended_grant(repo, extension):
+        # The grant's revocation committed between the check above and this extension: it
+        # could not cancel what did not exist yet, so the extension ends here.
+        await cancel_stale_extension(repo, extension, actor=actor)
+        return Refused(reason=RefusalReason.NOTHING_TO_DO, request=await repo.get(grant.id))
     return Submitted(request=extension, created=created)
 
 

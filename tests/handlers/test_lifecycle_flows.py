@@ -474,3 +474,32 @@ async def test_an_extension_of_a_grant_being_revoked_is_cancelled_not_approved(
     assert managed is not None and after is not None and after.wanted_gen == managed.wanted_gen
     denied = await decide(repo, policy, request_id=asked.request.id, actor=OWNER, approve=False)
     assert isinstance(denied, Refused) and denied.reason is RefusalReason.ALREADY_DECIDED
+
+
+class RevokedMeanwhile(RequestRepository):
+    """A repository whose grant is revoked just before the extension is stored."""
+
+    async def create(self, new: NewRequest, **kwargs: Any) -> tuple[AccessRequest, bool]:
+        if new.kind is Kind.GRANT and new.grant_id:
+            grant = await self.get(new.grant_id)
+            assert grant is not None
+            await super().create(
+                NewRequest.following(
+                    grant, kind=Kind.REVOKE, state=State.REQUESTED, requester_id=OWNER
+                ),
+                actor=OWNER,
+                action="revocation_requested",
+            )
+        return await super().create(new, **kwargs)
+
+
+async def test_an_extension_stored_as_its_grant_is_revoked_ends_at_once(
+    db: Database, policy: Policy
+) -> None:
+    repo = RevokedMeanwhile(db)
+    grant = await active(repo, ends_in=timedelta(hours=5))
+    refused = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
+    assert isinstance(refused, Refused) and refused.reason is RefusalReason.NOTHING_TO_DO
+    (extension,) = await repo.find(grant_id=grant.id, kind=Kind.GRANT)
+    assert extension.state is State.CANCELLED
+    assert (await repo.audit.for_request(extension.id))[-1].action == "extension_cancelled"
