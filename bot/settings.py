@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     policy_file: Path = Field(default=Path("policy.yml"), alias="ACCESSBOT_POLICY_FILE")
     database_path: Path = Field(default=Path("var/accessbot.sqlite3"), alias="ACCESSBOT_DATABASE")
+    # The secret that signs the audit log; without it, a key file (created on first start).
+    audit_key: SecretStr | None = Field(default=None, alias="ACCESSBOT_AUDIT_KEY")
+    audit_key_file: Path | None = Field(default=None, alias="ACCESSBOT_AUDIT_KEY_FILE")
     worker_id: str = Field(default_factory=default_worker_id, alias="ACCESSBOT_WORKER_ID")
     tick_seconds: float = Field(default=5.0, gt=0, alias="ACCESSBOT_TICK_SECONDS")
     catalog_max_age_seconds: float = Field(default=900.0, gt=0, alias="ACCESSBOT_CATALOG_MAX_AGE")
@@ -76,6 +79,11 @@ class Settings(BaseSettings):
         if not value.startswith("/") or " " in value:
             raise ValueError("must look like /salesforce")
         return value
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit key file: ``ACCESSBOT_AUDIT_KEY_FILE``, or ``audit.key`` by the database."""
+        return self.audit_key_file or self.database_path.parent / "audit.key"
 
     @property
     def socket_mode(self) -> bool:

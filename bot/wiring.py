@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit_secret import load_audit_key
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
@@ -143,7 +144,8 @@ async def build_runtime(
 ) -> Runtime:
     """Open the database, connect Salesforce, and register every listener and job."""
     settings.check_mode()
-    db = await Database(settings.database_path, clock=clock).open()
+    audit_key = load_audit_key(settings, create=True)
+    db = await Database(settings.database_path, clock=clock, audit_key=audit_key).open()
     if gateway is None:
         gateway = RealGateway(
             salesforce_auth(settings),

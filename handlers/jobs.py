@@ -146,11 +146,14 @@ class LifecycleJobs:
         policy = deps.policy()
         catalog = await deps.catalog.current()
         reports = await reconcile(deps.repo, self._due, deps.gateway, catalog, policy)
+        # Published outside the database (the digest, the log), the head pins every row so far.
+        head = await deps.repo.audit.head()
+        log.info("audit log head %s", head)
         apps = {app.name: app for app in policy.applications}
         admins = dict.fromkeys(a for r in reports if r.drifts for a in apps[r.application].admins)
         for admin in admins:
             mine = [r for r in reports if admin in apps[r.application].admins]
-            digest = build_drift_digest(mine, apps)
+            digest = build_drift_digest(mine, apps, head)
             if digest is not None:
                 await deps.notifier.direct(admin, digest)
         return reports

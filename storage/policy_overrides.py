@@ -105,6 +105,7 @@ class PolicyOverrides:
             )
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=None,
                 actor=actor,

@@ -133,6 +133,7 @@ class RequestRepository:
             )
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=values["id"],
                 actor=actor,
@@ -201,6 +202,7 @@ class RequestRepository:
             before = await self._previous_state(conn, request_id, row["state"], allowed)
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=request_id,
                 actor=actor,
