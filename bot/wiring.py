@@ -179,7 +179,8 @@ async def build_runtime(
             max_wait=settings.offboarding_max_wait_seconds,
         ),
     )
-    delivery = SlackDelivery(client, repo, Outbox(db), clock)
+    outbox = Outbox(db)
+    delivery = SlackDelivery(client, repo, outbox, clock, worker=settings.worker_id, lease=lease)
     catalog = CatalogService(
         gateway,
         CatalogCache(db),
@@ -244,6 +245,7 @@ async def build_runtime(
         ),
     )
     await jobs.recover()
+    await outbox.release_claims_of(settings.worker_id)
     for name, job in jobs.jobs():
         ticker.add(name, job)
     return Runtime(settings=settings, db=db, deps=deps, app=app, ticker=ticker, jobs=jobs)
