@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import aiosqlite
 from pydantic import BaseModel, ConfigDict
 
 from storage.db import Database, from_db_time, to_db_time
@@ -28,8 +29,8 @@ class Heartbeat(ProcessStamp):
     leased_until: datetime
 
 
-def _heartbeat(row: object) -> Heartbeat:
-    data = dict(row)  # type: ignore[call-overload]
+def _heartbeat(row: aiosqlite.Row) -> Heartbeat:
+    data = dict(row)
     data["started_at"] = from_db_time(data["started_at"])
     data["leased_until"] = from_db_time(data["leased_until"])
     return Heartbeat.model_validate(data)
