@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
 CATALOG_REFRESH = "catalog-refresh"
 RECONCILIATION = "reconciliation"
-HOUSEKEEPING = "housekeeping"
 # Slack retries an event for about an hour at most; a week of ids is plenty to spot repeats.
 EVENT_IDS_KEPT = timedelta(days=7)
 
@@ -141,23 +140,14 @@ class LifecycleJobs:
         await self._deps.catalog.refresh()
         return True
 
-    async def forget_old_events(self) -> int | None:
-        """Once a day (with the reconciliation, but never held back by the API budget): drop
-        the ids of Slack events older than ``EVENT_IDS_KEPT``; None when it was not its turn."""
-        deps = self._deps
-        every = self._settings.reconcile_every
-        if not await self._leases.acquire(HOUSEKEEPING, self._worker, deps.config.lease, every):
-            return None
-        forgotten = await deps.events.forget_older_than(EVENT_IDS_KEPT)
-        log.info("forgot %d Slack event ids older than %s", forgotten, EVENT_IDS_KEPT)
-        return forgotten
-
     async def reconcile(self) -> list[DriftReport] | None:
         """Compare the org with the grants once a day and send the admins one digest each."""
         deps = self._deps
-        await self.forget_old_events()
         if not await self._take_turn(RECONCILIATION, self._settings.reconcile_every):
             return None
+        # Housekeeping rides on the daily turn: Slack retries an event for an hour at most.
+        forgotten = await deps.events.forget_older_than(EVENT_IDS_KEPT)
+        log.info("forgot %d Slack event ids older than %s", forgotten, EVENT_IDS_KEPT)
         policy = deps.policy()
         catalog = await deps.catalog.current()
         reports = await reconcile(deps.repo, self._due, deps.gateway, catalog, policy)
