@@ -59,6 +59,11 @@ class WorkerHeartbeat:
         self._lease = max(MIN_LEASE, 4 * tick)
         self._stopped = False
 
+    @property
+    def every(self) -> float:
+        """Seconds between two renewals: three chances before the lease runs out."""
+        return self._lease.total_seconds() / 3
+
     async def start(self) -> None:
         """Take the worker id, or raise ``WorkerIdInUse`` saying what to do."""
         holder = await self._heartbeats.take(

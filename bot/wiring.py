@@ -261,7 +261,7 @@ async def build_runtime(
     await outbox.release_claims_of(settings.worker_id)
     for name, job in jobs.jobs():
         ticker.add(name, job)
-    ticker.add("heartbeat", heartbeat.beat)
+    ticker.add("heartbeat", heartbeat.beat, seconds=heartbeat.every)
     return Runtime(
         settings=settings, db=db, deps=deps, app=app, ticker=ticker, jobs=jobs, heartbeat=heartbeat
     )

@@ -118,6 +118,13 @@ class Outbox:
         """Lease the messages whose next attempt has come, oldest first (superseded updates
         are dropped first): another process sharing the database skips them while leased."""
         now = self._db.clock()
+        # Most ticks find nothing: a read answers that without taking the write lock.
+        async with self._db.conn.execute(
+            "SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1",
+            (to_db_time(now),),
+        ) as cur:
+            if await cur.fetchone() is None:
+                return []
         values = {
             "now": to_db_time(now),
             "until": to_db_time(now + lease),
