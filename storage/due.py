@@ -142,6 +142,7 @@ class DueWork:
                 return None
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=request_id,
                 actor="bot",

@@ -136,6 +136,7 @@ class ManagedUsers:
             if rows:
                 await append_audit(
                     conn,
+                    key=self._db.audit_key,
                     at=now,
                     request_id=request_id,
                     actor=actor,
@@ -231,6 +232,7 @@ class ManagedUsers:
             if audit:
                 await append_audit(
                     conn,
+                    key=self._db.audit_key,
                     at=now,
                     request_id=None,
                     actor="bot",

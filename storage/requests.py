@@ -189,6 +189,7 @@ class RequestRepository:
         )
         await append_audit(
             conn,
+            key=self._db.audit_key,
             at=now,
             request_id=values["id"],
             actor=actor,
@@ -229,6 +230,7 @@ class RequestRepository:
             for row in updated:
                 await append_audit(
                     conn,
+                    key=self._db.audit_key,
                     at=now,
                     request_id=follower_id,
                     actor=actor,
@@ -292,6 +294,7 @@ class RequestRepository:
             before = await self._previous_state(conn, request_id, row["state"], allowed)
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=request_id,
                 actor=actor,

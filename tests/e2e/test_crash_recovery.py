@@ -206,3 +206,41 @@ async def test_a_killed_provisioning_resumes_once_after_restart(
             if process is not None and process.returncode is None:
                 process.send_signal(signal.SIGTERM)
                 await asyncio.wait_for(process.wait(), 10)
+
+
+async def test_a_second_process_with_a_live_worker_id_refuses_to_start(world: World) -> None:
+    first = await world.start_bot("bot-1")
+    try:
+        second = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(free_port()),
+            cwd=world.directory,
+            env=world.env("bot-1"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            _, err = await asyncio.wait_for(second.communicate(), 20)
+        finally:
+            if second.returncode is None:
+                second.kill()
+                await second.wait()
+        assert second.returncode == 2
+        message = err.decode()
+        assert f"pid {first.pid} on {socket.gethostname()}" in message
+        assert "runs as worker id 'bot-1' on this database" in message
+        assert "give each process its own ACCESSBOT_WORKER_ID" in message
+        assert first.returncode is None  # the first one serves on
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(first.wait(), 10) == 0
+    # a clean shutdown gave the worker id up: the next start takes it at once
+    again = await world.start_bot("bot-1")
+    again.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(again.wait(), 10) == 0
