@@ -142,6 +142,14 @@ class SimulatedSlack:
             self._state.users[user_id] = user
             return user_object(self._state, user, include_locale=True)
 
+    def set_email(self, user_id: str, email: str | None) -> None:
+        """Change what users.info shares as ``profile.email``; None leaves it out, as Slack does
+        for some guests and for every member when the app lacks ``users:read.email``."""
+        with self._lock:
+            self._state.users[user_id] = self._state.user(user_id).model_copy(
+                update={"email": email}
+            )
+
     def user(self, user_id: str) -> SlackUser | None:
         """The member ``user_id``."""
         with self._lock:
