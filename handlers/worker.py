@@ -58,6 +58,17 @@ class Worker:
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
+    def track_current(self) -> None:
+        """Count the running task as background work, so ``drain`` waits for it too.
+
+        A Bolt listener goes on after its ack in a task of its own (DMs after a submission,
+        message updates after a click); shutdown and tests must wait for that as well.
+        """
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:

@@ -277,13 +277,23 @@ class SimulatedSlack:
             close_view(self._state, user_id, view_id)
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int = 1, error: str | None = None
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int = 1,
+        error: str | None = None,
+        *,
+        channel: str | None = None,
     ) -> None:
-        """Make the next call of ``method`` fail with ``status`` (429 carries ``Retry-After``)."""
+        """Make the next call of ``method`` fail with ``status`` (429 carries ``Retry-After``).
+
+        With ``channel``, only the next call naming that channel fails; others go through.
+        """
         fault = Fault(
             status=status,
             error=error or _FAULT_ERRORS.get(status, "fatal_error"),
             retry_after=retry_after if status == 429 else None,
+            channel=channel,
         )
         with self._lock:
             self._state.faults[method].append(fault)

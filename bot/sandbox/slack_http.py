@@ -49,7 +49,7 @@ class SlackHttp:
         with self._lock:
             state = self._state
             status, headers = 200, {}
-            fault = state.take_fault(method)
+            fault = state.take_fault(method, args)
             if fault is not None:
                 status, body = fault.status, {"ok": False, "error": fault.error}
                 if fault.retry_after is not None:
