@@ -20,7 +20,7 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.provision import start_provisioning
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
-from storage.models import AccessRequest, Kind, State
+from storage.models import CARRIED_STATES, AccessRequest, Kind, State
 
 if TYPE_CHECKING:
     from handlers.deps import Deps
@@ -195,7 +195,7 @@ class Worker:
         """Claim and run the grants and revocations whose time has come; returns how many."""
         deps = self.deps
         claimed = await deps.repo.claim_due(
-            [State.APPROVED, State.PROVISIONING, State.REQUESTED, State.DEPROVISIONING],
+            CARRIED_STATES,
             worker=deps.config.worker_id,
             lease=deps.config.lease,
             limit=limit,
