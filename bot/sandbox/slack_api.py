@@ -19,6 +19,7 @@ from bot.sandbox.slack_methods import user_object
 from bot.sandbox.slack_records import ApiCall, PostedMessage, ResponsePost, SlackUser
 from bot.sandbox.slack_responses import show_reply
 from bot.sandbox.slack_server import BackgroundServer
+from bot.sandbox.slack_socket import SocketModeHub
 from bot.sandbox.slack_state import Fault, JsonDict, SlackState
 from bot.sandbox.slack_views import apply_submission_reply, close_view, set_entry
 
@@ -35,11 +36,14 @@ class SimulatedSlack:
         team_id: str = "T0DEMO",
         bot_user_id: str = "U0BOT",
         bot_token: str = "xoxb-demo",  # noqa: S107 - a made-up token the simulator accepts
+        app_token: str = "xapp-1-A0DEMO-1-demo",  # noqa: S107 - likewise, for Socket Mode
         app_id: str = "A0DEMO",
         bot_name: str = "accessbot",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode = SocketModeHub(app_id=app_id)
         self._lock = threading.RLock()
         self._state = SlackState(
             team_id=team_id, bot_user_id=bot_user_id, app_id=app_id, clock=clock
@@ -47,14 +51,17 @@ class SimulatedSlack:
         self._state.users[bot_user_id] = SlackUser(
             id=bot_user_id, name=bot_name, real_name=bot_name, is_bot=True, email=None
         )
-        http = SlackHttp(self._state, self._lock, bot_token)
+        http = SlackHttp(
+            self._state, self._lock, bot_token, app_token=app_token, socket_mode=self.socket_mode
+        )
         self._server = BackgroundServer(http.application, name="simulated-slack")
 
     # lifecycle
 
     def start(self) -> None:
-        """Serve the Web API on a free port of 127.0.0.1."""
+        """Serve the Web API (and the Socket Mode link) on a free port of 127.0.0.1."""
         self._server.start()
+        self.socket_mode.url_base = f"ws://127.0.0.1:{self._server.port}/link/"
 
     def stop(self) -> None:
         """Stop serving."""
