@@ -46,6 +46,7 @@ async def test_server_errors_are_retried(stage: Stage, status: int) -> None:
     # Both owners have been asked before one decides (the asks go out one after the other).
     message = await approval_message(stage, OMAR.id, request.id)
     await approval_message(stage, OLIVIA.id, request.id)
+    await stage.settle()  # the submission's notices are all out: the next update is the click's
     stage.slack.fail_next("chat.update", status)
     await stage.workspace.click(OMAR.id, message, ActionId.APPROVE)
     await stage.slack.wait_for(lambda: any("is ready" in t for t in dm_texts(stage, JANE.id)))
