@@ -116,10 +116,10 @@ class SocketModeHub:
         if not known:
             self.problems.append(f"connection with an unknown or used ticket {ticket[:8]!r}")
             return web.Response(status=401, text="invalid_ticket")
+        self._loop = asyncio.get_running_loop()  # before the handshake the app waits for
         socket = web.WebSocketResponse(autoping=True)
         await socket.prepare(request)
         link = _Link(socket, ticket)
-        self._loop = asyncio.get_running_loop()
         with self._connected:
             self._links.append(link)
             count = len(self._links)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -174,6 +175,9 @@ async def start_stage(
     link = socket_mode_handler(runtime.app, runtime.settings)
     if link is not None:
         await link.connect_async()  # type: ignore[no-untyped-call]
+        # The handshake is done; the simulated Slack counts the link a moment later.
+        if not await asyncio.to_thread(slack.socket_mode.wait_connected, 1, 10.0):
+            raise TimeoutError("the bot's Socket Mode link did not come up")
         app_url = ""
     else:
         app_url = f"http://127.0.0.1:{await runtime.serve_http('127.0.0.1', 0)}/slack/events"
