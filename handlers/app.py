@@ -7,6 +7,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.listener.async_listener_start_handler import AsyncListenerStartHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from handlers.deps import Deps
@@ -23,6 +25,7 @@ from handlers.listeners import (
     request_modal,
     revoke,
 )
+from handlers.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,17 @@ FAILURE_TEXT = (
     "Please try again; if it keeps failing, tell your Salesforce admin."
 )
 STALE_TEXT = "That is no longer something I can do; nothing was changed. Try `{command} help`."
+
+
+class _TrackListenerTask(AsyncListenerStartHandler):
+    """Hands the task a listener runs in to the worker, which drains it with its own work."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
+        """Called by Bolt first thing in the listener's task, before the ack."""
+        self._worker.track_current()
 
 
 def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = False) -> AsyncApp:
@@ -44,6 +58,9 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         raise_error_for_unhandled_request=True,
         name="accessbot",
     )
+    # Each listener runs on after its ack in a task Bolt starts; the worker counts it as
+    # background work so that shutdown (and a test's settle) waits for it.
+    app.listener_runner.listener_start_handler = _TrackListenerTask(deps.worker)
     # Malformed payloads stop here, before any matcher or listener indexes into them.
     app.use(EnvelopeCheck(deps.client))
     app.use(RunEventsOnce(deps.events, offboarding.recorders(deps)))

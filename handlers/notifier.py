@@ -181,9 +181,14 @@ class Notifier:
                 ask,
                 keep=Keep(request.id, APPROVAL, None if target == app.approval_channel else target),
             )
+        now = await self._repo.get(request.id)
+        if now is not None and now.state is not State.PENDING_APPROVAL:
+            # An owner decided while the asks were still going out; decided() updated only
+            # the asks stored by then, so the later ones lose their buttons here.
+            await self._close_asks(now)
 
-    async def decided(self, request: AccessRequest) -> None:
-        """Replace the buttons of every approval message with the outcome; tell the requester."""
+    async def _close_asks(self, request: AccessRequest) -> None:
+        """Replace the buttons of every approval message with the decision."""
         app = self._app(request)
         shown = (await self._labels()).shown(request)
         outcome = build_approval_outcome(
@@ -192,6 +197,11 @@ class Notifier:
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
+
+    async def decided(self, request: AccessRequest) -> None:
+        """Replace the buttons of every approval message with the outcome; tell the requester."""
+        app = self._app(request)
+        await self._close_asks(request)
         if request.state is State.APPROVED:
             await self._tell_people(request, build_approved_setting_up(request, app))
         elif request.state is State.DENIED:

@@ -21,7 +21,7 @@ from handlers.flows.outcomes import (
 from handlers.flows.provision import start_provisioning
 from handlers.flows.revoke import EXTENSION_CANCELLED
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
-from storage.models import AccessRequest, Kind, State
+from storage.models import CARRIED_STATES, AccessRequest, Kind, State
 
 if TYPE_CHECKING:
     from handlers.deps import Deps
@@ -58,6 +58,17 @@ class Worker:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
+
+    def track_current(self) -> None:
+        """Count the running task as background work, so ``drain`` waits for it too.
+
+        A Bolt listener goes on after its ack in a task of its own (DMs after a submission,
+        message updates after a click); shutdown and tests must wait for that as well.
+        """
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -193,7 +204,7 @@ class Worker:
         """Claim and run the grants and revocations whose time has come; returns how many."""
         deps = self.deps
         claimed = await deps.repo.claim_due(
-            [State.APPROVED, State.PROVISIONING, State.REQUESTED, State.DEPROVISIONING],
+            CARRIED_STATES,
             worker=deps.config.worker_id,
             lease=deps.config.lease,
             limit=limit,

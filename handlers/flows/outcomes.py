@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.flows.people import Ineligibility
 from salesforce.models import DeactivationBlocked, ProvisionResult
 from storage.models import AccessRequest
 
@@ -27,6 +28,14 @@ class Rejected(_Outcome):
     """The form has errors to show beside its fields; nothing was stored."""
 
     errors: dict[str, str]
+
+
+class Ineligible(_Outcome):
+    """The person the request is for cannot hold a Salesforce user; nothing was stored."""
+
+    subject_id: str
+    reason: Ineligibility
+    admins: tuple[str, ...]
 
 
 class RefusalReason(StrEnum):
