@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.csv_export import SafeCsvWriter
-from storage.audit import AuditLog
+from storage.audit import AuditLog, ChainCheck, ChainHead
+from storage.audit_key import MAC_ALGORITHM
 from storage.db import Database
 from storage.models import AuditEntry
 from storage.requests import RequestRepository
@@ -30,6 +31,7 @@ COLUMNS = (
     "to_state",
     "detail",
     "hash",
+    "chain_rows",
 )
 
 
@@ -43,15 +45,42 @@ def _existing(path: Path) -> Path:
     return path
 
 
-async def verify_audit(path: Path) -> bool:
-    """Print whether the chain holds; False when a row was altered or removed."""
+async def verify_audit(path: Path, key: bytes | None, head: ChainHead | None = None) -> bool:
+    """Print whether the chain holds; False when a row was altered or removed.
+
+    Given a published ``head``, also False when the rows up to it no longer hash to it.
+    """
     async with Database(_existing(path)) as db:
-        check = await AuditLog(db).verify()
-    if check.ok:
-        print(f"audit log intact: {check.rows} rows, hash chain verified")
+        check = await AuditLog(db).verify(key=key, head=head)
+    for line in _report(check, head):
+        print(line)
+    return check.ok and check.macs_checked
+
+
+def _report(check: ChainCheck, head: ChainHead | None) -> list[str]:
+    if not check.ok:
+        where = f" at row {check.first_bad_seq}" if check.first_bad_seq is not None else ""
+        return [f"audit log TAMPERED: {check.problem}{where}"]
+    lines = [f"audit log intact: {check.rows} rows, hash chain verified"]
+    if check.signed_from is None:
+        lines.append("no row is signed: the bot has not run with an audit key yet")
+    elif not check.macs_checked:
+        lines.append(
+            f"HMAC NOT CHECKED for rows from {check.signed_from} on: no audit key "
+            "(set ACCESSBOT_AUDIT_KEY or ACCESSBOT_AUDIT_KEY_FILE)"
+        )
     else:
-        print(f"audit log TAMPERED: {check.problem} at row {check.first_bad_seq}")
-    return check.ok
+        before = (
+            f"; rows 1-{check.signed_from - 1} predate the key (hash chain only)"
+            if check.signed_from > 1
+            else ""
+        )
+        lines.append(f"HMAC ({MAC_ALGORITHM}) verified from row {check.signed_from} on{before}")
+    if head is not None:
+        lines.append(f"head {head.rows}:{head.hash[:12]}… matches: nothing before it changed")
+    if check.head is not None:
+        lines.append(f"current head: {check.head}")
+    return lines
 
 
 def _open(output: str | None) -> AbstractContextManager[TextIO]:
@@ -90,16 +119,25 @@ class _Subjects:
 
 
 async def export_audit(path: Path, fmt: str, since: datetime | None, output: str | None) -> int:
-    """Write every row (since ``since``) as CSV or JSON lines; returns how many."""
+    """Write every row (since ``since``) as CSV or JSON lines; returns how many.
+
+    Each row carries ``chain_rows``, its position in the whole log: ``chain_rows:hash`` of any
+    row is a head for ``audit verify --head``. The log's head goes to standard error as well.
+    """
     count = 0
     async with Database(_existing(path)) as db:
         subjects = _Subjects(db)
+        log = AuditLog(db)
+        head = await log.head()
         with _open(output) as out:
             writer = SafeCsvWriter(out) if fmt == "csv" else None
             if writer is not None:
                 writer.writerow(COLUMNS)
-            async for entry in AuditLog(db).entries(since):
+            async for position, entry in log.numbered(since):
+                if position > head.rows:
+                    break  # written after the head was read: the next export has it
                 row = entry.model_dump(mode="json")
+                row["chain_rows"] = position
                 row["subject"], row["subject_name"] = await subjects.of(entry.request_id)
                 row["result"] = result_of(entry)
                 if writer is not None:
@@ -108,4 +146,5 @@ async def export_audit(path: Path, fmt: str, since: datetime | None, output: str
                 else:
                     out.write(json.dumps({c: row[c] for c in COLUMNS}, sort_keys=True) + "\n")
                 count += 1
+    print(f"audit log head: {head}", file=sys.stderr)
     return count

@@ -140,14 +140,19 @@ def _write(output: str | None, text: str) -> None:
 
 async def _audit(args: argparse.Namespace) -> int:
     from bot.audit_cli import MissingDatabase, export_audit, verify_audit
+    from bot.audit_secret import load_audit_key
+    from storage.audit import ChainHead
 
-    path = load_settings().database_path
+    settings = load_settings()
+    path = settings.database_path
     try:
         if args.audit_command == "verify":
-            return 0 if await verify_audit(path) else 1
+            head = ChainHead.parse(args.head) if args.head else None
+            key = load_audit_key(settings, create=False)
+            return 0 if await verify_audit(path, key, head) else 1
         since = datetime.fromisoformat(args.since) if args.since else None
         await export_audit(path, args.format, since, args.output)
-    except MissingDatabase as error:
+    except (MissingDatabase, ValueError) as error:
         raise StartupError(str(error)) from None
     return 0
 
@@ -167,7 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
     audit = sub.add_parser("audit", help="verify or export the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="check the hash chain of the audit log")
+    verify = audit_sub.add_parser("verify", help="check the hash chain of the audit log")
+    verify.add_argument(
+        "--head",
+        metavar="COUNT:HASH",
+        help="a head published earlier (digest or export): fail unless the log still holds it",
+    )
     export = audit_sub.add_parser("export", help="write the audit log as CSV or JSON lines")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-import os
+import hashlib
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def default_worker_id() -> str:
-    """Names this process in leases so a crashed worker's claims can be recognised."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def default_worker_id(database_path: Path) -> str:
+    """Names this process in leases: the host and which database, the same after a restart,
+    so a restarted process takes back its own leases at once instead of waiting them out."""
+    where = hashlib.sha256(str(database_path.resolve()).encode("utf-8")).hexdigest()[:8]
+    return f"{socket.gethostname()}:{where}"
+
+
+def _worker_id_of(data: dict[str, Any]) -> str:
+    return default_worker_id(Path(data.get("database_path") or DEFAULT_DATABASE))
+
+
+DEFAULT_DATABASE = Path("var/accessbot.sqlite3")
 
 
 class Settings(BaseSettings):
@@ -28,8 +37,12 @@ class Settings(BaseSettings):
     slack_command: str = Field(default="/salesforce", alias="ACCESSBOT_COMMAND")
 
     policy_file: Path = Field(default=Path("policy.yml"), alias="ACCESSBOT_POLICY_FILE")
-    database_path: Path = Field(default=Path("var/accessbot.sqlite3"), alias="ACCESSBOT_DATABASE")
-    worker_id: str = Field(default_factory=default_worker_id, alias="ACCESSBOT_WORKER_ID")
+    database_path: Path = Field(default=DEFAULT_DATABASE, alias="ACCESSBOT_DATABASE")
+    # The secret that signs the audit log; without it, a key file (created on first start).
+    audit_key: SecretStr | None = Field(default=None, alias="ACCESSBOT_AUDIT_KEY")
+    audit_key_file: Path | None = Field(default=None, alias="ACCESSBOT_AUDIT_KEY_FILE")
+    # One live process per worker id and database (a heartbeat enforces it).
+    worker_id: str = Field(default_factory=_worker_id_of, alias="ACCESSBOT_WORKER_ID")
     tick_seconds: float = Field(default=5.0, gt=0, alias="ACCESSBOT_TICK_SECONDS")
     catalog_max_age_seconds: float = Field(default=900.0, gt=0, alias="ACCESSBOT_CATALOG_MAX_AGE")
     api_budget_floor: int = Field(default=1000, ge=0, alias="ACCESSBOT_API_BUDGET_FLOOR")
@@ -82,6 +95,11 @@ class Settings(BaseSettings):
         if not value.startswith("/") or " " in value:
             raise ValueError("must look like /salesforce")
         return value
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit key file: ``ACCESSBOT_AUDIT_KEY_FILE``, or ``audit.key`` by the database."""
+        return self.audit_key_file or self.database_path.parent / "audit.key"
 
     @property
     def socket_mode(self) -> bool:

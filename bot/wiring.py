@@ -16,6 +16,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit_secret import load_audit_key
+from bot.heartbeat import WorkerHeartbeat
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
@@ -45,6 +47,7 @@ from storage.kv import CatalogCache, JobLeases
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.workers import Heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ class Runtime:
     app: AsyncApp
     ticker: Ticker
     jobs: LifecycleJobs | None = None
+    heartbeat: WorkerHeartbeat | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def serve_http(self, host: str = "0.0.0.0", port: int = 3000) -> int:  # noqa: S104
@@ -132,6 +136,8 @@ class Runtime:
             await closer()
         if self.deps.client.session is not None:
             await self.deps.client.session.close()
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()  # the next process with this worker id starts at once
         await self.db.close()
 
 
@@ -144,7 +150,16 @@ async def build_runtime(
 ) -> Runtime:
     """Open the database, connect Salesforce, and register every listener and job."""
     settings.check_mode()
-    db = await Database(settings.database_path, clock=clock).open()
+    audit_key = load_audit_key(settings, create=True)
+    db = await Database(settings.database_path, clock=clock, audit_key=audit_key).open()
+    heartbeat = WorkerHeartbeat(
+        Heartbeats(db), settings.worker_id, timedelta(seconds=settings.tick_seconds)
+    )
+    try:
+        await heartbeat.start()
+    except BaseException:
+        await db.close()
+        raise
     if gateway is None:
         gateway = RealGateway(
             salesforce_auth(settings),
@@ -179,7 +194,8 @@ async def build_runtime(
             max_wait=settings.offboarding_max_wait_seconds,
         ),
     )
-    delivery = SlackDelivery(client, repo, Outbox(db), clock)
+    outbox = Outbox(db)
+    delivery = SlackDelivery(client, repo, outbox, clock, worker=settings.worker_id, lease=lease)
     catalog = CatalogService(
         gateway,
         CatalogCache(db),
@@ -248,6 +264,10 @@ async def build_runtime(
         ),
     )
     await jobs.recover()
+    await outbox.release_claims_of(settings.worker_id)
     for name, job in jobs.jobs():
         ticker.add(name, job)
-    return Runtime(settings=settings, db=db, deps=deps, app=app, ticker=ticker, jobs=jobs)
+    ticker.add("heartbeat", heartbeat.beat, seconds=heartbeat.every)
+    return Runtime(
+        settings=settings, db=db, deps=deps, app=app, ticker=ticker, jobs=jobs, heartbeat=heartbeat
+    )

@@ -7,8 +7,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.listener.async_listener_start_handler import AsyncListenerStartHandler
 from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from handlers.deps import Deps
@@ -25,6 +27,7 @@ from handlers.listeners import (
     request_modal,
     revoke,
 )
+from handlers.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,17 @@ def _quiet_token_warning() -> None:
         bolt_log.addFilter(_ClientBuiltFromTheToken())
 
 
+class _TrackListenerTask(AsyncListenerStartHandler):
+    """Hands the task a listener runs in to the worker, which drains it with its own work."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
+        """Called by Bolt first thing in the listener's task, before the ack."""
+        self._worker.track_current()
+
+
 def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = False) -> AsyncApp:
     """An AsyncApp with signature checks (HTTP mode) and every listener registered."""
     _quiet_token_warning()
@@ -61,6 +75,9 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         raise_error_for_unhandled_request=True,
         name="accessbot",
     )
+    # Each listener runs on after its ack in a task Bolt starts; the worker counts it as
+    # background work so that shutdown (and a test's settle) waits for it.
+    app.listener_runner.listener_start_handler = _TrackListenerTask(deps.worker)
     # Malformed payloads stop here, before any matcher or listener indexes into them.
     app.use(EnvelopeCheck(deps.client))
     app.use(RunEventsOnce(deps.events, offboarding.recorders(deps)))

@@ -53,12 +53,21 @@ class SlackDelivery:
     """chat.postMessage and chat.update, with an outbox behind the client's own retries."""
 
     def __init__(
-        self, client: AsyncWebClient, repo: RequestRepository, outbox: Outbox, clock: Clock
+        self,
+        client: AsyncWebClient,
+        repo: RequestRepository,
+        outbox: Outbox,
+        clock: Clock,
+        *,
+        worker: str,
+        lease: timedelta,
     ) -> None:
         self._client = client
         self._repo = repo
         self._outbox = outbox
         self._clock = clock
+        self._worker = worker
+        self._lease = lease
 
     async def post(
         self,
@@ -81,7 +90,21 @@ class SlackDelivery:
         return posted
 
     async def update(self, ref: MessageRef, message: SlackMessage) -> bool:
-        """Replace a message in place; False when it was queued or refused."""
+        """Replace a message in place; False when it was queued or refused.
+
+        While an older update of the message waits in the outbox, this one queues behind it
+        (and replaces it there): sent now, it would be overwritten when the older one goes out.
+        """
+        if await self._outbox.has_update_waiting(ref.channel, ref.ts):
+            await self._outbox.add(
+                method="chat.update",
+                channel=ref.channel,
+                ts=ref.ts,
+                text=message.text,
+                blocks=message.blocks,
+                error="an older update of the message is waiting",
+            )
+            return False
         try:
             await self._client.chat_update(
                 channel=ref.channel, ts=ref.ts, text=message.text, blocks=message.blocks
@@ -92,9 +115,10 @@ class SlackDelivery:
         return True
 
     async def flush(self, limit: int = 50) -> int:
-        """Send what waits in the outbox; returns how many Slack took."""
+        """Send what waits in the outbox (claimed, so once across processes); returns how many
+        Slack took."""
         delivered = 0
-        for item in await self._outbox.due(limit):
+        for item in await self._outbox.claim(worker=self._worker, lease=self._lease, limit=limit):
             try:
                 await self._resend(item)
             except Exception as error:

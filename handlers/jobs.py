@@ -32,6 +32,8 @@ Job = Callable[[], Awaitable[object]]
 CATALOG_REFRESH = "catalog-refresh"
 RECONCILIATION = "reconciliation"
 DEPARTURE_SWEEP = "departure-sweep"
+# Slack retries an event for about an hour at most; a week of ids is plenty to spot repeats.
+EVENT_IDS_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,10 @@ class LifecycleJobs:
         deps = self._deps
         if not await self._take_turn(RECONCILIATION, self._settings.reconcile_every):
             return None
+        # Housekeeping rides on the daily turn: Slack retries an event for an hour at most.
+        forgotten = await deps.events.forget_older_than(EVENT_IDS_KEPT)
+        if forgotten:
+            log.info("forgot %d Slack event ids older than %s", forgotten, EVENT_IDS_KEPT)
         policy = deps.policy()
         catalog = await deps.catalog.current()
         reports = await reconcile(deps.repo, self._due, deps.gateway, catalog, policy)
@@ -201,11 +207,14 @@ class LifecycleJobs:
                     report.checked_users,
                     extra={"application": report.application, "count": len(report.drifts)},
                 )
+        # Published outside the database (the digest, the log), the head pins every row so far.
+        head = await deps.repo.audit.head()
+        log.info("audit log head %s", head)
         apps = {app.name: app for app in policy.applications}
         admins = dict.fromkeys(a for r in reports if r.drifts for a in apps[r.application].admins)
         for admin in admins:
             mine = [r for r in reports if admin in apps[r.application].admins]
-            digest = build_drift_digest(mine, apps)
+            digest = build_drift_digest(mine, apps, head)
             if digest is not None:
                 await deps.notifier.direct(admin, digest)
         return reports

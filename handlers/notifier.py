@@ -6,7 +6,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from slack_sdk.models.blocks import Block
+
 from handlers.delivery import Keep, SlackDelivery
+from handlers.flows.approval_scope import ScopeChange
 from handlers.flows.labels import Labels
 from handlers.flows.offboard import Offboarding
 from handlers.flows.outcomes import (
@@ -21,7 +24,11 @@ from handlers.policy import Application, Policy
 from handlers.views.approval import build_approval_outcome, build_approval_request
 from handlers.views.escalation import build_escalation
 from handlers.views.help import COMMAND
-from handlers.views.lifecycle import build_reminder, build_undecided_escalation
+from handlers.views.lifecycle import (
+    build_extension_cancelled,
+    build_reminder,
+    build_undecided_escalation,
+)
 from handlers.views.message import SlackMessage
 from handlers.views.notices import (
     ThreadEvent,
@@ -36,6 +43,11 @@ from handlers.views.notices import (
     build_waiting_for_owners,
 )
 from handlers.views.problems import Escalation, EscalationKind, Resolution
+from handlers.views.reapproval import (
+    build_approval_withdrawn,
+    build_change_block,
+    build_sent_back,
+)
 from handlers.views.revocation import build_offboarding_summary
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
@@ -114,6 +126,22 @@ class Notifier:
         for ref in await self._repo.messages(grant.id, APPROVAL):
             await self._post(ref.channel, reply, thread_ts=ref.ts)
 
+    async def sent_back(
+        self, request: AccessRequest, change: ScopeChange, *, by: str, approved_by: str | None
+    ) -> None:
+        """An admin changed an approved request beyond its approval: the owners decide again.
+
+        The earlier approval messages say it no longer counts; new ones show what changed.
+        """
+        app = self._app(request)
+        withdrawn = build_approval_withdrawn(request, app, by=by)
+        for ref in await self._repo.messages(request.id):
+            if ref.purpose in (APPROVAL, UNDECIDED):
+                await self._update(ref, withdrawn)
+        changed = build_change_block(change, by=by, approved_by=approved_by)
+        await self._ask_owners(request, app, changed=changed)
+        await self._tell_people(request, build_sent_back(request, app, change, by=by))
+
     async def submitted(self, request: AccessRequest) -> None:
         """Ask the owners (DM each, or the approval channel) and tell the requester."""
         if request.state is State.NEEDS_ADMIN:
@@ -127,8 +155,16 @@ class Notifier:
             )
             return
         app = self._app(request)
+        await self._ask_owners(request, app)
+        await self._tell_people(request, build_waiting_for_owners(request, app))
+
+    async def _ask_owners(
+        self, request: AccessRequest, app: Application, *, changed: Block | None = None
+    ) -> None:
         shown = (await self._labels()).shown(request)
-        ask = build_approval_request(request, app, subject_name=request.subject_name, shown=shown)
+        ask = build_approval_request(
+            request, app, subject_name=request.subject_name, shown=shown, changed=changed
+        )
         targets = (
             [app.approval_channel]
             if app.approval_channel
@@ -145,10 +181,14 @@ class Notifier:
                 ask,
                 keep=Keep(request.id, APPROVAL, None if target == app.approval_channel else target),
             )
-        await self._tell_people(request, build_waiting_for_owners(request, app))
+        now = await self._repo.get(request.id)
+        if now is not None and now.state is not State.PENDING_APPROVAL:
+            # An owner decided while the asks were still going out; decided() updated only
+            # the asks stored by then, so the later ones lose their buttons here.
+            await self._close_asks(now)
 
-    async def decided(self, request: AccessRequest) -> None:
-        """Replace the buttons of every approval message with the outcome; tell the requester."""
+    async def _close_asks(self, request: AccessRequest) -> None:
+        """Replace the buttons of every approval message with the decision."""
         app = self._app(request)
         shown = (await self._labels()).shown(request)
         outcome = build_approval_outcome(
@@ -157,10 +197,24 @@ class Notifier:
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
+
+    async def decided(self, request: AccessRequest) -> None:
+        """Replace the buttons of every approval message with the outcome; tell the requester."""
+        app = self._app(request)
+        await self._close_asks(request)
         if request.state is State.APPROVED:
             await self._tell_people(request, build_approved_setting_up(request, app))
         elif request.state is State.DENIED:
             await self._tell_people(request, build_denied(request, app, command=self._command))
+
+    async def extension_cancelled(self, extension: AccessRequest) -> None:
+        """An extension ended with its grant: its approval messages say so, its requester hears."""
+        await self.decided(extension)
+        await self._tell_people(
+            extension, build_extension_cancelled(extension, self._app(extension))
+        )
+        ended = "Cancelled: the access it would extend ended first."
+        await self.close_escalation(extension, Resolution(text=ended, success=False))
 
     async def provisioned(self, outcome: Provisioned) -> None:
         """The user is ready: DM with username and login button, thread line, escalation closed."""

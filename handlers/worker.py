@@ -19,9 +19,10 @@ from handlers.flows.outcomes import (
     WillRetry,
 )
 from handlers.flows.provision import start_provisioning
+from handlers.flows.revoke import EXTENSION_CANCELLED
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from handlers.request_log import fields
-from storage.models import AccessRequest, Kind, State
+from storage.models import CARRIED_STATES, AccessRequest, Kind, State
 
 if TYPE_CHECKING:
     from handlers.deps import Deps
@@ -59,6 +60,17 @@ class Worker:
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
+    def track_current(self) -> None:
+        """Count the running task as background work, so ``drain`` waits for it too.
+
+        A Bolt listener goes on after its ack in a task of its own (DMs after a submission,
+        message updates after a click); shutdown and tests must wait for that as well.
+        """
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -75,6 +87,14 @@ class Worker:
         """
         if request.kind is Kind.GRANT and request.sf_username and request.state in _CLOSED:
             self.spawn(self._converge_now(request.sf_username))
+        if request.kind is Kind.GRANT and request.grant_id and request.state is State.CANCELLED:
+            self.spawn(self._tell_extension_cancelled(request))
+
+    async def _tell_extension_cancelled(self, extension: AccessRequest) -> None:
+        """Tell an extension's requester it ended with its grant (whichever path ended it)."""
+        trail = await self.deps.repo.audit.for_request(extension.id)
+        if trail and trail[-1].action == EXTENSION_CANCELLED:
+            await self.deps.notifier.extension_cancelled(extension)
 
     async def _converge_now(self, username: str) -> None:
         async with self._slots:
@@ -186,7 +206,7 @@ class Worker:
         """Claim and run the grants and revocations whose time has come; returns how many."""
         deps = self.deps
         claimed = await deps.repo.claim_due(
-            [State.APPROVED, State.PROVISIONING, State.REQUESTED, State.DEPROVISIONING],
+            CARRIED_STATES,
             worker=deps.config.worker_id,
             lease=deps.config.lease,
             limit=limit,

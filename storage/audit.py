@@ -1,4 +1,10 @@
-"""The append-only audit log: every row carries the hash of the one before it."""
+"""The append-only audit log: every row carries the hash of the one before it.
+
+Rows written once an audit key is configured also carry an HMAC of their hash, keyed by a
+secret kept outside the database: whoever holds only the database file can neither rewrite
+the chain with recomputed hashes nor sign new rows. Removing the newest rows is caught by a
+head (row count and hash) published outside the database: see ``ChainHead``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from typing import Any
 import aiosqlite
 from pydantic import BaseModel, ConfigDict
 
+from storage.audit_key import fingerprint, row_mac, same_mac
 from storage.db import Database, from_db_time, to_db_time
 from storage.models import AuditEntry
 
@@ -51,6 +58,7 @@ def entry_hash(
 async def append_audit(
     conn: aiosqlite.Connection,
     *,
+    key: bytes | None,
     at: datetime,
     request_id: str | None,
     actor: str,
@@ -59,7 +67,10 @@ async def append_audit(
     to_state: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> str:
-    """Append one row inside the caller's transaction; returns its hash."""
+    """Append one row inside the caller's transaction; returns its hash.
+
+    ``key`` is the database's audit key (``Database.audit_key``): the row's HMAC is keyed by it.
+    """
     # One round trip: the caller holds the write lock until its transaction commits.
     last = await conn.execute_fetchall("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
     prev = next((str(row[0]) for row in last), GENESIS)
@@ -75,10 +86,11 @@ async def append_audit(
         to_state=to_state,
         detail=detail_text,
     )
+    mac = row_mac(key, digest) if key is not None else None
     await conn.execute(
         "INSERT INTO audit_log (at, request_id, actor, action, from_state, to_state, detail,"
-        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (at_text, request_id, actor, action, from_state, to_state, detail_text, prev, digest),
+        " prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (at_text, request_id, actor, action, from_state, to_state, detail_text, prev, digest, mac),
     )
     return digest
 
@@ -98,6 +110,32 @@ def _entry(row: aiosqlite.Row) -> AuditEntry:
     )
 
 
+class ChainHead(BaseModel):
+    """How many rows the log had and the hash of the last: published, it pins all of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rows: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.rows}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> ChainHead:
+        """Read ``COUNT:HASH`` as printed by export and the digest; ValueError says what is off."""
+        count, _, digest = text.strip().partition(":")
+        if (
+            not count.isdigit()
+            or len(digest) != 64
+            or not all(c in "0123456789abcdef" for c in digest)
+        ):
+            raise ValueError(
+                f"a head looks like COUNT:HASH (a row count and 64 hex digits): {text!r}"
+            )
+        return cls(rows=int(count), hash=digest)
+
+
 class ChainCheck(BaseModel):
     """What ``AuditLog.verify`` found."""
 
@@ -107,6 +145,11 @@ class ChainCheck(BaseModel):
     ok: bool
     first_bad_seq: int | None = None
     problem: str = ""
+    # The first row signed with the audit key (rows before it predate the key); None: none is.
+    signed_from: int | None = None
+    # False when rows are signed but no key was given to check them.
+    macs_checked: bool = True
+    head: ChainHead | None = None
 
 
 class AuditLog:
@@ -127,6 +170,7 @@ class AuditLog:
         async with self._db.transaction() as conn:
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=self._db.clock(),
                 request_id=request_id,
                 actor=actor,
@@ -151,17 +195,60 @@ class AuditLog:
             async for row in cur:
                 yield _entry(row)
 
-    async def verify(self) -> ChainCheck:
-        """Recompute the chain; the first row whose hash does not follow is reported."""
+    async def head(self) -> ChainHead:
+        """The log's current head: its row count and the hash of its last row."""
+        async with self._db.conn.execute(
+            "SELECT COUNT(*), (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) FROM audit_log"
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return ChainHead(rows=int(row[0]), hash=str(row[1] or GENESIS))
+
+    async def numbered(
+        self, since: datetime | None = None
+    ) -> AsyncIterator[tuple[int, AuditEntry]]:
+        """Rows (at or after ``since``) with their position in the whole log, oldest first."""
+        query = (
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY seq) AS position "
+            "FROM audit_log) WHERE at >= ? ORDER BY seq"
+        )
+        async with self._db.conn.execute(query, (to_db_time(since) or "",)) as cur:
+            async for row in cur:
+                yield int(row["position"]), _entry(row)
+
+    async def verify(
+        self, *, key: bytes | None = None, head: ChainHead | None = None
+    ) -> ChainCheck:
+        """Recompute the chain (and, given the key, each signed row's HMAC); the first row that
+        does not follow is reported. Given a published ``head``, the row it names must still
+        hash to it: rows removed from the end, or a chain rebuilt before it, are found."""
+        async with self._db.conn.execute("SELECT fingerprint, from_seq FROM audit_keys") as cur:
+            signer = await cur.fetchone()
+        signed_from = int(signer["from_seq"]) if signer is not None else None
+        result = {"signed_from": signed_from, "macs_checked": key is not None or signer is None}
+        if key is not None and signer is None:
+            return ChainCheck(
+                rows=0, ok=False, problem="an audit key is given but the log records none", **result
+            )
+        if key is not None and signer is not None and signer["fingerprint"] != fingerprint(key):
+            return ChainCheck(
+                rows=0,
+                ok=False,
+                problem=f"wrong audit key: the log is signed with key {signer['fingerprint']}, "
+                f"this one is {fingerprint(key)}",
+                **result,
+            )
         prev = GENESIS
         count = 0
+
+        def bad(seq: int, problem: str) -> ChainCheck:
+            return ChainCheck(rows=count, ok=False, first_bad_seq=seq, problem=problem, **result)
+
         async with self._db.conn.execute("SELECT * FROM audit_log ORDER BY seq") as cur:
             async for row in cur:
                 count += 1
                 if row["prev_hash"] != prev:
-                    return ChainCheck(
-                        rows=count, ok=False, first_bad_seq=row["seq"], problem="chain broken"
-                    )
+                    return bad(row["seq"], "chain broken")
                 expected = entry_hash(
                     prev,
                     at=row["at"],
@@ -173,8 +260,20 @@ class AuditLog:
                     detail=row["detail"],
                 )
                 if expected != row["hash"]:
-                    return ChainCheck(
-                        rows=count, ok=False, first_bad_seq=row["seq"], problem="row altered"
-                    )
+                    return bad(row["seq"], "row altered")
+                if head is not None and count == head.rows and row["hash"] != head.hash:
+                    return bad(row["seq"], f"head {head} no longer matches: rows were changed")
+                if signed_from is not None and row["seq"] >= signed_from:
+                    if row["mac"] is None:
+                        return bad(row["seq"], "HMAC missing")
+                    if key is not None and not same_mac(row_mac(key, row["hash"]), row["mac"]):
+                        return bad(row["seq"], "HMAC does not match (rewritten)")
                 prev = row["hash"]
-        return ChainCheck(rows=count, ok=True)
+        if head is not None and count < head.rows:
+            return ChainCheck(
+                rows=count,
+                ok=False,
+                problem=f"only {count} rows, the head {head} names {head.rows}: rows were removed",
+                **result,
+            )
+        return ChainCheck(rows=count, ok=True, head=ChainHead(rows=count, hash=prev), **result)

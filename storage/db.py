@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.audit_key import AuditKeyMismatch, fingerprint
 from storage.db_files import create_private
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,12 @@ class Database:
     serialise their compare-and-set updates instead of failing half-way.
     """
 
-    def __init__(self, path: str | Path, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, path: str | Path, *, clock: Clock = utc_now, audit_key: bytes | None = None
+    ) -> None:
         self.path = str(path)
         self.clock = clock
+        self.audit_key = audit_key
         self._conn: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
@@ -73,7 +77,13 @@ class Database:
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA busy_timeout=10000")
         self._conn = conn
-        await self._migrate()
+        try:
+            await self._migrate()
+            if self.audit_key is not None:
+                await self._register_audit_key(self.audit_key)
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def close(self) -> None:
@@ -147,6 +157,28 @@ class Database:
                 applied[-1],
                 len(applied),
             )
+
+    async def _register_audit_key(self, key: bytes) -> None:
+        """Record which key signs the log from which row on; refuse a different key."""
+        mine = fingerprint(key)
+        async with self.transaction() as conn:
+            async with conn.execute("SELECT fingerprint, from_seq FROM audit_keys") as cur:
+                known = await cur.fetchone()
+            if known is not None:
+                if known["fingerprint"] != mine:
+                    raise AuditKeyMismatch(
+                        f"the audit key (fingerprint {mine}) is not the one this database's "
+                        f"audit log is signed with (fingerprint {known['fingerprint']}, from row "
+                        f"{known['from_seq']}): restore that key (ACCESSBOT_AUDIT_KEY or the "
+                        "key file)"
+                    )
+                return
+            await conn.execute(
+                "INSERT INTO audit_keys (fingerprint, from_seq, created_at) "
+                "SELECT ?, COALESCE(MAX(seq), 0) + 1, ? FROM audit_log",
+                (mine, to_db_time(self.clock())),
+            )
+            log.info("the audit log is signed with key %s from now on", mine)
 
 
 def _split_sql(script: str) -> list[str]:

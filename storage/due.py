@@ -26,7 +26,8 @@ _REMINDER_DUE = """
     UNION ALL
     SELECT id FROM requests
      WHERE state = 'pending_approval' AND next_attempt_at IS NULL AND reminders_sent = 0
-       AND created_at <= :first_due AND (claimed_until IS NULL OR claimed_until < :now)
+       AND COALESCE(pending_since, created_at) <= :first_due
+       AND (claimed_until IS NULL OR claimed_until < :now)
     LIMIT :limit
 """
 # A grant no longer than the warning window would be warned the moment it starts: skipped.
@@ -115,10 +116,11 @@ class DueWork:
         return await self._claim(_EXPIRED_DUE, params, worker=worker, lease=lease)
 
     async def undecided_since(self, before: datetime, *, limit: int = 200) -> list[AccessRequest]:
-        """Requests still waiting for a decision that were submitted before ``before``."""
+        """Requests still waiting for a decision that went to the owners before ``before``."""
         async with self._db.conn.execute(
-            "SELECT * FROM requests WHERE state = 'pending_approval' AND created_at <= ? "
-            "ORDER BY created_at LIMIT ?",
+            "SELECT * FROM requests WHERE state = 'pending_approval' "
+            "AND COALESCE(pending_since, created_at) <= ? "
+            "ORDER BY COALESCE(pending_since, created_at) LIMIT ?",
             (to_db_time(before), limit),
         ) as cur:
             return [_row_to_request(r) for r in await cur.fetchall()]
@@ -140,6 +142,7 @@ class DueWork:
                 return None
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=request_id,
                 actor="bot",

@@ -17,7 +17,7 @@ import aiosqlite
 
 from storage.audit import append_audit
 from storage.db import Database, from_db_time, to_db_time
-from storage.models import Baseline, ManagedOrigin, ManagedUser
+from storage.models import CARRIED_STATES, Baseline, ManagedOrigin, ManagedUser
 
 _TIME_FIELDS = ("create_sent_at", "next_attempt_at", "claimed_until", "created_at", "updated_at")
 
@@ -136,6 +136,7 @@ class ManagedUsers:
             if rows:
                 await append_audit(
                     conn,
+                    key=self._db.audit_key,
                     at=now,
                     request_id=request_id,
                     actor=actor,
@@ -172,19 +173,32 @@ class ManagedUsers:
         """Lease dirty users no request is carrying (cancellations, crash leftovers, retries).
 
         A user with a grant or revocation leased right now is left to that request's worker
-        (an offboarding batch, a provisioning in flight).
+        (an offboarding batch, a provisioning in flight); so is one whose request is due to be
+        claimed (a crashed holder's lease ran out): the request resumes it, and says so.
         """
         now = to_db_time(self._db.clock())
+        carried = ", ".join("?" for _ in CARRIED_STATES)
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
-                "UPDATE managed_users SET claimed_until = ?, claimed_by = ? WHERE username IN ("
+                "UPDATE managed_users SET claimed_until = ?, claimed_by = ? WHERE username IN ("  # noqa: S608
                 "SELECT m.username FROM managed_users m WHERE m.wanted_gen > m.converged_gen "
                 "AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) "
                 "AND (m.claimed_until IS NULL OR m.claimed_until < ?) "
                 "AND NOT EXISTS (SELECT 1 FROM requests r "
-                "WHERE r.sf_username = m.username COLLATE NOCASE AND r.claimed_until >= ?) "
+                "WHERE r.sf_username = m.username COLLATE NOCASE AND (r.claimed_until >= ? "
+                f"OR (r.state IN ({carried}) "
+                "AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?)))) "
                 "ORDER BY m.next_attempt_at LIMIT ?) RETURNING *",
-                (to_db_time(self._db.clock() + lease), worker, now, now, now, limit),
+                (
+                    to_db_time(self._db.clock() + lease),
+                    worker,
+                    now,
+                    now,
+                    now,
+                    *(s.value for s in CARRIED_STATES),
+                    now,
+                    limit,
+                ),
             )
         return [_row_to_user(r) for r in rows]
 
@@ -231,6 +245,7 @@ class ManagedUsers:
             if audit:
                 await append_audit(
                     conn,
+                    key=self._db.audit_key,
                     at=now,
                     request_id=None,
                     actor="bot",

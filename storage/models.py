@@ -40,6 +40,9 @@ class State(StrEnum):
 TERMINAL_STATES = frozenset(
     {State.DENIED, State.CANCELLED, State.EXPIRED, State.REVOKED, State.DONE}
 )
+# A request in these states carries its own Salesforce step: the scheduler claims it when
+# due (and takes it back when its holder's lease ran out), converging its user with it.
+CARRIED_STATES = (State.APPROVED, State.PROVISIONING, State.REQUESTED, State.DEPROVISIONING)
 
 
 class AccessRequest(BaseModel):
@@ -79,6 +82,7 @@ class AccessRequest(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int = 0
+    pending_since: datetime | None = None  # sent back to the owners at; None: since created_at
 
 
 class RequestChange(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +31,43 @@ class OutboxItem(BaseModel):
     last_error: str | None = None
     state: str = "pending"
     created_at: datetime
+
+
+# The stored updates of one message: only the newest of them may reach Slack.
+SUPERSEDED = "superseded by a newer update of the message"
+# Pending rows due now and free; an update waits while another update of its message is out
+# (claimed by a live lease), so an older one landing late cannot overwrite it.
+_CLAIM = """
+    UPDATE outbox SET claimed_until = :until, claimed_by = :worker
+     WHERE id IN (
+        SELECT id FROM outbox
+         WHERE state = 'pending' AND next_attempt_at <= :now
+           AND (claimed_until IS NULL OR claimed_until < :now)
+           AND NOT (method = 'chat.update' AND EXISTS (
+               SELECT 1 FROM outbox AS o
+                WHERE o.method = 'chat.update' AND o.channel = outbox.channel AND o.ts = outbox.ts
+                  AND o.id <> outbox.id AND o.state = 'pending' AND o.claimed_until >= :now))
+         ORDER BY id LIMIT :limit)
+    RETURNING *
+"""
+# An unclaimed update with a newer update of the same message stored (sent or not) is dropped.
+_SUPERSEDE = """
+    UPDATE outbox SET state = 'dead', last_error = :why, claimed_until = NULL, claimed_by = NULL
+     WHERE state = 'pending' AND method = 'chat.update'
+       AND (claimed_until IS NULL OR claimed_until < :now)
+       AND EXISTS (
+           SELECT 1 FROM outbox AS o
+            WHERE o.method = 'chat.update' AND o.channel = outbox.channel AND o.ts = outbox.ts
+              AND o.id > outbox.id AND o.state IN ('pending', 'sent'))
+"""
+
+
+def _item(row: Any) -> OutboxItem:
+    data = dict(row)
+    data["blocks"] = json.loads(data["blocks"])
+    data["next_attempt_at"] = from_db_time(data["next_attempt_at"])
+    data["created_at"] = from_db_time(data["created_at"])
+    return OutboxItem.model_validate(data)
 
 
 class Outbox:
@@ -77,22 +114,48 @@ class Outbox:
             )
             return int(cursor.lastrowid or 0)
 
-    async def due(self, limit: int = 50) -> list[OutboxItem]:
-        """Pending messages whose next attempt has come, oldest first."""
+    async def claim(self, *, worker: str, lease: timedelta, limit: int = 50) -> list[OutboxItem]:
+        """Lease the messages whose next attempt has come, oldest first (superseded updates
+        are dropped first): another process sharing the database skips them while leased."""
+        now = self._db.clock()
+        # Most ticks find nothing: a read answers that without taking the write lock.
         async with self._db.conn.execute(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY id LIMIT ?",
-            (to_db_time(self._db.clock()), limit),
+            "SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1",
+            (to_db_time(now),),
         ) as cur:
-            rows = await cur.fetchall()
-        items = []
-        for row in rows:
-            data = dict(row)
-            data["blocks"] = json.loads(data["blocks"])
-            data["next_attempt_at"] = from_db_time(data["next_attempt_at"])
-            data["created_at"] = from_db_time(data["created_at"])
-            items.append(OutboxItem.model_validate(data))
-        return items
+            if await cur.fetchone() is None:
+                return []
+        values = {
+            "now": to_db_time(now),
+            "until": to_db_time(now + lease),
+            "worker": worker,
+            "limit": limit,
+            "why": SUPERSEDED,
+        }
+        async with self._db.transaction() as conn:
+            await conn.execute(_SUPERSEDE, values)
+            async with conn.execute(_CLAIM, values) as cur:
+                rows = await cur.fetchall()
+        return sorted((_item(r) for r in rows), key=lambda item: item.id)
+
+    async def has_update_waiting(self, channel: str, ts: str) -> bool:
+        """Whether an update of this message is still stored unsent (a newer one must queue
+        behind it, or the older would overwrite it when it goes out)."""
+        async with self._db.conn.execute(
+            "SELECT 1 FROM outbox WHERE channel = ? AND ts = ? AND method = 'chat.update' "
+            "AND state = 'pending' LIMIT 1",
+            (channel, ts),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def release_claims_of(self, worker: str) -> int:
+        """Drop the leases ``worker`` held when its previous run died."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL WHERE claimed_by = ?",
+                (worker,),
+            )
+            return cur.rowcount
 
     async def sent(self, item_id: int) -> None:
         """Slack took the message."""
@@ -116,6 +179,7 @@ class Outbox:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, "
-                "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+                "next_attempt_at = COALESCE(?, next_attempt_at), claimed_until = NULL, "
+                "claimed_by = NULL WHERE id = ?",
                 (state, error, to_db_time(retry_at), item_id),
             )

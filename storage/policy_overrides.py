@@ -106,6 +106,7 @@ class PolicyOverrides:
             )
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=None,
                 actor=actor,
@@ -136,6 +137,7 @@ class PolicyOverrides:
         async with self._db.transaction() as conn:
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=self._db.clock(),
                 request_id=None,
                 actor=actor,

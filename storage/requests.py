@@ -23,7 +23,15 @@ _MANAGING_STATE = State.PROVISIONING.value
 log = logging.getLogger(__name__)
 
 _TIME_FIELDS = frozenset(
-    {"decided_at", "next_attempt_at", "claimed_until", "expires_at", "created_at", "updated_at"}
+    {
+        "decided_at",
+        "next_attempt_at",
+        "claimed_until",
+        "expires_at",
+        "created_at",
+        "updated_at",
+        "pending_since",
+    }
 )
 _MUTABLE_FIELDS = frozenset(
     {
@@ -49,6 +57,7 @@ _MUTABLE_FIELDS = frozenset(
         "reminders_sent",
         "subject_email",
         "subject_name",
+        "pending_since",
     }
 )
 # Alphabet without look-alikes, so an id read aloud or typed back is unambiguous.
@@ -130,41 +139,126 @@ class RequestRepository:
         detail: Mapping[str, Any] | None = None,
     ) -> tuple[AccessRequest, bool]:
         """Store a request; with a key seen before, return the first one and ``False``."""
-        now = self._db.clock()
         async with self._db.transaction() as conn:
-            if idempotency_key is not None:
-                # One round trip to the database thread per statement: fetch with execute.
-                existing = await conn.execute_fetchall(
-                    "SELECT * FROM requests WHERE idempotency_key = ?", (idempotency_key,)
-                )
-                for row in existing:
-                    return _row_to_request(row), False
-            values = new.model_dump()
-            values.update(id=new_request_id(), created_at=now, updated_at=now)
-            values["idempotency_key"] = idempotency_key
-            columns = list(values)
-            inserted = await conn.execute_fetchall(
-                f"INSERT INTO requests ({', '.join(columns)}) "  # noqa: S608 - column names are ours
-                f"VALUES ({', '.join('?' for _ in columns)}) RETURNING *",
-                [_to_db(c, values[c]) for c in columns],
+            stored, created = await self._insert(
+                conn, new, actor, action, idempotency_key, detail, self._db.clock()
             )
-            await append_audit(
-                conn,
-                at=now,
-                request_id=values["id"],
-                actor=actor,
-                action=action,
-                to_state=new.state.value,
-                detail=detail,
+        if created:
+            self._changed(stored, actor=actor, action=action, before=None)
+        return stored, created
+
+    async def open_revocation(
+        self,
+        new: NewRequest,
+        *,
+        actor: str,
+        idempotency_key: str,
+        detail: Mapping[str, Any] | None = None,
+        cancel_followers: Collection[State] = (),
+        note: str = "",
+    ) -> tuple[AccessRequest, list[AccessRequest]]:
+        """Store a revocation and, in the same transaction, cancel the grants that follow the
+        one it ends (its extensions) while still in ``cancel_followers``, each audited.
+
+        Returns the revocation (the first one for a key seen before) and the grants cancelled.
+        """
+        now = self._db.clock()
+        cancelled: list[AccessRequest] = []
+        async with self._db.transaction() as conn:
+            stored, created = await self._insert(
+                conn, new, actor, "revocation_requested", idempotency_key, detail, now
             )
-            row = next(iter(inserted))
-            if new.kind is Kind.REVOKE and new.sf_username:
-                await mark_user(
-                    conn, new.sf_username, subject_id=new.subject_id, now=now, create=False
+            if created and new.grant_id and cancel_followers:
+                cancelled = await self._cancel_followers(
+                    conn, new.grant_id, cancel_followers, actor, now, note, stored.id, detail
                 )
-        created = _row_to_request(row)
-        self._changed(created, actor=actor, action=action, before=None)
-        return created, True
+        if created:
+            self._changed(stored, actor=actor, action="revocation_requested", before=None)
+        for follower in cancelled:
+            # its state before is in its audit row; the line only needs that it moved
+            self._changed(follower, actor=actor, action="extension_cancelled", before=None)
+        return stored, cancelled
+
+    async def _insert(
+        self,
+        conn: aiosqlite.Connection,
+        new: NewRequest,
+        actor: str,
+        action: str,
+        idempotency_key: str | None,
+        detail: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> tuple[AccessRequest, bool]:
+        if idempotency_key is not None:
+            # One round trip to the database thread per statement: fetch with execute.
+            existing = await conn.execute_fetchall(
+                "SELECT * FROM requests WHERE idempotency_key = ?", (idempotency_key,)
+            )
+            for row in existing:
+                return _row_to_request(row), False
+        values = new.model_dump()
+        values.update(id=new_request_id(), created_at=now, updated_at=now)
+        values["idempotency_key"] = idempotency_key
+        columns = list(values)
+        inserted = await conn.execute_fetchall(
+            f"INSERT INTO requests ({', '.join(columns)}) "  # noqa: S608 - column names are ours
+            f"VALUES ({', '.join('?' for _ in columns)}) RETURNING *",
+            [_to_db(c, values[c]) for c in columns],
+        )
+        await append_audit(
+            conn,
+            key=self._db.audit_key,
+            at=now,
+            request_id=values["id"],
+            actor=actor,
+            action=action,
+            to_state=new.state.value,
+            detail=detail,
+        )
+        row = next(iter(inserted))
+        if new.kind is Kind.REVOKE and new.sf_username:
+            await mark_user(conn, new.sf_username, subject_id=new.subject_id, now=now, create=False)
+        return _row_to_request(row), True
+
+    async def _cancel_followers(
+        self,
+        conn: aiosqlite.Connection,
+        grant_id: str,
+        states: Collection[State],
+        actor: str,
+        now: datetime,
+        note: str,
+        revocation_id: str,
+        detail: Mapping[str, Any] | None,
+    ) -> list[AccessRequest]:
+        marks = ", ".join("?" for _ in states)
+        rows = await conn.execute_fetchall(
+            f"SELECT id, state FROM requests WHERE kind = ? AND grant_id = ? "  # noqa: S608
+            f"AND state IN ({marks})",
+            [Kind.GRANT.value, grant_id, *(s.value for s in states)],
+        )
+        cancelled: list[AccessRequest] = []
+        for follower_id, before in [(r["id"], r["state"]) for r in rows]:
+            updated = await conn.execute_fetchall(
+                "UPDATE requests SET state = ?, decision_note = ?, updated_at = ?, "
+                "version = version + 1, claimed_by = NULL, claimed_until = NULL "
+                "WHERE id = ? AND state = ? RETURNING *",
+                (State.CANCELLED.value, note, to_db_time(now), follower_id, before),
+            )
+            for row in updated:
+                await append_audit(
+                    conn,
+                    key=self._db.audit_key,
+                    at=now,
+                    request_id=follower_id,
+                    actor=actor,
+                    action="extension_cancelled",
+                    from_state=before,
+                    to_state=State.CANCELLED.value,
+                    detail={**(detail or {}), "grant": grant_id, "revocation": revocation_id},
+                )
+                cancelled.append(_row_to_request(row))
+        return cancelled
 
     async def get(self, request_id: str) -> AccessRequest | None:
         """The request with this id."""
@@ -218,6 +312,7 @@ class RequestRepository:
             before = await self._previous_state(conn, request_id, row["state"], allowed)
             await append_audit(
                 conn,
+                key=self._db.audit_key,
                 at=now,
                 request_id=request_id,
                 actor=actor,

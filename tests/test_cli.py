@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from bot.cli import main
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.sf_server import OrgServer
+from storage.audit import AuditLog
+from storage.db import Database
 
 POLICY = """
 applications:
@@ -132,3 +135,37 @@ def test_check_warns_when_the_database_is_open_to_others(
     database.chmod(0o600)
     assert main(["check"]) == 0
     assert "open to other users" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("b" * 64, "is not the one this database's audit log is signed with"),
+        ("short", "ACCESSBOT_AUDIT_KEY must be at least 32 characters"),
+    ],
+)
+def test_serve_refuses_an_audit_key_it_cannot_sign_with(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    key: str,
+    problem: str,
+) -> None:
+    database = tmp_path / "accessbot.sqlite3"
+
+    async def signed() -> None:
+        async with Database(database, audit_key=b"a" * 64) as db:
+            await AuditLog(db).append(request_id=None, actor="bot", action="started")
+
+    asyncio.run(signed())
+    (tmp_path / "policy.yml").write_text(POLICY)
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "ACCESSBOT_DATABASE": str(database),
+        "ACCESSBOT_AUDIT_KEY": key,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    assert problem in capsys.readouterr().err

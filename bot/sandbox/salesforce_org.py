@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +88,7 @@ class SimulatedOrg(OrgSetup):
         self._api_base = api_used
         self._api_calls = 0
         self._calls: list[RecordedCall] = []
+        self._in_flight = 0
         self._holds: list[Hold] = []
         self._rest = RestApi(self.store, self._usage, batch_size)
 
@@ -129,19 +132,19 @@ class SimulatedOrg(OrgSetup):
             raise KeyError(f"no such user: {name}")
         return self.auth.issue(str(user["Id"]))
 
-    def hold(self, path_substring: str, *, after_apply: bool = False) -> Hold:
+    def hold(
+        self, path_substring: str, *, after_apply: bool = False, body_has: str | None = None
+    ) -> Hold:
         """Park matching data requests until the returned handle's ``release()``."""
-        hold = Hold(path_substring, after_apply)
+        hold = Hold(path_substring, after_apply, body_has)
         with self._lock:
             self._holds.append(hold)
         return hold
 
-    def hold_for(self, path: str) -> Hold | None:
-        """The unreleased hold matching ``path``, if any."""
+    def hold_for(self, path: str, body: Any = None) -> Hold | None:
+        """The unreleased hold matching ``path`` (and ``body``), if any."""
         with self._lock:
-            return next(
-                (h for h in self._holds if h.path in path and not h.released.is_set()), None
-            )
+            return next((h for h in self._holds if h.matches(path, body)), None)
 
     def release_all(self) -> None:
         """Release every hold (the server does this when it stops)."""
@@ -239,6 +242,23 @@ class SimulatedOrg(OrgSetup):
         with self._lock:
             used, total = self._usage()
         return {"Sforce-Limit-Info": f"api-usage={used}/{total}"}
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Count one request as in flight while the server works on it."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    @property
+    def in_flight(self) -> int:
+        """Requests received and not yet answered (held, timing out, or being served)."""
+        with self._lock:
+            return self._in_flight
 
     def record(self, method: str, path: str, query: dict[str, str], body: Any) -> None:
         """Remember one received request."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import dataclass, field
@@ -138,14 +139,22 @@ class Hold:
     """Parks requests whose path contains ``path`` until ``release()``.
 
     With ``after_apply`` the change is made first and only the answer waits: the caller can
-    die after Salesforce applied the change but before it heard so.
+    die after Salesforce applied the change but before it heard so. With ``body_has`` only a
+    request whose JSON body contains that text is parked (one composite among several).
     """
 
     path: str
     after_apply: bool = False
+    body_has: str | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     waiting: int = 0
+
+    def matches(self, path: str, body: Any) -> bool:
+        """Whether a request to ``path`` with ``body`` is one this hold parks."""
+        if self.path not in path or self.released.is_set():
+            return False
+        return self.body_has is None or self.body_has in json.dumps(body)
 
     def release(self) -> None:
         """Let every parked (and later) matching request answer."""

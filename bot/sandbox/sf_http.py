@@ -62,6 +62,11 @@ async def _apply_fault(
 async def handle(request: web.Request) -> web.StreamResponse:
     """Every request: record it, wait the configured latency, then route it."""
     org = request.app[ORG_KEY]
+    with org.serving():
+        return await _serve(org, request)
+
+
+async def _serve(org: SimulatedOrg, request: web.Request) -> web.StreamResponse:
     raw = await request.read()
     text = raw.decode("utf-8", "replace")
     body: Any = None
@@ -102,7 +107,7 @@ async def _data(
         response = await _apply_fault(org, request, fault)
         if response is not None:
             return response
-    hold = org.hold_for(request.path)
+    hold = org.hold_for(request.path, body)
     if hold is not None and not hold.after_apply:
         await _park(hold)
     caller = org.auth.caller(request.headers.get("Authorization"))

@@ -19,6 +19,7 @@ from bot.sandbox.slack_methods import user_object
 from bot.sandbox.slack_records import ApiCall, PostedMessage, ResponsePost, SlackUser
 from bot.sandbox.slack_responses import show_reply
 from bot.sandbox.slack_server import BackgroundServer
+from bot.sandbox.slack_socket import SocketModeHub
 from bot.sandbox.slack_state import Fault, JsonDict, SlackState
 from bot.sandbox.slack_views import apply_submission_reply, close_view, set_entry
 
@@ -35,11 +36,14 @@ class SimulatedSlack:
         team_id: str = "T0DEMO",
         bot_user_id: str = "U0BOT",
         bot_token: str = "xoxb-demo",  # noqa: S107 - a made-up token the simulator accepts
+        app_token: str = "xapp-1-A0DEMO-1-demo",  # noqa: S107 - likewise, for Socket Mode
         app_id: str = "A0DEMO",
         bot_name: str = "accessbot",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode = SocketModeHub(app_id=app_id)
         self._lock = threading.RLock()
         self._state = SlackState(
             team_id=team_id, bot_user_id=bot_user_id, app_id=app_id, clock=clock
@@ -47,14 +51,17 @@ class SimulatedSlack:
         self._state.users[bot_user_id] = SlackUser(
             id=bot_user_id, name=bot_name, real_name=bot_name, is_bot=True, email=None
         )
-        http = SlackHttp(self._state, self._lock, bot_token)
+        http = SlackHttp(
+            self._state, self._lock, bot_token, app_token=app_token, socket_mode=self.socket_mode
+        )
         self._server = BackgroundServer(http.application, name="simulated-slack")
 
     # lifecycle
 
     def start(self) -> None:
-        """Serve the Web API on a free port of 127.0.0.1."""
+        """Serve the Web API (and the Socket Mode link) on a free port of 127.0.0.1."""
         self._server.start()
+        self.socket_mode.url_base = f"ws://127.0.0.1:{self._server.port}/link/"
 
     def stop(self) -> None:
         """Stop serving."""
@@ -145,6 +152,14 @@ class SimulatedSlack:
             user = self._state.user(user_id).model_copy(update={"deleted": deleted})
             self._state.users[user_id] = user
             return user_object(self._state, user, include_locale=True)
+
+    def set_email(self, user_id: str, email: str | None) -> None:
+        """Change what users.info shares as ``profile.email``; None leaves it out, as Slack does
+        for some guests and for every member when the app lacks ``users:read.email``."""
+        with self._lock:
+            self._state.users[user_id] = self._state.user(user_id).model_copy(
+                update={"email": email}
+            )
 
     def user(self, user_id: str) -> SlackUser | None:
         """The member ``user_id``."""
@@ -273,13 +288,23 @@ class SimulatedSlack:
             close_view(self._state, user_id, view_id)
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int = 1, error: str | None = None
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int = 1,
+        error: str | None = None,
+        *,
+        channel: str | None = None,
     ) -> None:
-        """Make the next call of ``method`` fail with ``status`` (429 carries ``Retry-After``)."""
+        """Make the next call of ``method`` fail with ``status`` (429 carries ``Retry-After``).
+
+        With ``channel``, only the next call naming that channel fails; others go through.
+        """
         fault = Fault(
             status=status,
             error=error or _FAULT_ERRORS.get(status, "fatal_error"),
             retry_after=retry_after if status == 429 else None,
+            channel=channel,
         )
         with self._lock:
             self._state.faults[method].append(fault)

@@ -11,24 +11,37 @@ from aiohttp import web
 from bot.sandbox.slack_methods import METHODS
 from bot.sandbox.slack_records import ApiCall
 from bot.sandbox.slack_responses import post_to_response_url
+from bot.sandbox.slack_socket import SocketModeHub
 from bot.sandbox.slack_state import JsonDict, SlackFailure, SlackState
 
 _STRUCTURED_ARGS = ("blocks", "attachments", "view")
+CONNECTIONS_OPEN = "apps.connections.open"
 
 
 class SlackHttp:
     """Answers Web API and response_url requests against ``state`` under ``lock``."""
 
-    def __init__(self, state: SlackState, lock: threading.RLock, bot_token: str) -> None:
+    def __init__(
+        self,
+        state: SlackState,
+        lock: threading.RLock,
+        bot_token: str,
+        *,
+        app_token: str,
+        socket_mode: SocketModeHub,
+    ) -> None:
         self._state = state
         self._lock = lock
         self._bot_token = bot_token
+        self._app_token = app_token
+        self._socket_mode = socket_mode
 
     def application(self) -> web.Application:
-        """The aiohttp application serving both routes."""
+        """The aiohttp application: the Web API, response URLs and the Socket Mode link."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._on_api)
         app.router.add_post("/response/{token}", self._on_response_url)
+        app.router.add_get("/link/", self._socket_mode.on_link)
         return app
 
     async def _on_api(self, request: web.Request) -> web.Response:
@@ -49,11 +62,13 @@ class SlackHttp:
         with self._lock:
             state = self._state
             status, headers = 200, {}
-            fault = state.take_fault(method)
+            fault = state.take_fault(method, args)
             if fault is not None:
                 status, body = fault.status, {"ok": False, "error": fault.error}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
+            elif method == CONNECTIONS_OPEN:
+                body = self._connections_open(token)
             elif (wait := state.rate_limited(method)) is not None:
                 status, body = 429, {"ok": False, "error": "ratelimited"}
                 headers["Retry-After"] = str(wait)
@@ -61,6 +76,9 @@ class SlackHttp:
                 body = {"ok": False, "error": "unknown_method", "req_method": method}
             elif not token:
                 body = {"ok": False, "error": "not_authed"}
+            elif token == self._app_token:
+                # App-level tokens open Socket Mode links; they post nothing.
+                body = {"ok": False, "error": "not_allowed_token_type"}
             elif token != self._bot_token:
                 body = {"ok": False, "error": "invalid_auth"}
             else:
@@ -80,6 +98,16 @@ class SlackHttp:
                 )
             )
             return status, body, headers
+
+    def _connections_open(self, token: str | None) -> JsonDict:
+        """apps.connections.open: a link URL for the app-level token, and nothing for others."""
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if token == self._app_token:
+            return {"ok": True, "url": self._socket_mode.open_url()}
+        if token == self._bot_token or token.startswith(("xoxb-", "xoxp-")):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": False, "error": "invalid_auth"}
 
     async def _on_response_url(self, request: web.Request) -> web.Response:
         try:

@@ -61,6 +61,7 @@ class Fault:
     status: int
     error: str
     retry_after: int | None = None
+    channel: str | None = None  # only a call about this channel (None: any call)
 
 
 @dataclass
@@ -231,7 +232,12 @@ class SlackState:
         recent.append(now)
         return None
 
-    def take_fault(self, method: str) -> Fault | None:
-        """The next injected failure for ``method``, if any."""
-        queue = self.faults.get(method)
-        return queue.popleft() if queue else None
+    def take_fault(self, method: str, args: JsonDict | None = None) -> Fault | None:
+        """The next injected failure for ``method`` (and the call's channel), if any."""
+        queue = self.faults.get(method) or deque()
+        channel = (args or {}).get("channel")
+        for fault in queue:
+            if fault.channel is None or fault.channel == channel:
+                queue.remove(fault)
+                return fault
+        return None

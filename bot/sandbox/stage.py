@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from bot.cli import socket_mode_handler
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.sf_server import OrgServer
 from bot.sandbox.slack_api import SimulatedSlack
@@ -19,6 +21,9 @@ from bot.settings import Settings
 from bot.wiring import Runtime, build_runtime
 from handlers.policy import Application, Policy
 from storage.db import Clock, utc_now
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - the simulator's public test value
 
@@ -75,6 +80,7 @@ class Stage:
     policy_holder: list[Policy]
     _env: dict[str, str | None] = field(default_factory=dict)
     clock: Clock = utc_now
+    socket_mode: AsyncSocketModeHandler | None = None
 
     @property
     def policy(self) -> Policy:
@@ -101,6 +107,8 @@ class Stage:
 
     async def close(self) -> None:
         """Stop the bot and both simulators, and restore the environment."""
+        if self.socket_mode is not None:
+            await self.socket_mode.close_async()  # type: ignore[no-untyped-call]
         await self.workspace.aclose()
         await self.runtime.close()
         self.slack.stop()
@@ -120,8 +128,14 @@ async def start_stage(
     clock: Clock = utc_now,
     settings: dict[str, Any] | None = None,
     people: tuple[DemoPerson, ...] = PEOPLE,
+    socket_mode: bool = False,
 ) -> Stage:
-    """Start the simulators and a bot wired to them; the caller closes the stage."""
+    """Start the simulators and a bot wired to them; the caller closes the stage.
+
+    With ``socket_mode`` the bot has an app-level token and no signing secret: it opens a
+    Socket Mode link to the simulated Slack, as ``accessbot serve`` does, and people's
+    requests reach it in envelopes over that link instead of signed HTTP.
+    """
     if org is None:
         org = SimulatedOrg()
         org.seed_demo()
@@ -151,16 +165,28 @@ async def start_stage(
         "SALESFORCE_INSTANCE_URL": org_server.instance_url,
         "SALESFORCE_ACCESS_TOKEN": SecretStr(org_server.access_token),
     }
+    if socket_mode:
+        del values["SLACK_SIGNING_SECRET"]
+        values["SLACK_APP_TOKEN"] = SecretStr(slack.app_token)
     values.update(settings or {})
     holder = [policy or demo_policy()]
     policy_source: Callable[[], Policy] = lambda: holder[0]  # noqa: E731
     runtime = await build_runtime(Settings(_env_file=None, **values), policy_source, clock=clock)
-    port = await runtime.serve_http("127.0.0.1", 0)
+    link = socket_mode_handler(runtime.app, runtime.settings)
+    if link is not None:
+        await link.connect_async()  # type: ignore[no-untyped-call]
+        # The handshake is done; the simulated Slack counts the link a moment later.
+        if not await asyncio.to_thread(slack.socket_mode.wait_connected, 1, 10.0):
+            raise TimeoutError("the bot's Socket Mode link did not come up")
+        app_url = ""
+    else:
+        app_url = f"http://127.0.0.1:{await runtime.serve_http('127.0.0.1', 0)}/slack/events"
     workspace = Workspace(
-        app_url=f"http://127.0.0.1:{port}/slack/events",
+        app_url=app_url,
         signing_secret=SIGNING_SECRET,
         slack=slack,
         command=runtime.settings.slack_command,
+        socket_mode=link is not None,
     )
     return Stage(
         org=org,
@@ -171,4 +197,5 @@ async def start_stage(
         policy_holder=holder,
         _env=saved,
         clock=clock,
+        socket_mode=link,
     )

@@ -7,12 +7,13 @@ the app's immediate answer (close or update a modal, show a command's reply).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from bot.sandbox import slack_payloads as payloads
 from bot.sandbox.slack_api import SimulatedSlack
@@ -26,6 +27,7 @@ from bot.sandbox.slack_blocks import (
 )
 from bot.sandbox.slack_records import PostedMessage, SlackUser
 from bot.sandbox.slack_signing import Reply, SignedSender
+from bot.sandbox.slack_socket import EnvelopeType
 from bot.sandbox.slack_submit import missing_inputs
 
 __all__ = ["InvalidSubmission", "Reply", "Workspace"]
@@ -40,7 +42,7 @@ class InvalidSubmission(ValueError):
 
 
 class Workspace:
-    """Sends what people do in Slack to the app at ``app_url``, signed with ``signing_secret``."""
+    """Sends what people do in Slack to the app: signed to ``app_url``, or over Socket Mode."""
 
     def __init__(
         self,
@@ -49,10 +51,13 @@ class Workspace:
         signing_secret: str,
         slack: SimulatedSlack,
         command: str = "/salesforce",
+        socket_mode: bool = False,
     ) -> None:
         self.app_url = app_url
         self.slack = slack
         self.command = command
+        # In Socket Mode Slack sends the same payloads in envelopes over the app's link.
+        self.socket_mode = socket_mode
         self._sender = SignedSender(app_url, signing_secret)
         self._loaded_options: dict[tuple[str, str], list[JsonDict]] = {}
         self._event_count = 0
@@ -89,7 +94,10 @@ class Workspace:
             response_url=response_url,
             trigger_id=self.slack.issue_trigger(user_id),
         )
-        reply = await self.post_raw(body.encode(), content_type=FORM)
+        if self.socket_mode:
+            reply = await self._envelope("slash_commands", dict(parse_qsl(body, True)))
+        else:
+            reply = await self.post_raw(body.encode(), content_type=FORM)
         if reply.status == 200 and reply.body.strip():
             parsed = reply.json_or_none()
             shown = parsed if isinstance(parsed, dict) else {"text": reply.body}
@@ -235,6 +243,8 @@ class Workspace:
             self._event_count += 1
             event_id = f"Ev{self._event_count:08d}"
         body = payloads.event_envelope(self._team(), event, event_id=event_id)
+        if self.socket_mode:
+            return await self._envelope("events_api", body, retry_attempt=retry_num or 0)
         headers = {}
         if retry_num is not None:
             headers = {"x-slack-retry-num": str(retry_num), "x-slack-retry-reason": retry_reason}
@@ -313,5 +323,17 @@ class Workspace:
         return await self._interact(payload)
 
     async def _interact(self, payload: JsonDict) -> Reply:
+        if self.socket_mode:
+            return await self._envelope("interactive", payload)
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post_raw(body.encode(), content_type=FORM)
+
+    async def _envelope(
+        self, kind: EnvelopeType, payload: JsonDict, *, retry_attempt: int = 0
+    ) -> Reply:
+        """Deliver over the Socket Mode link; the ack's payload reads as an HTTP answer would."""
+        started = time.monotonic()
+        sent = self.slack.socket_mode.deliver(kind, payload, retry_attempt=retry_attempt)
+        answer = await asyncio.wrap_future(sent)  # NoAck when the app never acknowledged it
+        body = json.dumps(answer) if answer is not None else ""
+        return Reply(status=200, body=body, elapsed=time.monotonic() - started)

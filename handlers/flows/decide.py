@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from handlers.flows.approval_scope import CHANGED_AFTER_APPROVAL
+from handlers.flows.extend import cancel_stale_extension, extends_ended_grant
 from handlers.flows.outcomes import Decided, RefusalReason, Refused
 from handlers.policy import Policy
 from storage.models import AccessRequest, Kind, State
@@ -25,6 +27,16 @@ async def decide(
             await _audit_refusal(repo, request_id, actor, refused.reason.value)
         return refused
     assert request is not None
+    if await extends_ended_grant(repo, request):
+        # Approving it would bring back access that was taken away: it ends here instead.
+        cancelled = await cancel_stale_extension(repo, request, actor=actor)
+        return Refused(
+            reason=RefusalReason.GRANT_ENDED, request=cancelled or await repo.get(request_id)
+        )
+    if approve and await _changed_by(repo, request_id) == actor:
+        # An admin who is also an owner does not approve their own change of the request.
+        await _audit_refusal(repo, request_id, actor, RefusalReason.OWN_CHANGE.value)
+        return Refused(reason=RefusalReason.OWN_CHANGE, request=request)
     now = repo.clock()
     to = State.APPROVED if approve else State.DENIED
     changes: dict[str, object] = {"decided_by": actor, "decided_at": now, "decision_note": note}
@@ -63,6 +75,12 @@ def check_decider(policy: Policy, request: AccessRequest | None, actor: str) -> 
             reason=RefusalReason.ALREADY_DECIDED, request=request, decided_by=request.decided_by
         )
     return None
+
+
+async def _changed_by(repo: RequestRepository, request_id: str) -> str | None:
+    """Who last changed the request beyond an approval (it then came back to the owners)."""
+    entries = await repo.audit.for_request(request_id)
+    return next((e.actor for e in reversed(entries) if e.action == CHANGED_AFTER_APPROVAL), None)
 
 
 async def _audit_refusal(repo: RequestRepository, request_id: str, actor: str, why: str) -> None:

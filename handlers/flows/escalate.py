@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.flows.admin_conflicts import own_request, who_can_help
+from handlers.flows.approval_scope import CHANGED_AFTER_APPROVAL, ScopeChange, scope_change
 from handlers.flows.choices import RequestChoices
 from handlers.flows.converge import close_revocation
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
@@ -33,6 +35,8 @@ class Resumed(BaseModel):
 
     request: AccessRequest
     by: str
+    change: ScopeChange | None = None  # set when an approved request goes back to the owners
+    approved_by: str | None = None  # whose approval no longer counts
 
     @property
     def to_owners(self) -> bool:
@@ -74,8 +78,12 @@ async def check_admin_press(
     if request is None or (kind is not None and request.kind is not kind):
         return Refused(reason=RefusalReason.NOT_FOUND)
     refused = None
-    if not application_of(policy, request).is_admin(actor):
+    app = application_of(policy, request)
+    if not app.is_admin(actor):
         refused = Refused(reason=RefusalReason.NOT_ADMIN, request=request)
+    elif own_request(request, actor):
+        helpers = who_can_help(policy, app, request)
+        refused = Refused(reason=RefusalReason.OWN_ESCALATION, request=request, helpers=helpers)
     elif request.state not in states:
         refused = Refused(reason=RefusalReason.NOTHING_TO_DO, request=request)
     if refused is None:
@@ -103,6 +111,9 @@ async def _resume(
     fresh: dict[str, Any] = {"attempts": 0, "claimed_by": None, "claimed_until": None}
     if to in (State.APPROVED, State.REQUESTED):
         fresh["next_attempt_at"] = repo.clock()  # due now: a tick picks it up if nothing else does
+    if to is State.PENDING_APPROVAL:
+        # The owners' time to decide (reminders, then expiry) starts again now.
+        fresh.update(pending_since=repo.clock(), next_attempt_at=None, reminders_sent=0)
     moved = await repo.transition(
         request.id,
         expected=request.state,
@@ -184,19 +195,46 @@ async def complete_request(
         "reason": (draft.reason or "").strip(),
     }
     before = {name: getattr(found, name) for name in fields}
-    to = State.APPROVED if was_approved(found) else State.PENDING_APPROVAL
-    return await _resume(
+    detail: dict[str, Any] = {
+        "before": {k: list(v) if isinstance(v, tuple) else v for k, v in before.items()},
+        "after": {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()},
+    }
+    if not was_approved(found):
+        return await _resume(
+            repo,
+            found,
+            actor,
+            to=State.PENDING_APPROVAL,
+            action="completed",
+            changes=fields,
+            detail=detail,
+        )
+    change = scope_change(
+        found,
+        license=draft.license,
+        profile=draft.profile,
+        role=draft.role,
+        permission_sets=draft.permission_sets,
+        duration_days=draft.duration_days,
+    )
+    if not change.needs_approval:
+        return await _resume(
+            repo, found, actor, to=State.APPROVED, action="completed", changes=fields, detail=detail
+        )
+    # More or other access than the owner approved: that approval no longer counts.
+    again = {"decided_by": None, "decided_at": None, "decision_note": None}
+    resumed = await _resume(
         repo,
         found,
         actor,
-        to=to,
-        action="completed",
-        changes=fields,
-        detail={
-            "before": {k: list(v) if isinstance(v, tuple) else v for k, v in before.items()},
-            "after": {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()},
-        },
+        to=State.PENDING_APPROVAL,
+        action=CHANGED_AFTER_APPROVAL,
+        changes={**fields, **again},
+        detail={**detail, "approved_by": found.decided_by, "change": change.model_dump()},
     )
+    if isinstance(resumed, Refused):
+        return resumed
+    return resumed.model_copy(update={"change": change, "approved_by": found.decided_by})
 
 
 def username_suggestion(request: AccessRequest, cfg: ProvisioningConfig) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.flows.people import Ineligibility
 from salesforce.models import DeactivationBlocked, ProvisionResult
 from storage.models import AccessRequest
 
@@ -29,6 +30,14 @@ class Rejected(_Outcome):
     errors: dict[str, str]
 
 
+class Ineligible(_Outcome):
+    """The person the request is for cannot hold a Salesforce user; nothing was stored."""
+
+    subject_id: str
+    reason: Ineligibility
+    admins: tuple[str, ...]
+
+
 class RefusalReason(StrEnum):
     """Why a click on a decision button did nothing."""
 
@@ -39,6 +48,9 @@ class RefusalReason(StrEnum):
     NOT_ADMIN = "not_admin"
     NOT_ALLOWED = "not_allowed"
     NOTHING_TO_DO = "nothing_to_do"
+    GRANT_ENDED = "grant_ended"  # an extension of access that was revoked or expired
+    OWN_ESCALATION = "own_escalation"  # an admin pressing a button on their own request
+    OWN_CHANGE = "own_change"  # an owner approving the change they made as admin
 
 
 class Refused(_Outcome):
@@ -47,6 +59,7 @@ class Refused(_Outcome):
     reason: RefusalReason
     request: AccessRequest | None = None
     decided_by: str | None = None
+    helpers: tuple[str, ...] = ()  # who can do it instead
 
 
 class Decided(_Outcome):

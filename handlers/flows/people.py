@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,6 +41,29 @@ class Person(BaseModel):
             return "", words[0]
         local = self.email.split("@", 1)[0] or self.id
         return "", local
+
+
+class Ineligibility(StrEnum):
+    """Why a Slack member cannot hold a Salesforce user the bot makes."""
+
+    BOT = "bot"
+    DEACTIVATED = "deactivated"
+    NO_EMAIL = "no_email"
+
+
+def ineligibility(person: Person) -> Ineligibility | None:
+    """Why ``person`` cannot be given a Salesforce user, or None when they can.
+
+    Salesforce requires an Email on every user; Slack leaves ``profile.email`` out for some
+    guests and whenever the app may not read emails (no ``users:read.email`` scope).
+    """
+    if person.is_bot:
+        return Ineligibility.BOT
+    if person.deleted:
+        return Ineligibility.DEACTIVATED
+    if not person.email.strip():
+        return Ineligibility.NO_EMAIL
+    return None
 
 
 def make_alias(first: str, last: str) -> str:

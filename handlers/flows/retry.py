@@ -19,16 +19,28 @@ BUDGET_RETRY_DELAY = timedelta(minutes=15)
 def next_attempt(
     now: datetime, attempt: int, base: timedelta, *, rng: random.Random | None = None
 ) -> datetime:
-    """The time of attempt ``attempt + 1``: base * 2^(attempt-1), jittered by +-50 %, capped."""
+    """The time of attempt ``attempt + 1``: base * 2^(attempt-1) capped, jittered down to half.
+
+    The jitter keeps each gap within [delay/2, delay] (equal jitter): bands of successive
+    attempts do not overlap, so every gap is longer than the one before until the cap, while
+    processes that failed together still spread out. ``rng`` is the jitter source (tests seed it).
+    """
     rng = rng or random.Random()
     delay = min(base * (2 ** max(attempt - 1, 0)), MAX_DELAY)
-    jittered: timedelta = delay * rng.uniform(0.5, 1.5)
+    jittered: timedelta = delay * rng.uniform(0.5, 1.0)
     return now + jittered
 
 
-def retry_at(now: datetime, attempt: int, base: timedelta, error: SalesforceError) -> datetime:
+def retry_at(
+    now: datetime,
+    attempt: int,
+    base: timedelta,
+    error: SalesforceError,
+    *,
+    rng: random.Random | None = None,
+) -> datetime:
     """When to retry after ``error``; an exhausted API budget waits at least 15 minutes."""
-    at = next_attempt(now, attempt, base)
+    at = next_attempt(now, attempt, base, rng=rng)
     if isinstance(error, ApiBudgetExhausted):
         return max(at, now + BUDGET_RETRY_DELAY)
     return at

@@ -30,6 +30,10 @@ CANCELLABLE = (State.PENDING_APPROVAL, State.APPROVED, State.NEEDS_ADMIN)
 REVOCABLE = (State.PROVISIONING, State.ACTIVE)
 # Grants whose access should exist: approved (provisioning tried), provisioning, active.
 HOLDING = (State.APPROVED, State.PROVISIONING, State.ACTIVE)
+# An extension not active yet ends with the grant it extends: approving it later must not
+# bring back access that was taken away. (An active extension is a grant of its own.)
+UNFINISHED_EXTENSION = (*CANCELLABLE, State.PROVISIONING)
+EXTENSION_CANCELLED = "extension_cancelled"
 
 
 class RevokeSource(StrEnum):
@@ -85,7 +89,7 @@ async def request_revocation(
     existing = await repo.find(grant_id=grant.id, kind=Kind.REVOKE, states=OPEN_REVOCATION)
     if existing:
         return existing[0]
-    revocation, _ = await repo.create(
+    revocation, _ = await repo.open_revocation(
         NewRequest.following(
             grant,
             kind=Kind.REVOKE,
@@ -95,11 +99,27 @@ async def request_revocation(
             next_attempt_at=repo.clock(),
         ),
         actor=actor,
-        action="revocation_requested",
         idempotency_key=f"revoke:{grant.id}",
         detail={"source": source.value, "reason": reason},
+        cancel_followers=UNFINISHED_EXTENSION,
+        note=extension_cancelled_note(source, reason=reason),
     )
     return revocation
+
+
+def extension_cancelled_note(source: RevokeSource, *, reason: str) -> str:
+    """Why an extension was cancelled with the grant it extends, for its requester and owners."""
+    if source is RevokeSource.EXPIRY:
+        return "The access it would extend ended before an owner decided."
+    if source is RevokeSource.OFFBOARDING:
+        return "The access it would extend ended: its holder left Slack."
+    by = {
+        RevokeSource.SELF: " by its holder",
+        RevokeSource.OWNER: " by an owner",
+        RevokeSource.ADMIN: " by an admin",
+    }.get(source, "")
+    why = f": {reason.strip()}" if reason.strip() else "."
+    return f"The access it would extend was revoked{by}{why}"
 
 
 async def revocation_effect(repo: RequestRepository, grant: AccessRequest) -> RevocationEffect:

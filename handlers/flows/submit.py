@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from handlers.flows.choices import RequestChoices
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
-from handlers.flows.outcomes import Rejected, Submitted
-from handlers.flows.people import Person
+from handlers.flows.outcomes import Ineligible, Rejected, Submitted
+from handlers.flows.people import Person, ineligibility
 from handlers.policy import Application
 from storage.models import NewRequest, State
 from storage.requests import RequestRepository
@@ -20,11 +20,18 @@ async def submit_request(
     requester: Person,
     subject: Person,
     idempotency_key: str | None = None,
-) -> Submitted | Rejected:
-    """Store a valid draft as pending approval; a repeated key returns the first request."""
+) -> Submitted | Rejected | Ineligible:
+    """Store a valid draft as pending approval; a repeated key returns the first request.
+
+    A subject Salesforce could not be given a user for (no email, deactivated, a bot) is
+    refused here, not after approval, with the application's admins to ask.
+    """
     errors = check_draft(draft, choices)
     if errors:
         return Rejected(errors=errors)
+    reason = ineligibility(subject)
+    if reason is not None:
+        return Ineligible(subject_id=subject.id, reason=reason, admins=app.admins)
     return await store_request(
         repo, app, draft, requester=requester, subject=subject, idempotency_key=idempotency_key
     )

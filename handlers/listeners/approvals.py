@@ -30,7 +30,11 @@ async def tell_refusal(
     request = refused.request
     app = deps.policy().application(request.application) if request else None
     text = build_cannot_decide(
-        refused.reason, request=request, app=app, decided_by=refused.decided_by
+        refused.reason,
+        request=request,
+        app=app,
+        decided_by=refused.decided_by,
+        helpers=refused.helpers,
     )
     await tell_privately(deps.client, body, respond, text)
 

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
+from handlers.flows.admin_conflicts import own_request
 from handlers.flows.escalate import (
     Resumed,
     StillActive,
@@ -58,7 +59,14 @@ from storage.models import AccessRequest, Kind, State
 async def resume(deps: Deps, resumed: Resumed) -> None:
     """After an admin's fix: back to the owners (escalation closed), or on to Salesforce."""
     request = resumed.request
-    if resumed.to_owners:
+    if resumed.change is not None:
+        await deps.notifier.sent_back(
+            request, resumed.change, by=resumed.by, approved_by=resumed.approved_by
+        )
+        text = "Changed beyond what the owners approved; they approve it again first."
+        done = Resolution(text=text, by=resumed.by, at=deps.clock())
+        await deps.notifier.close_escalation(request, done)
+    elif resumed.to_owners:
         await deps.notifier.submitted(request)
         done = Resolution(text="Completed; the owners decide next.", by=resumed.by, at=deps.clock())
         await deps.notifier.close_escalation(request, done)
@@ -76,7 +84,8 @@ async def in_complete_modal(body: dict[str, Any]) -> bool:
 def _refused_text(deps: Deps, refused: Refused) -> str:
     request = refused.request
     app = application_of(deps.policy(), request) if request else None
-    return build_cannot_decide(refused.reason, request=request, app=app).text[:150]
+    text = build_cannot_decide(refused.reason, request=request, app=app, helpers=refused.helpers)
+    return text.text[:150]
 
 
 async def _admin_press(
@@ -186,8 +195,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ref = ModalRef.load(view.get("private_metadata"))
         request = await deps.repo.get(ref.request_id or "")
         # A forged block_actions payload could name any request: only its admins see it.
-        if request is None or not application_of(deps.policy(), request).is_admin(
-            body["user"]["id"]
+        actor = body["user"]["id"]
+        if (
+            request is None
+            or not application_of(deps.policy(), request).is_admin(actor)
+            or own_request(request, actor)
         ):
             return
         choices = await deps.catalog.choices_for(application_of(deps.policy(), request))

@@ -11,7 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
 from handlers.flows.drafts import RequestDraft
-from handlers.flows.outcomes import Rejected
+from handlers.flows.outcomes import Ineligible, Rejected
+from handlers.flows.people import ineligibility
 from handlers.flows.submit import submit_request
 from handlers.ids import ActionId, CallbackId
 from handlers.policy import Application
@@ -37,15 +38,15 @@ async def open_request_modal(
     """Open a placeholder within the trigger's 3 s, then fill the form in."""
     opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
     view = opened["view"]
-    if subject and subject != requester:
-        person = await deps.people.get(subject)
-        if person.deleted or person.is_bot or not person.email:
-            await client.views_update(
-                view_id=view["id"], hash=view["hash"], view=build_cannot_request_for(subject)
-            )
-            return
     policy = deps.policy()
     app = policy.default_application
+    on_behalf = bool(subject and subject != requester)
+    person = await deps.people.get(subject if subject and on_behalf else requester)
+    reason = ineligibility(person)
+    if reason is not None:
+        refusal = build_cannot_request_for(person.id, reason, admins=app.admins, own=not on_behalf)
+        await client.views_update(view_id=view["id"], hash=view["hash"], view=refusal)
+        return
     try:
         choices = await deps.catalog.choices_for(app)
     except SalesforceError as error:
@@ -114,8 +115,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         choices = await deps.catalog.choices_for(application)
         draft = parse_request_state(values, choices=choices)
         requester_id = body["user"]["id"]
-        requester = await deps.people.get(requester_id)
-        subject = await deps.people.get(ref.subject_id) if ref.subject_id else requester
+        # Read afresh: what Slack shares (the email above all) may have changed since the form
+        # opened.
+        requester = await deps.people.get(requester_id, fresh=True)
+        subject = await deps.people.get(ref.subject_id, fresh=True) if ref.subject_id else requester
         outcome = await submit_request(
             deps.repo,
             application,
@@ -127,6 +130,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         if isinstance(outcome, Rejected):
             await ack(response_action="errors", errors=field_errors_to_blocks(outcome.errors))
+            return
+        if isinstance(outcome, Ineligible):
+            refusal = build_cannot_request_for(
+                outcome.subject_id,
+                outcome.reason,
+                admins=outcome.admins,
+                own=outcome.subject_id == requester_id,
+            )
+            await ack(response_action="update", view=refusal)
             return
         await ack()
         if outcome.created:

@@ -92,12 +92,17 @@ def build_approval_request(
     requester_name: str = "",
     subject_name: str = "",
     shown: ShownAccess | None = None,
+    changed: Block | None = None,
 ) -> SlackMessage:
-    """Ask the owners to decide: the request's facts, Approve and Deny (with a confirm)."""
+    """Ask the owners to decide: the request's facts, Approve and Deny (with a confirm).
+
+    ``changed``: what an admin changed after an earlier approval, shown above the buttons.
+    """
     blocks: list[Block] = [
         _header(app),
         SectionBlock(text=who_line(req, app)),
         *fact_blocks(req, shown=shown),
+        *([changed] if changed else []),
         _decision_buttons(req, app),
         id_context(req),
     ]
@@ -138,6 +143,7 @@ def build_cannot_decide(
     request: AccessRequest | None = None,
     app: Application | None = None,
     decided_by: str | None = None,
+    helpers: tuple[str, ...] = (),
 ) -> SlackMessage:
     """An ephemeral answer to a click that changed nothing, saying why."""
     title = safe(app.title, 200) if app else "this application"
@@ -154,13 +160,39 @@ def build_cannot_decide(
     elif reason is RefusalReason.NOT_ADMIN:
         admins = f" ({mentions(app.admins)})" if app else ""
         text = f"Only the admins of *{title}*{admins} can do this."
+    elif reason is RefusalReason.OWN_CHANGE:
+        text = "You changed this request after it was approved: another owner has to approve it."
+    elif reason is RefusalReason.OWN_ESCALATION:
+        text = _not_on_own_request(title, app, helpers)
     elif reason is RefusalReason.NOT_FOUND:
         text = "I can't find this request any more."
     elif reason is RefusalReason.NOTHING_TO_DO:
         text = "Nothing to do: this request has already moved on."
+    elif reason is RefusalReason.GRANT_ENDED:
+        who = f" {mention(request.requester_id)} is told." if request else ""
+        text = (
+            "This extension can't be approved: the access it would extend was revoked or has "
+            f"ended, so the extension is cancelled and nothing changes in Salesforce.{who}"
+        )
     else:
         text = "You are not allowed to do this."
     return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])
+
+
+def _not_on_own_request(title: str, app: Application | None, helpers: tuple[str, ...]) -> str:
+    head = (
+        "You can't act as admin on a request for your own access, or one you asked for: "
+        "another admin has to."
+    )
+    if helpers and app is not None and set(helpers) <= set(app.admins):
+        return f"{head} Ask {mentions(helpers)} (admin of *{title}*)."
+    if helpers:
+        return (
+            f"{head} *{title}* has no other admin: ask an admin of another application here "
+            f"({mentions(helpers)}) to help, or add a second admin to *{title}* in the access "
+            "policy."
+        )
+    return f"{head} *{title}* has no other admin: add a second one in the access policy."
 
 
 def _already_decided(request: AccessRequest | None, decided_by: str | None) -> str:
@@ -169,4 +201,6 @@ def _already_decided(request: AccessRequest | None, decided_by: str | None) -> s
     by = decided_by or (request.decided_by if request else None)
     who = f" by {mention(by)}" if by and ended is not Outcome.EXPIRED else ""
     when = f" on {slack_date(request.decided_at)}" if request and request.decided_at else ""
-    return f"This request was already {verb}{who}{when}."
+    note = (request.decision_note or "").strip() if request else ""
+    why = f" {safe(note, 500)}" if note and ended is Outcome.CANCELLED else ""
+    return f"This request was already {verb}{who}{when}.{why}"

@@ -52,6 +52,11 @@ def build_complete_request_modal(
         f"Completing {mention(req.subject_id)}'s request {code(req.id, 100)}. "
         "Fill in what is missing; setting up the user starts again when you save."
     )
+    if req.decided_by:
+        intro += (
+            " A change that gives more or other access than the owners approved goes back to "
+            "them first."
+        )
     blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=intro)])]
     blocks.extend(request_blocks(choices, selected or draft_from_request(req)))
     ref = ModalRef(request_id=req.id, application=req.application, subject_id=req.subject_id)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from handlers.flows.labels import ShownAccess
 from handlers.flows.lifecycle import Drift, DriftKind, DriftReport
@@ -21,6 +27,7 @@ from handlers.views.text import (
     safe,
     slack_date,
 )
+from storage.audit import ChainHead
 from storage.models import AccessRequest
 
 DIGEST_LINES_PER_KIND = 25
@@ -83,6 +90,18 @@ def build_extension_asked(req: AccessRequest, app: Application, *, created: bool
     return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])
 
 
+def build_extension_cancelled(req: AccessRequest, app: Application) -> SlackMessage:
+    """An extension that ended with the access it would extend, and why."""
+    whose = "your" if req.subject_id == req.requester_id else f"{mention(req.subject_id)}'s"
+    why = (req.decision_note or "The access it would extend has ended.").strip()
+    text = (
+        f":heavy_multiplication_x: The request to extend {whose} *{safe(app.title, 200)}* access "
+        f"({code(req.id, 100)}) was cancelled. {safe(why, 1000)} Nothing was extended; ask for "
+        "new access if you still need it."
+    )
+    return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX)), id_context(req)])
+
+
 def _drift_line(drift: Drift) -> str:
     who = f" ({mention(drift.subject_id)})" if drift.subject_id else ""
     grant = f", grant {code(drift.grant_id, 40)}" if drift.grant_id else ""
@@ -99,9 +118,12 @@ def _kind_block(kind: DriftKind, drifts: tuple[Drift, ...]) -> SectionBlock:
 
 
 def build_drift_digest(
-    reports: list[DriftReport], apps: dict[str, Application]
+    reports: list[DriftReport], apps: dict[str, Application], head: ChainHead | None = None
 ) -> SlackMessage | None:
-    """One DM to an admin: per application, each kind of drift and what was done; None if none."""
+    """One DM to an admin: per application, each kind of drift and what was done; None if none.
+
+    ``head`` (the audit log's) is published with it, outside the database the log lives in.
+    """
     found = [r for r in reports if r.drifts]
     if not found:
         return None
@@ -127,4 +149,19 @@ def build_drift_digest(
                 blocks.append(_kind_block(kind, of_kind))
         total += len(report.drifts)
     text = f"Reconciliation found {total} user{'s' if total != 1 else ''} to look at."
-    return message(text, blocks[:MESSAGE_BLOCKS_MAX])
+    if head is None:
+        return message(text, blocks[:MESSAGE_BLOCKS_MAX])
+    return message(text, [*blocks[: MESSAGE_BLOCKS_MAX - 1], audit_head_block(head)])
+
+
+def audit_head_block(head: ChainHead) -> ContextBlock:
+    """The audit log's head, to keep: ``audit verify --head`` proves nothing before it changed."""
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=f"Audit log head: {code(str(head))} ({head.rows} rows). Keep it: "
+                f"{code(f'accessbot audit verify --head {head}')} proves that no row up to it "
+                "was changed or removed."
+            )
+        ]
+    )

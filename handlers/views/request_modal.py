@@ -9,6 +9,7 @@ from slack_sdk.models.views import View
 
 from handlers.flows.choices import RequestChoices
 from handlers.flows.drafts import RequestDraft
+from handlers.flows.people import Ineligibility
 from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.policy import SLACK_USER_ID
 from handlers.views.metadata import ModalRef
@@ -16,7 +17,7 @@ from handlers.views.options import resolve_value
 from handlers.views.request_form import note, request_blocks
 from handlers.views.request_options import parse_duration
 from handlers.views.state import selected_value, selected_values, text_value
-from handlers.views.text import ERROR_TEXT_MAX, SECTION_TEXT_MAX, clip, mention, safe
+from handlers.views.text import ERROR_TEXT_MAX, SECTION_TEXT_MAX, clip, mention, mentions, safe
 
 __all__ = [
     "UNSET_DURATION",
@@ -68,11 +69,35 @@ def build_unavailable_modal(reason: str) -> View:
     )
 
 
-def build_cannot_request_for(subject_id: str) -> View:
-    """Replaces the loading modal when the person asked for cannot hold a Salesforce user."""
+def _why_not(reason: Ineligibility, whose: str) -> str:
+    if reason is Ineligibility.NO_EMAIL:
+        return (
+            f"Slack doesn't share an email address for {whose} account (guest accounts can lack "
+            "one, and so does every account when the app may not read emails), and Salesforce "
+            "needs one to create a user."
+        )
+    if reason is Ineligibility.DEACTIVATED:
+        return f"{whose.capitalize() if whose == 'your' else whose} Slack account is deactivated."
+    return "The account is a bot, not a person."
+
+
+def build_cannot_request_for(
+    subject_id: str,
+    reason: Ineligibility,
+    *,
+    admins: Sequence[str] = (),
+    own: bool = False,
+) -> View:
+    """Replaces the form when the person asked for cannot hold a Salesforce user: why, whom to ask.
+
+    ``own`` says the person looking is the one who can't (the text then says "you").
+    """
+    head = "You can't" if own else f"{mention(subject_id)} can't"
+    why = _why_not(reason, "your" if own else f"{mention(subject_id)}'s")
+    admins_text = f" ({mentions(admins, conjunction='or')})" if admins else ""
     text = (
-        f":warning: {mention(subject_id)} can't get Salesforce access: the account is a bot, "
-        "is deactivated, or has no email address in Slack."
+        f":warning: {head} get Salesforce access: {why}\n"
+        f"Ask the admins of Salesforce access{admins_text}."
     )
     return View(
         type="modal",

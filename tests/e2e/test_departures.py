@@ -2,45 +2,42 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from typing import Any
-
-import pytest
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 
 from bot.sandbox.stage import ADA, BOB, JANE, Stage
-from storage.models import State
+from storage.models import Kind, State
 from tests.e2e.lifecycle_steps import tick
 from tests.e2e.test_revocation import active_grant, dms_saying, revocation_of, until_state
 
 
-def fail_once(monkeypatch: pytest.MonkeyPatch, target: object, name: str) -> asyncio.Event:
-    """The next call of ``target.name`` raises as a full disk would; later calls go through."""
-    real = getattr(target, name)
-    failed = asyncio.Event()
-
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        if not failed.is_set():
-            failed.set()
-            raise sqlite3.OperationalError("database or disk is full")
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(target, name, failing)
-    return failed
+@contextmanager
+def revocations_refused(stage: Stage) -> Iterator[None]:
+    """While inside, the database refuses to store a revocation (as a full disk would)."""
+    with closing(sqlite3.connect(stage.runtime.settings.database_path)) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_revocations BEFORE INSERT ON requests "
+            "WHEN NEW.kind = 'revoke' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+        db.commit()
+        try:
+            yield
+        finally:
+            db.execute("DROP TRIGGER refuse_revocations")
+            db.commit()
 
 
 async def test_a_departure_that_failed_to_record_is_recorded_on_slacks_redelivery(
-    stage: Stage, monkeypatch: pytest.MonkeyPatch
+    stage: Stage,
 ) -> None:
     grant = await active_grant(stage, JANE.id)
-    repo = stage.runtime.deps.repo
-    failed = fail_once(monkeypatch, repo, "create")  # opening the revocation fails once
     event = {"type": "user_change", "user": stage.slack.set_deleted(JANE.id), "cache_ts": 1}
 
-    first = await stage.workspace.event(event, event_id="EvLEFT0001")
-    async with asyncio.timeout(5):
-        await failed.wait()
+    with revocations_refused(stage):
+        first = await stage.workspace.event(event, event_id="EvLEFT0001")
+    assert await stage.runtime.deps.repo.find(grant_id=grant.id, kind=Kind.REVOKE) == []
     again = await stage.workspace.event(
         event, event_id="EvLEFT0001", retry_num=1, retry_reason="http_error"
     )

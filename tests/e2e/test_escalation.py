@@ -177,7 +177,21 @@ async def test_incomplete_request_is_completed_by_the_admin(stage: Stage) -> Non
     await stage.workspace.choose(ADA.id, modal["id"], ActionId.REQUEST_ROLE, "SalesRep")
     reply = await stage.workspace.submit(ADA.id, modal["id"])
     assert reply.status == 200 and not reply.body.strip(), reply.body
-    # it was approved already, so it goes straight to provisioning
+    # it was approved without a Role: the one the admin chose goes to the owners first
+    again = await until_state(stage, request.id, State.PENDING_APPROVAL)
+    assert again.decided_by is None and stage.org.user_by_username("jane.doe@acme.com") is None
+    ask = await stage.slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stage.slack.dms(OMAR.id)
+                if buttons(m) and "Changed by" in json.dumps(m.blocks)
+            ),
+            None,
+        )
+    )
+    assert "SalesRep" in json.dumps(ask.blocks)
+    await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
     await stage.slack.wait_for(lambda: dms_saying(stage, JANE.id, "is ready"))
     done = await until_state(stage, request.id, State.ACTIVE)
     assert (done.profile, done.role) == ("Sales User", "SalesRep")
@@ -187,7 +201,7 @@ async def test_incomplete_request_is_completed_by_the_admin(stage: Stage) -> Non
     completed = next(
         e
         for e in await stage.runtime.deps.repo.audit.for_request(request.id)
-        if e.action == "completed"
+        if e.action == "changed_after_approval"
     )
     assert completed.actor == ADA.id and completed.detail["after"]["role"] == "SalesRep"
 

@@ -46,6 +46,11 @@ STAFF = tuple(
 )
 
 
+async def _org_idle(stage: Stage) -> bool:
+    """No Salesforce call is still in flight (a timed-out one has landed)."""
+    return stage.org.in_flight == 0
+
+
 async def _in_chunks(work: Sequence[Awaitable[T]], size: int = 25) -> list[T]:
     done: list[T] = []
     for start in range(0, len(work), size):
@@ -153,7 +158,7 @@ async def test_200_requests_with_a_fifth_of_salesforce_calls_failing(
         stage.org.faults.clear()
         calls = len(stage.org.calls) - calls_before
         assert 0.1 < len(served) / calls < 0.35, (len(served), calls)
-        await asyncio.sleep(HOLD + 0.3)
+        await until(lambda: _org_idle(stage), timeout=HOLD * 5)
         stuck = [g for g in grants if g.state is State.NEEDS_ADMIN]
         for grant in stuck:
             assert (await press(stage, ADA.id, ActionId.RETRY, grant.id)).status == 200

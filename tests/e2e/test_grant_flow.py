@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from bot.sandbox.stage import JANE, JORDAN, MALLORY, OLIVIA, OMAR, Stage
@@ -86,15 +87,19 @@ async def test_choosing_a_license_refills_the_profiles(stage: Stage) -> None:
     assert offered == ["Standard Platform User"]
     # the reason typed before the refill is still there
     await stage.workspace.pick(JANE.id, view_id, ActionId.REQUEST_LICENSE, "Salesforce")
-    await asyncio.sleep(0.2)
-    refilled = stage.slack.view(view_id)
-    assert refilled is not None
+    refilled = await stage.slack.wait_for(lambda: _refilled(stage, view_id, view["hash"]))
     profile_block = next(b for b in refilled["blocks"] if b.get("block_id") == BlockId.PROFILE)
     assert {o["value"] for o in profile_block["element"]["options"]} == {
         "Standard User",
         "Sales User",
         "Support User",
     }
+
+
+def _refilled(stage: Stage, view_id: str, old_hash: str) -> dict[str, Any] | None:
+    """The view once the app has replaced it (its hash changes with each update)."""
+    view = stage.slack.view(view_id)
+    return view if view and view.get("hash") != old_hash else None
 
 
 async def test_validation_errors_keep_the_modal_open(stage: Stage) -> None:

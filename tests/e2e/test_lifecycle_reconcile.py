@@ -94,3 +94,21 @@ async def test_with_auto_revoke_the_drift_is_corrected(tmp_path: Path) -> None:
         assert admin is not None and admin.is_active and jane_user
     finally:
         await stage.close()
+
+
+async def test_the_digest_publishes_the_audit_head_which_verify_accepts(tmp_path: Path) -> None:
+    clock = ShiftedClock()
+    stage = await start(tmp_path, clock)
+    try:
+        await drift_everywhere(stage, clock)
+        await tick(stage)
+        head = await stage.runtime.deps.repo.audit.head()
+        digest = digests(stage)[-1]
+        assert f"Audit log head: `{head}`" in digest
+        assert f"accessbot audit verify --head {head}" in digest
+        check = await stage.runtime.deps.repo.audit.verify(
+            key=stage.runtime.db.audit_key, head=head
+        )
+        assert check.ok and check.signed_from == 1 and check.macs_checked
+    finally:
+        await stage.close()

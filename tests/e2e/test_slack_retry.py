@@ -43,19 +43,47 @@ async def test_a_429_on_post_message_is_waited_out_and_retried(stage: Stage) -> 
 @pytest.mark.parametrize("status", [500, 503])
 async def test_server_errors_are_retried(stage: Stage, status: int) -> None:
     request = await submit_request(stage, JANE.id)
+    # Both owners have been asked before one decides (the asks go out one after the other).
     message = await approval_message(stage, OMAR.id, request.id)
+    await approval_message(stage, OLIVIA.id, request.id)
+    await stage.settle()  # the submission's notices are all out: the next update is the click's
     stage.slack.fail_next("chat.update", status)
     await stage.workspace.click(OMAR.id, message, ActionId.APPROVE)
     await stage.slack.wait_for(lambda: any("is ready" in t for t in dm_texts(stage, JANE.id)))
-    await stage.settle()
+    await stage.slack.wait_for(lambda: not _live_asks(stage))
     updates = stage.slack.calls("chat.update")
     assert updates[0].status == status and updates[1].ok
     assert updates[1].args["ts"] == updates[0].args["ts"]
-    assert all(not any(b.get("type") == "actions" for b in m.blocks) for m in _asks(stage))
+
+
+async def test_an_ask_posted_after_the_decision_loses_its_buttons_too(stage: Stage) -> None:
+    """Omar approves while Olivia's ask is still waiting out a 429: hers must not stay live."""
+    stage.slack.fail_next("chat.postMessage", 429, retry_after=2, channel=OLIVIA.id)
+    request = await submit_request(stage, JANE.id)
+    message = await approval_message(stage, OMAR.id, request.id)
+    assert not stage.slack.dms(OLIVIA.id)  # still waiting
+    await stage.workspace.click(OMAR.id, message, ActionId.APPROVE)
+    await stage.slack.wait_for(lambda: any("is ready" in t for t in dm_texts(stage, JANE.id)))
+    await stage.slack.wait_for(lambda: stage.slack.dms(OLIVIA.id))
+    await stage.slack.wait_for(lambda: not _live_asks(stage), timeout=5)
+
+
+async def test_settle_waits_for_what_a_listener_does_after_its_ack(stage: Stage) -> None:
+    """The submission is acknowledged before the DMs go out; settle() waits for those too."""
+    stage.slack.fail_next("chat.postMessage", 429, retry_after=1, channel=JANE.id)
+    await submit_request(stage, JANE.id)
+    await stage.settle()
+    assert any("waiting" in t for t in dm_texts(stage, JANE.id))
+    assert len(_asks(stage)) == 2
 
 
 def _asks(stage: Stage) -> list[PostedMessage]:
     return [m for o in (OMAR.id, OLIVIA.id) for m in stage.slack.dms(o) if not m.is_reply]
+
+
+def _live_asks(stage: Stage) -> list[PostedMessage]:
+    """Approval messages that still show buttons."""
+    return [m for m in _asks(stage) if any(b.get("type") == "actions" for b in m.blocks)]
 
 
 async def test_a_rate_limited_home_tab_is_published_after_the_wait(stage: Stage) -> None:

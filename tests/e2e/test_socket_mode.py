@@ -1,7 +1,7 @@
 """`accessbot serve` picks Socket Mode when SLACK_APP_TOKEN is set, HTTP otherwise.
 
-Slack cannot be reached from here, so these tests stop at the handler: which one `serve`
-builds, with which token and app, and never a live connection.
+These tests stop at the handler: which one `serve` builds, with which token and app. A live
+link to the simulated Slack, with a request carried through it, is in test_socket_mode_link.py.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from handlers.flows.choices import build_choices
+from handlers.flows.decide import decide
 from handlers.flows.drafts import RequestDraft
 from handlers.flows.escalate import (
     Resumed,
@@ -19,6 +20,7 @@ from handlers.flows.escalate import (
     username_suggestion,
 )
 from handlers.flows.outcomes import (
+    Decided,
     RefusalReason,
     Refused,
     Rejected,
@@ -252,17 +254,10 @@ async def test_an_incomplete_request_goes_to_the_owners_once_completed(
     assert entry.detail["after"]["profile"] == "Sales User"
 
 
-async def test_an_approved_request_goes_straight_to_provisioning_once_completed(
-    repo: RequestRepository, policy: Policy
-) -> None:
-    stuck = await grant(
-        repo,
-        state=State.NEEDS_ADMIN,
-        role=None,
-        sf_user_id=None,
-        needs_admin_reason="incomplete: missing Role",
-    )
-    await repo.transition(
+async def approved_and_stuck(repo: RequestRepository, **fields: Any) -> AccessRequest:
+    """A grant an owner approved that now waits for an admin."""
+    stuck = await grant(repo, state=State.NEEDS_ADMIN, sf_user_id=None, **fields)
+    approved = await repo.transition(
         stuck.id,
         expected=State.NEEDS_ADMIN,
         to=State.NEEDS_ADMIN,
@@ -270,12 +265,62 @@ async def test_an_approved_request_goes_straight_to_provisioning_once_completed(
         action="test",
         changes={"decided_by": OWNER},
     )
+    assert approved is not None
+    return approved
+
+
+async def test_an_approved_request_goes_straight_to_provisioning_once_completed(
+    repo: RequestRepository, policy: Policy
+) -> None:
+    # the profile's name was gone from the org; the admin completes it with what was approved
+    stuck = await approved_and_stuck(
+        repo,
+        role="SalesRep",
+        permission_sets=("Sales_Ops",),
+        needs_admin_reason="incomplete: unknown name",
+    )
     choices = build_choices(sales_app(require_role=True), demo_catalog())
     done = await complete_request(
         repo, policy, choices, request_id=stuck.id, actor=ADMIN, draft=COMPLETE
     )
-    assert isinstance(done, Resumed) and not done.to_owners
-    assert done.request.state is State.APPROVED and done.request.role == "SalesRep"
+    assert isinstance(done, Resumed) and not done.to_owners and done.change is None
+    assert done.request.state is State.APPROVED and done.request.decided_by == OWNER
+
+
+async def test_a_role_the_owner_never_saw_goes_back_to_the_owners(
+    repo: RequestRepository, policy: Policy
+) -> None:
+    stuck = await approved_and_stuck(repo, role=None, needs_admin_reason="incomplete: missing Role")
+    choices = build_choices(sales_app(require_role=True), demo_catalog())
+    done = await complete_request(
+        repo, policy, choices, request_id=stuck.id, actor=ADMIN, draft=COMPLETE
+    )
+    assert isinstance(done, Resumed) and done.to_owners and done.approved_by == OWNER
+    assert done.request.state is State.PENDING_APPROVAL and done.request.role == "SalesRep"
+    assert done.request.decided_by is None and done.request.decided_at is None
+    assert done.change is not None and done.change.added == ("Sales_Ops",)
+    assert [(c.label, c.before, c.after) for c in done.change.widened] == [
+        ("Role", None, "SalesRep")
+    ]
+    entry = (await repo.audit.for_request(stuck.id))[-1]
+    assert entry.action == "changed_after_approval" and entry.detail["approved_by"] == OWNER
+
+
+async def test_an_admin_may_not_complete_their_own_request(repo: RequestRepository) -> None:
+    policy = Policy(applications=(sales_app(admins=(ADMIN, BOB)),))
+    stuck = await approved_and_stuck(
+        repo, requester_id=ADMIN, subject_id=ADMIN, needs_admin_reason="no_free_seat"
+    )
+    choices = build_choices(sales_app(), demo_catalog())
+    refused = await complete_request(
+        repo, policy, choices, request_id=stuck.id, actor=ADMIN, draft=COMPLETE
+    )
+    assert isinstance(refused, Refused) and refused.reason is RefusalReason.OWN_ESCALATION
+    assert refused.helpers == (BOB,)
+    again = await retry(repo, policy, request_id=stuck.id, actor=ADMIN)
+    assert isinstance(again, Refused) and again.reason is RefusalReason.OWN_ESCALATION
+    by_bob = await retry(repo, policy, request_id=stuck.id, actor=BOB)
+    assert isinstance(by_bob, Resumed)
 
 
 # --- another username ------------------------------------------------------------------------
@@ -336,3 +381,20 @@ async def test_resolved_rechecks_the_user_before_closing(
     trail = await actions(repo, revocation.id)
     assert (ADMIN, "resolution_checked") in trail and (ADMIN, "resolved_in_salesforce") in trail
     assert gateway.calls == []  # no deactivation call: the user was already inactive
+
+
+async def test_an_admin_who_is_also_an_owner_does_not_approve_their_own_change(
+    repo: RequestRepository,
+) -> None:
+    policy = Policy(applications=(sales_app(owners=(OWNER, ADMIN)),))
+    stuck = await approved_and_stuck(repo, role=None, needs_admin_reason="no_free_seat")
+    choices = build_choices(sales_app(), demo_catalog())
+    sent_back = await complete_request(
+        repo, policy, choices, request_id=stuck.id, actor=ADMIN, draft=COMPLETE
+    )
+    assert isinstance(sent_back, Resumed) and sent_back.to_owners
+    own = await decide(repo, policy, request_id=stuck.id, actor=ADMIN, approve=True)
+    assert isinstance(own, Refused) and own.reason is RefusalReason.OWN_CHANGE
+    assert (await repo.audit.for_request(stuck.id))[-1].detail["why"] == "own_change"
+    approved = await decide(repo, policy, request_id=stuck.id, actor=OWNER, approve=True)
+    assert isinstance(approved, Decided) and approved.request.state is State.APPROVED

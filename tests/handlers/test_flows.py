@@ -10,6 +10,7 @@ from handlers.flows.decide import decide
 from handlers.flows.drafts import RequestDraft, check_draft
 from handlers.flows.outcomes import (
     Decided,
+    Ineligible,
     NeedsAdmin,
     Provisioned,
     RefusalReason,
@@ -20,7 +21,7 @@ from handlers.flows.outcomes import (
     Submitted,
     WillRetry,
 )
-from handlers.flows.people import Person, make_alias, salesforce_locale
+from handlers.flows.people import Ineligibility, Person, make_alias, salesforce_locale
 from handlers.flows.provision import ProvisioningConfig, start_provisioning, suggest_username
 from handlers.flows.revoke import RevokeSource, may_revoke, request_revocation
 from handlers.flows.submit import store_request, submit_request
@@ -136,6 +137,23 @@ async def test_submit_with_errors_stores_nothing(repo: RequestRepository) -> Non
         repo, sales_app(), choices(), RequestDraft(), requester=person, subject=person
     )
     assert isinstance(outcome, Rejected)
+    assert await repo.find() == []
+
+
+async def test_submit_for_someone_salesforce_cannot_hold_stores_nothing(
+    repo: RequestRepository,
+) -> None:
+    """Salesforce requires an Email: without one the request could only fail after approval."""
+    cases = {
+        Ineligibility.NO_EMAIL: Person(id=BOB, email=" "),
+        Ineligibility.DEACTIVATED: Person(id=BOB, email="bob@acme.test", deleted=True),
+        Ineligibility.BOT: Person(id=BOB, email="bob@acme.test", is_bot=True),
+    }
+    for reason, subject in cases.items():
+        outcome = await submit_request(
+            repo, sales_app(), choices(), GOOD, requester=JANE_PERSON, subject=subject
+        )
+        assert outcome == Ineligible(subject_id=BOB, reason=reason, admins=sales_app().admins)
     assert await repo.find() == []
 
 

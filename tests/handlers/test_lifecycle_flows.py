@@ -12,6 +12,7 @@ import pytest
 
 from handlers.flows.catalog import CatalogService
 from handlers.flows.converge import Converger
+from handlers.flows.decide import decide
 from handlers.flows.expiry import expire_grants, warn_expiring
 from handlers.flows.extend import request_extension
 from handlers.flows.lifecycle import AskedAdmins, Reminded, Superseded
@@ -25,6 +26,7 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.provision import ProvisioningConfig
 from handlers.flows.reminders import expire_undecided, next_nudge_at, nudge_undecided
+from handlers.flows.revoke import RevokeSource, request_revocation
 from handlers.policy import Policy, Timings
 from salesforce.errors import Transient
 from salesforce.models import DeactivationOutcome
@@ -421,3 +423,83 @@ async def test_an_extension_keeps_the_username_an_admin_chose(
     asked = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
     assert isinstance(asked, Submitted)
     assert asked.request.username_override == "jane@acme.com.sales"
+
+
+async def test_revoking_a_grant_cancels_its_undecided_extension_with_it(
+    repo: RequestRepository, policy: Policy
+) -> None:
+    grant = await active(repo, ends_in=timedelta(hours=5))
+    asked = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
+    assert isinstance(asked, Submitted)
+    revocation = await request_revocation(
+        repo, grant, actor=OWNER, source=RevokeSource.OWNER, reason="moved teams"
+    )
+    assert isinstance(revocation, AccessRequest) and revocation.kind is Kind.REVOKE
+    extension = await repo.get(asked.request.id)
+    assert extension is not None and extension.state is State.CANCELLED
+    assert (
+        extension.decision_note == "The access it would extend was revoked by an owner: moved teams"
+    )
+    (entry,) = [e for e in await repo.audit.for_request(extension.id) if e.to_state == "cancelled"]
+    assert entry.action == "extension_cancelled" and entry.actor == OWNER
+    assert entry.detail["revocation"] == revocation.id
+    # one transaction: the revocation's audit row comes right before the cancellation's
+    opened = (await repo.audit.for_request(revocation.id))[0]
+    assert entry.seq == opened.seq + 1
+    again = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
+    assert isinstance(again, Refused) and again.reason is RefusalReason.NOTHING_TO_DO
+
+
+async def test_an_extension_of_a_grant_being_revoked_is_cancelled_not_approved(
+    repo: RequestRepository, policy: Policy
+) -> None:
+    grant = await active(repo, ends_in=timedelta(hours=5))
+    asked = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
+    assert isinstance(asked, Submitted)
+    # the extension slipped in just as the revocation was opened (no cancellation with it)
+    await repo.create(
+        NewRequest.following(grant, kind=Kind.REVOKE, state=State.REQUESTED, requester_id=OWNER),
+        actor=OWNER,
+        action="revocation_requested",
+        idempotency_key=f"revoke:{grant.id}",
+    )
+    managed = await repo.managed.get(grant.sf_username or "")
+    refused = await decide(repo, policy, request_id=asked.request.id, actor=OWNER, approve=True)
+    assert isinstance(refused, Refused) and refused.reason is RefusalReason.GRANT_ENDED
+    assert refused.request is not None and refused.request.state is State.CANCELLED
+    assert refused.request.decided_by is None
+    still = await repo.get(grant.id)
+    assert still is not None and still.state is State.ACTIVE and still.version == grant.version
+    after = await repo.managed.get(grant.sf_username or "")
+    assert managed is not None and after is not None and after.wanted_gen == managed.wanted_gen
+    denied = await decide(repo, policy, request_id=asked.request.id, actor=OWNER, approve=False)
+    assert isinstance(denied, Refused) and denied.reason is RefusalReason.ALREADY_DECIDED
+
+
+class RevokedMeanwhile(RequestRepository):
+    """A repository whose grant is revoked just before the extension is stored."""
+
+    async def create(self, new: NewRequest, **kwargs: Any) -> tuple[AccessRequest, bool]:
+        if new.kind is Kind.GRANT and new.grant_id:
+            grant = await self.get(new.grant_id)
+            assert grant is not None
+            await super().create(
+                NewRequest.following(
+                    grant, kind=Kind.REVOKE, state=State.REQUESTED, requester_id=OWNER
+                ),
+                actor=OWNER,
+                action="revocation_requested",
+            )
+        return await super().create(new, **kwargs)
+
+
+async def test_an_extension_stored_as_its_grant_is_revoked_ends_at_once(
+    db: Database, policy: Policy
+) -> None:
+    repo = RevokedMeanwhile(db)
+    grant = await active(repo, ends_in=timedelta(hours=5))
+    refused = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
+    assert isinstance(refused, Refused) and refused.reason is RefusalReason.NOTHING_TO_DO
+    (extension,) = await repo.find(grant_id=grant.id, kind=Kind.GRANT)
+    assert extension.state is State.CANCELLED
+    assert (await repo.audit.for_request(extension.id))[-1].action == "extension_cancelled"

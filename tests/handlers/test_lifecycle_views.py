@@ -16,6 +16,7 @@ from handlers.views.lifecycle import (
     build_undecided_escalation,
 )
 from handlers.views.message import MESSAGE_BLOCKS_MAX
+from storage.audit import ChainHead
 from storage.models import AccessRequest, Kind, State
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -108,3 +109,14 @@ def test_no_drift_means_no_digest_and_long_lists_are_cut() -> None:
     )
     assert digest is not None and len(digest.blocks) <= MESSAGE_BLOCKS_MAX
     assert "…and 7 more" in json.dumps(digest.blocks, ensure_ascii=False)
+
+
+def test_the_digest_carries_the_audit_head_within_the_block_limit() -> None:
+    head = ChainHead(rows=1234, hash="ab" * 32)
+    many = tuple(drift(kind, n) for kind in DriftKind for n in range(DIGEST_LINES_PER_KIND + 3))
+    reports = [DriftReport(application=f"app{n}", checked_users=99, drifts=many) for n in range(60)]
+    digest = build_drift_digest(reports, {"crm": APP}, head)
+    assert digest is not None and len(digest.blocks) <= MESSAGE_BLOCKS_MAX
+    last = json.dumps(digest.blocks[-1])
+    assert f"Audit log head: `1234:{'ab' * 32}` (1234 rows)" in last
+    assert f"accessbot audit verify --head 1234:{'ab' * 32}" in last

@@ -44,15 +44,22 @@ async def revocations(repo: RequestRepository, count: int) -> list[AccessRequest
     return opened
 
 
+async def _batches(rec: Recorder, count: int) -> None:
+    """Wait until ``count`` batches have run (well inside the 30 s quiet period)."""
+    async with asyncio.timeout(5):
+        while len(rec.batches) < count:
+            await asyncio.sleep(0.01)
+
+
 async def test_a_full_batch_goes_at_once(repo: RequestRepository) -> None:
     queued = await revocations(repo, 5)
     rec = Recorder(BatchWindow(size=2, quiet=30, max_wait=30))
     started = asyncio.get_running_loop().time()
     rec.batcher.add(queued[:3])
-    await asyncio.sleep(0.05)
+    await _batches(rec, 1)
     assert [ids for _, ids in rec.batches] == [[r.id for r in queued[:2]]]
     rec.batcher.add(queued[3:])
-    await asyncio.sleep(0.05)
+    await _batches(rec, 2)
     assert [len(ids) for _, ids in rec.batches] == [2, 2]
     assert rec.batcher.waiting == 1  # alone: it waits for the quiet period
     assert rec.batches[-1][0] - started < 1

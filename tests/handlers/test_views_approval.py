@@ -161,3 +161,28 @@ def test_deny_modal_round_trip_and_errors() -> None:
     assert parse_deny_reason(unset) == "" and parse_deny_reason(["junk"]) == ""
     assert deny_reason_errors("   ") == {BlockId.DENY_REASON: "Say why the request is denied."}
     assert deny_reason_errors("No budget") == {}
+
+
+def test_an_admin_on_their_own_request_is_pointed_to_who_can_help() -> None:
+    app = make_app(admins=("U0ADMIN1", "U0ADMIN2"))
+    request = make_request(requester_id="U0ADMIN1", subject_id="U0ADMIN1")
+    same_app = build_cannot_decide(
+        RefusalReason.OWN_ESCALATION, request=request, app=app, helpers=("U0ADMIN2",)
+    ).text
+    assert "your own access" in same_app and "Ask <@U0ADMIN2> (admin of *CRM*)" in same_app
+    elsewhere = build_cannot_decide(
+        RefusalReason.OWN_ESCALATION, request=request, app=make_app(), helpers=("U0OTHER",)
+    ).text
+    assert "*CRM* has no other admin" in elsewhere and "<@U0OTHER>" in elsewhere
+    nobody = build_cannot_decide(RefusalReason.OWN_ESCALATION, request=request, app=make_app())
+    assert "add a second one in the access policy" in nobody.text
+
+
+def test_an_extension_of_ended_access_says_so_and_who_is_told() -> None:
+    extension = make_request(grant_id="req-0", state=State.CANCELLED)
+    text = build_cannot_decide(RefusalReason.GRANT_ENDED, request=extension, app=make_app()).text
+    assert "can't be approved" in text and "<@U0ASKER> is told" in text
+    note = "The access it would extend was revoked by an owner: moved teams"
+    cancelled = extension.model_copy(update={"decision_note": note})
+    again = build_cannot_decide(RefusalReason.ALREADY_DECIDED, request=cancelled, app=make_app())
+    assert "already cancelled" in again.text and "moved teams" in again.text
