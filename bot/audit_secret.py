@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 from bot.settings import Settings
+from storage.db_files import create_private_folder
 
 MIN_KEY_CHARS = 32
 
@@ -37,7 +38,7 @@ def load_audit_key(settings: Settings, *, create: bool) -> bytes | None:
 
 def _create_key_file(path: Path) -> None:
     """Write a new random key readable by the owner only; a key another process wrote first wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_folder(path.parent)  # by default the database's folder, made first here
     draft = path.with_name(f".{path.name}.{os.getpid()}.new")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -28,12 +28,16 @@ class LoosePath:
         return f"chmod {self.wanted:o} {shlex.quote(str(self.path))}"
 
 
-def create_private(path: Path) -> None:
-    """Create the database's folder (0700) and an empty file (0600) unless they exist."""
-    folder = path.parent
+def create_private_folder(folder: Path) -> None:
+    """Create ``folder`` (0700) unless it exists; one that exists is the operator's to keep."""
     if not folder.exists():
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(DIR_MODE)  # mkdir's mode passes through the umask; chmod does not
+
+
+def create_private(path: Path) -> None:
+    """Create the database's folder (0700) and an empty file (0600) unless they exist."""
+    create_private_folder(path.parent)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
     except FileExistsError:

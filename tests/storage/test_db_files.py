@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.audit_secret import load_audit_key
+from bot.settings import Settings
 from storage.db import Database
 from storage.db_files import loose_paths
 from storage.kv import JobLeases
@@ -57,3 +59,15 @@ async def test_an_existing_database_keeps_its_modes_and_is_reported(tmp_path: Pa
         ("var", f"chmod 700 {folder}"),
         ("accessbot.sqlite3", f"chmod 600 {path}"),
     ]
+
+
+@pytest.mark.usefixtures("open_umask")
+async def test_the_audit_key_made_first_leaves_the_folder_private(tmp_path: Path) -> None:
+    """`serve` makes the audit key file (beside the database) before it opens the database."""
+    path = tmp_path / "var" / "accessbot.sqlite3"
+    settings = Settings(_env_file=None, ACCESSBOT_DATABASE=path)
+    key = load_audit_key(settings, create=True)
+    async with Database(path, audit_key=key):
+        pass
+    assert (mode(path.parent), mode(settings.audit_key_path), mode(path)) == (0o700, 0o600, 0o600)
+    assert loose_paths(path) == []
