@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +25,39 @@ def _worker_id_of(data: dict[str, Any]) -> str:
 
 
 DEFAULT_DATABASE = Path("var/accessbot.sqlite3")
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_POSTGRES = {"postgres", "postgresql"}
+
+
+def database_file(value: object) -> object:
+    """``ACCESSBOT_DATABASE`` as a SQLite file path: a plain path, or ``sqlite:///path``.
+
+    Any other URL (``postgresql://...``) is refused: taken for a path, it would make a folder
+    named after its scheme and a database nobody meant.
+    """
+    if not isinstance(value, str):
+        return value
+    found = _URL_SCHEME.match(value)
+    if found is None:
+        return value
+    scheme = found.group(1).lower()
+    if scheme == "sqlite":
+        rest = value[len(found.group(0)) :]  # sqlite:///relative, sqlite:////absolute
+        if not rest.startswith("/") or rest == "/":
+            raise PydanticCustomError(
+                "database_url", "write a SQLite URL as sqlite:///path/to/file.sqlite3"
+            )
+        return rest[1:]
+    if scheme.split("+", 1)[0] in _POSTGRES:
+        raise PydanticCustomError(
+            "database_url",
+            "PostgreSQL support is not available in this version; use a SQLite file path",
+        )
+    raise PydanticCustomError(
+        "database_url",
+        "a {scheme}:// database is not supported; use a SQLite file path (or sqlite:///path)",
+        {"scheme": scheme},
+    )
 
 
 class Settings(BaseSettings):
@@ -88,6 +123,8 @@ class Settings(BaseSettings):
     # Seconds one Salesforce call may take before it counts as failed and is retried later
     # (provisioning is idempotent, so a call that lands after the timeout is not repeated).
     salesforce_timeout: float = Field(default=30.0, gt=0, le=300, alias="SALESFORCE_TIMEOUT")
+
+    _database = field_validator("database_path", mode="before")(database_file)
 
     @field_validator("slack_command")
     @classmethod
