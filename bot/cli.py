@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
 
+DEFAULT_PORT = 3000
+
+
 class StartupError(Exception):
     """Start-up cannot go on; the message says which setting or file to fix."""
 
@@ -72,12 +75,17 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         handler = socket_mode_handler(runtime.app, settings)
         if handler is not None:
+            if args.port is not None:  # Socket Mode serves HTTP only for the probes
+                port = await runtime.serve_probes(args.host, args.port)
+                _announce(f"accessbot: health and metrics on http://{args.host}:{port}/")
             await handler.connect_async()  # type: ignore[no-untyped-call]
             _announce("accessbot: connected in Socket Mode")
             await stop.wait()
             await handler.close_async()  # type: ignore[no-untyped-call]
         else:
-            port = await runtime.serve_http(args.host, args.port)
+            port = await runtime.serve_http(
+                args.host, DEFAULT_PORT if args.port is None else args.port
+            )
             _announce(f"accessbot: listening on http://{args.host}:{port}/slack/events")
             await stop.wait()
     finally:
@@ -163,7 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server's default
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--port",
+        type=int,
+        help=f"HTTP port: Slack events, health and metrics (default {DEFAULT_PORT}); in "
+        "Socket Mode, health and metrics only, served only when given",
+    )
     serve.set_defaults(run=_serve)
     demo = sub.add_parser("demo", help="play the whole story on simulated Slack and Salesforce")
     demo.add_argument("--verbose", action="store_true", help="also print the bot's logs")

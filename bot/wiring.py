@@ -11,7 +11,6 @@ from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
@@ -33,6 +32,9 @@ from handlers.jobs import JobSettings, LifecycleJobs
 from handlers.listeners.home import HomePublisher
 from handlers.notifier import Notifier
 from handlers.offboarding_batch import BatchWindow
+from handlers.ops.endpoints import OpsEndpoints
+from handlers.ops.metrics import CountingRateLimitRetries, Metrics
+from handlers.ops.readiness import bot_readiness
 from handlers.people import SlackPeople
 from handlers.policy import Policy
 from handlers.request_log import log_request_change
@@ -47,6 +49,7 @@ from storage.kv import CatalogCache, JobLeases
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.stats import RequestStats
 from storage.workers import Heartbeats
 
 log = logging.getLogger(__name__)
@@ -54,12 +57,14 @@ log = logging.getLogger(__name__)
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+def slack_client(
+    settings: Settings, on_429: Callable[[str], None] = lambda method: None
+) -> AsyncWebClient:
     """A Web API client that waits out 429s and retries 5xx and dropped connections.
 
     Call it inside the running loop: the client keeps one HTTP session, so calls reuse open
     connections instead of paying a new connection (and session) each; ``Runtime.close``
-    closes it.
+    closes it. ``on_429`` hears the method of every rate-limited answer (for the metrics).
     """
     token = settings.slack_bot_token
     return AsyncWebClient(
@@ -68,7 +73,7 @@ def slack_client(settings: Settings) -> AsyncWebClient:
         session=ClientSession(timeout=ClientTimeout(total=30)),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            CountingRateLimitRetries(on_429, max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
@@ -101,16 +106,26 @@ class Runtime:
     deps: Deps
     app: AsyncApp
     ticker: Ticker
+    ops: OpsEndpoints
     jobs: LifecycleJobs | None = None
     heartbeat: WorkerHeartbeat | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def serve_http(self, host: str = "0.0.0.0", port: int = 3000) -> int:  # noqa: S104
-        """Serve /slack/events over HTTP; returns the bound port (0 picks a free one)."""
+        """Serve /slack/events and the operator endpoints over HTTP; returns the bound port
+        (0 picks a free one)."""
         web_app = self.app.web_app(path="/slack/events", port=port)
         secret = self.settings.slack_signing_secret
         if secret is not None:
             web_app.middlewares.append(slack_front(secret.get_secret_value(), self.deps.client))
+        self.ops.add_to(web_app)
+        return await self._serve(web_app, host, port)
+
+    async def serve_probes(self, host: str = "0.0.0.0", port: int = 3000) -> int:  # noqa: S104
+        """Serve only /healthz, /readyz and /metrics (Socket Mode); returns the bound port."""
+        return await self._serve(self.ops.app(), host, port)
+
+    async def _serve(self, web_app: web.Application, host: str, port: int) -> int:
         runner = web.AppRunner(web_app)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -173,7 +188,8 @@ async def build_runtime(
     file_policy = policy
     policy = EffectivePolicy(file_policy, overrides)
     homes = HomePublisher(HomeTabs(db))
-    client = slack_client(settings)
+    metrics = Metrics(RequestStats(db), gateway, clock)
+    client = slack_client(settings, on_429=metrics.rate_limited)
     instance_url = settings.salesforce_instance_url or ""
     lease = timedelta(seconds=settings.lease_seconds)
     config = BotConfig(
@@ -244,6 +260,7 @@ async def build_runtime(
     repo.observe(homes.request_changed)
     repo.observe(worker.request_changed)
     repo.observe_changes(log_request_change)
+    repo.observe_changes(metrics.request_changed)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -268,6 +285,14 @@ async def build_runtime(
     for name, job in jobs.jobs():
         ticker.add(name, job)
     ticker.add("heartbeat", heartbeat.beat, seconds=heartbeat.every)
+    ops = OpsEndpoints(bot_readiness(db, client, gateway), metrics)
     return Runtime(
-        settings=settings, db=db, deps=deps, app=app, ticker=ticker, jobs=jobs, heartbeat=heartbeat
+        settings=settings,
+        db=db,
+        deps=deps,
+        app=app,
+        ticker=ticker,
+        ops=ops,
+        jobs=jobs,
+        heartbeat=heartbeat,
     )

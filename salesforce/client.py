@@ -67,6 +67,7 @@ class SalesforceClient:
         self._connect_lock = threading.Lock()
         self._budget_lock = threading.Lock()
         self._budget: ApiBudget | None = None
+        self._calls = 0
         self._local = threading.local()
         self._me: UserInfo | None = None
         session.hooks["response"].append(self._on_response)
@@ -78,12 +79,12 @@ class SalesforceClient:
         if match:
             with self._budget_lock:
                 self._budget = ApiBudget(used=int(match.group(1)), total=int(match.group(2)))
+        if "/services/data/" not in response.url or response.status_code == 401:
+            return
+        with self._budget_lock:
+            self._calls += 1
         counter: CallCount | None = getattr(self._local, "counter", None)
-        if (
-            counter is not None
-            and "/services/data/" in response.url
-            and response.status_code != 401
-        ):
+        if counter is not None:
             counter.calls += 1
 
     @property
@@ -91,6 +92,23 @@ class SalesforceClient:
         """The API usage on the latest response."""
         with self._budget_lock:
             return self._budget
+
+    @property
+    def calls(self) -> int:
+        """Data API requests this client made since it started (401s not counted)."""
+        with self._budget_lock:
+            return self._calls
+
+    def limits(self) -> ApiBudget:
+        """GET /limits: a cheap call proving the session works; its daily API allowance."""
+        body = self.rest("GET", "limits")
+        daily = body["DailyApiRequests"]
+        budget = ApiBudget(
+            used=int(daily["Max"]) - int(daily["Remaining"]), total=int(daily["Max"])
+        )
+        with self._budget_lock:
+            self._budget = budget
+        return budget
 
     @contextmanager
     def counting(self) -> Iterator[CallCount]:

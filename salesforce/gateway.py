@@ -144,6 +144,14 @@ class SalesforceGateway:
         """The API budget seen on the last response, if any."""
         return self._client.budget
 
+    async def check_session(self) -> ApiBudget:
+        """One cheap call (GET /limits) proving the session is usable; the budget it reports."""
+        return await self._run(self._client.limits)
+
+    def api_calls(self) -> int:
+        """Data API requests made since the gateway started."""
+        return self._client.calls
+
     def budget_low(self, floor: int) -> bool:
         """True when fewer than ``floor`` daily API requests remain (non-urgent work waits)."""
         budget = self._client.budget

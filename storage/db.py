@@ -50,6 +50,11 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def latest_migration() -> int:
+    """The schema version this code migrates to."""
+    return max((version for version, _ in _migrations()), default=0)
+
+
 class Database:
     """One aiosqlite connection; writes go through ``transaction()`` one at a time.
 
@@ -97,6 +102,12 @@ class Database:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def schema_version(self) -> int:
+        """The schema version the file holds (a read: it proves the file answers)."""
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     @property
     def conn(self) -> aiosqlite.Connection:

@@ -83,3 +83,11 @@ class SalesforceGateway(Protocol):
     def budget(self) -> ApiBudget | None:
         """The API budget seen on the last response, if any."""
         ...
+
+    async def check_session(self) -> ApiBudget:
+        """One cheap call proving the session is usable (for readiness); the budget it reports."""
+        ...
+
+    def api_calls(self) -> int:
+        """Data API requests made since the gateway started (for metrics)."""
+        ...

@@ -150,6 +150,12 @@ class FakeGateway:
     def budget(self) -> ApiBudget | None:
         return None
 
+    async def check_session(self) -> ApiBudget:
+        return ApiBudget(used=0, total=15000)
+
+    def api_calls(self) -> int:
+        return len(self.calls)
+
 
 def blocked(user_id: str) -> DeactivationBlocked:
     return DeactivationBlocked(

@@ -1,0 +1,1 @@
+"""What operators and their orchestrators read: liveness, readiness and Prometheus metrics."""
