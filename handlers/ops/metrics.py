@@ -116,7 +116,7 @@ class Metrics:
         if not change.moved:
             return
         outcome = _DECISIONS.get(change.action)
-        if outcome is not None:
+        if outcome is not None and change.from_state is not None:  # a decision moves a request
             self.decisions.labels(outcome=outcome).inc()
         if request.kind is Kind.GRANT and request.state is State.ACTIVE:
             if request.decided_at is not None:
