@@ -141,6 +141,13 @@ def render(
     return out
 
 
+def count_rows(source: RecordSource, query: Query) -> int:
+    """How many rows ``query`` (a ``SELECT COUNT()``) matches, capped by its LIMIT."""
+    name = query.sobject.name
+    found = sum(1 for row in source.rows(name) if matches(source, name, row, query.where))
+    return found if query.limit is None else min(found, query.limit)
+
+
 def execute(source: RecordSource, query: Query, version: str) -> list[dict[str, Any]]:
     """All records ``query`` selects, filtered, ordered, limited and rendered."""
     name = query.sobject.name

@@ -3,7 +3,8 @@
 Supported: field lists with parent-relationship paths (``UserLicense.Name``), ``=``, ``!=``,
 ``<``, ``<=``, ``>``, ``>=``, ``[NOT] IN (...)``, ``AND``/``OR`` (mixing them needs
 parentheses, as in a real org), ``NOT``, ``null``, ``true``/``false``, quoted strings with the
-SOQL escapes, numbers, ``ORDER BY ... [ASC|DESC] [NULLS FIRST|LAST]`` and ``LIMIT``.
+SOQL escapes, numbers, ``ORDER BY ... [ASC|DESC] [NULLS FIRST|LAST]``, ``LIMIT`` and
+``SELECT COUNT()`` (alone in the field list, as Salesforce requires).
 Anything else is answered with the MALFORMED_QUERY body a real org sends.
 """
 
@@ -74,8 +75,9 @@ class _Parser:
 
     def parse(self) -> Query:
         self.expect_keyword("SELECT")
-        raw_fields = [self.take_word()]
-        while self.tok.text == ",":
+        counting = self.count_call()
+        raw_fields = [] if counting else [self.take_word()]
+        while not counting and self.tok.text == ",":
             self.i += 1
             raw_fields.append(self.take_word())
         self.expect_keyword("FROM")
@@ -101,7 +103,7 @@ class _Parser:
                 )
             seen.add(key)
         where = self.condition() if self.accept_keyword("WHERE") else None
-        order = self.order_by() if self.accept_keyword("ORDER") else ()
+        order = self.order_by() if not counting and self.accept_keyword("ORDER") else ()
         limit = None
         if self.accept_keyword("LIMIT"):
             if self.tok.kind != "number" or not self.tok.text.isdigit():
@@ -109,7 +111,17 @@ class _Parser:
             limit = int(self.take().text)
         if self.tok.kind != "eof":
             raise self.fail()
-        return Query(sobject, fields, where, order, limit)
+        return Query(sobject, fields, where, order, limit, counting)
+
+    def count_call(self) -> bool:
+        """``COUNT()`` as the whole field list; a field inside it is an aggregate we lack."""
+        if self.tok.kind != "word" or self.tok.text.upper() != "COUNT":
+            return False
+        if self.tokens[self.i + 1].text != "(":
+            return False
+        self.i += 2
+        self.expect_punct(")")
+        return True
 
     def take_word(self) -> Token:
         if self.tok.kind != "word" or self.tok.keyword is not None:

@@ -111,6 +111,7 @@ class Query:
     where: Condition | None
     order: tuple[OrderItem, ...]
     limit: int | None
+    count: bool = False  # SELECT COUNT(): only the number of matching rows comes back
 
 
 def tokenize(text: str) -> list[Token]:
