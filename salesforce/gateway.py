@@ -115,9 +115,11 @@ class SalesforceGateway:
         """Deactivate; if Salesforce blocks it, freeze and say why."""
         return await self._run(deprovisioning.deactivate, self._client, user_id)
 
-    async def read_holdings(self, user_id: str, objects: Sequence[str]) -> holdings.Holdings:
-        """What the user owns and what points at them (2 calls for the default objects)."""
-        return await self._run(holdings.read_holdings, self._client, user_id, objects)
+    async def read_holdings(
+        self, user_ids: Sequence[str], objects: Sequence[str]
+    ) -> dict[str, holdings.Holdings]:
+        """What each user owns and what points at them (2 calls per 200 users by default)."""
+        return await self._run(holdings.read_holdings, self._client, user_ids, objects)
 
     async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
         """Deactivate many users with sObject Collections, 200 a call.

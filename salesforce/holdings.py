@@ -1,11 +1,11 @@
-"""What a user holds in Salesforce: records they own, approvals waiting on them, queues and
+"""What users hold in Salesforce: records they own, approvals waiting on them, queues and
 groups they are in, and users who report to them, counted with as few calls as Salesforce allows.
 
-Each count is a ``SELECT COUNT()`` query (Salesforce answers ``totalSize`` and no records), run
-as composite subrequests with ``allOrNone`` off, so one object Salesforce refuses is named and
-the rest still count. A composite carries at most 5 queries, so the default six objects plus
-approvals, memberships, reports and delegations (10 queries) cost 2 calls; each further 5
-objects cost one more.
+Each count is an aggregate query (``SELECT OwnerId, COUNT(Id) ... WHERE OwnerId IN (...) GROUP
+BY OwnerId``) for up to 200 users at once, run as composite subrequests with ``allOrNone`` off,
+so one object Salesforce refuses is named and the rest still count. A composite carries at most
+5 queries, so the default six objects plus approvals, memberships, reports and delegations (10
+queries) cost 2 calls per 200 users; each further 5 objects cost one more.
 """
 
 from __future__ import annotations
@@ -36,15 +36,9 @@ class HeldObject(_Frozen):
     many: str  # "open Opportunities"
     where: str = ""  # an extra SOQL filter on the object's own fields
 
-    def count_query(self, user_id: str) -> str:
-        """``SELECT COUNT()`` of the user's records (the name is checked, the Id escaped)."""
-        extra = f" AND {self.where}" if self.where else ""
-        return format_soql(
-            "SELECT COUNT() FROM {name:literal} WHERE OwnerId = {user}{extra:literal}",
-            name=self.api_name,
-            user=user_id,
-            extra=extra,
-        )
+    def count_query(self, user_ids: Sequence[str]) -> str:
+        """How many records each user owns (the name is checked, the Ids escaped)."""
+        return _grouped("OwnerId", self.api_name, user_ids, self.where)
 
 
 STANDARD_OBJECTS: dict[str, HeldObject] = {
@@ -123,78 +117,111 @@ class Holdings(_Frozen):
         return {name: n for name, n in every.items() if n}
 
 
-def _others(user_id: str) -> dict[str, str]:
+def _grouped(by: str, sobject: str, user_ids: Sequence[str], where: str = "") -> str:
+    """``SELECT by, COUNT(Id) FROM sobject WHERE by IN users [AND where] GROUP BY by``."""
+    return format_soql(
+        "SELECT {by:literal}, COUNT(Id) FROM {sobject:literal} WHERE {by:literal} IN {users}"
+        "{extra:literal} GROUP BY {by:literal}",
+        by=by,
+        sobject=sobject,
+        users=list(user_ids),
+        extra=f" AND {where}" if where else "",
+    )
+
+
+def _others(user_ids: Sequence[str]) -> dict[str, str]:
     active = "IsActive = true"
     return {
-        "approvals": format_soql(
-            "SELECT COUNT() FROM ProcessInstanceWorkitem WHERE ActorId = {}", user_id
-        ),
-        # Queues and public groups in one query: a person is in a handful, never thousands.
+        "approvals": _grouped("ActorId", "ProcessInstanceWorkitem", user_ids),
         "members": format_soql(
-            "SELECT Group.Type FROM GroupMember WHERE UserOrGroupId = {} "
-            "AND Group.Type IN ('Queue', 'Regular')",
-            user_id,
+            "SELECT UserOrGroupId, Group.Type, COUNT(Id) FROM GroupMember "
+            "WHERE UserOrGroupId IN {} AND Group.Type IN ('Queue', 'Regular') "
+            "GROUP BY UserOrGroupId, Group.Type",
+            list(user_ids),
         ),
-        "reports": format_soql(
-            "SELECT COUNT() FROM User WHERE ManagerId = {} AND {a:literal}", user_id, a=active
-        ),
-        "delegators": format_soql(
-            "SELECT COUNT() FROM User WHERE DelegatedApproverId = {} AND {a:literal}",
-            user_id,
-            a=active,
-        ),
+        "reports": _grouped("ManagerId", "User", user_ids, active),
+        "delegators": _grouped("DelegatedApproverId", "User", user_ids, active),
     }
 
 
-def _total(response: SubResponse) -> int:
-    body = response.body if isinstance(response.body, dict) else {}
-    return int(body.get("totalSize", 0))
+_KEYS = {"approvals": "ActorId", "reports": "ManagerId", "delegators": "DelegatedApproverId"}
 
 
-def _of_type(response: SubResponse, kind: str) -> int:
-    return sum(1 for r in response.records() if (r.get("Group") or {}).get("Type") == kind)
+def _per_user(response: SubResponse, key: str) -> dict[str, int]:
+    """``{user Id (15 characters): count}`` from one grouped answer."""
+    out: dict[str, int] = {}
+    for row in response.records():
+        user = str(row.get(key) or "")[:15]
+        out[user] = out.get(user, 0) + int(row.get("expr0") or 0)
+    return out
 
 
-def read_holdings(client: SalesforceClient, user_id: str, objects: Sequence[str]) -> Holdings:
-    """Count what the user holds (2 calls for the default objects); an object Salesforce will
-    not count is named in ``unread``."""
-    if not is_salesforce_id(user_id):
-        raise RecordNotFound(f"malformed user id {user_id!r}", error_code="MALFORMED_ID")
-    held = [o for o in (held_object(n) for n in dict.fromkeys(objects)) if o is not None]
-    held = held[:MAX_OBJECTS]
-    queries = {f"own{n}": o.count_query(user_id) for n, o in enumerate(held)} | _others(user_id)
+def _members(response: SubResponse, kind: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for row in response.records():
+        if row.get("Type") == kind:
+            user = str(row.get("UserOrGroupId") or "")[:15]
+            out[user] = out.get(user, 0) + int(row.get("expr0") or 0)
+    return out
+
+
+def _read_chunk(
+    client: SalesforceClient, user_ids: list[str], held: list[HeldObject]
+) -> dict[str, Holdings]:
+    queries = {f"own{n}": o.count_query(user_ids) for n, o in enumerate(held)}
+    queries |= _others(user_ids)
     responses: dict[str, SubResponse] = {}
     for part in chunks(list(queries.items()), MAX_QUERIES):
-        result = client.composite([query_subrequest(ref, q) for ref, q in part], all_or_none=False)
+        result = client.composite([query_subrequest(r, q) for r, q in part], all_or_none=False)
         responses |= {r.reference_id: r for r in result.responses}
+    counts: dict[str, dict[str, int]] = {}
     unread: list[str] = []
-    totals: dict[str, int] = {}
     for ref in queries:
         response = responses[ref]
-        if response.ok and ref == "members":
-            totals["queues"] = _of_type(response, "Queue")
-            totals["groups"] = _of_type(response, "Regular")
-            continue
-        if response.ok:
-            totals[ref] = _total(response)
-            continue
-        error = response.error()
-        what = held[int(ref[3:])].api_name if ref.startswith("own") else ref
-        if ref == "members":
-            what = "queues and groups"
-        unread.append(f"{what}: {error.error_code or 'refused'}")
-    owned = tuple(
-        HeldCount(api_name=o.api_name, one=o.one, many=o.many, count=totals[f"own{n}"])
-        for n, o in enumerate(held)
-        if f"own{n}" in totals
-    )
-    return Holdings(
-        user_id=user_id,
-        owned=owned,
-        approvals=totals.get("approvals", 0),
-        queues=totals.get("queues", 0),
-        groups=totals.get("groups", 0),
-        reports=totals.get("reports", 0),
-        delegators=totals.get("delegators", 0),
-        unread=tuple(unread),
-    )
+        if not response.ok:
+            what = held[int(ref[3:])].api_name if ref.startswith("own") else ref
+            unread.append(f"{what}: {response.error().error_code or 'refused'}")
+        elif ref == "members":
+            counts["queues"] = _members(response, "Queue")
+            counts["groups"] = _members(response, "Regular")
+        else:
+            counts[ref] = _per_user(response, "OwnerId" if ref.startswith("own") else _KEYS[ref])
+    out: dict[str, Holdings] = {}
+    for user_id in user_ids:
+        key = user_id[:15]
+
+        def of(ref: str, key: str = key) -> int:
+            return counts.get(ref, {}).get(key, 0)
+
+        owned = tuple(
+            HeldCount(api_name=o.api_name, one=o.one, many=o.many, count=of(f"own{n}"))
+            for n, o in enumerate(held)
+            if f"own{n}" in counts
+        )
+        out[user_id] = Holdings(
+            user_id=user_id,
+            owned=owned,
+            approvals=of("approvals"),
+            queues=of("queues"),
+            groups=of("groups"),
+            reports=of("reports"),
+            delegators=of("delegators"),
+            unread=tuple(unread),
+        )
+    return out
+
+
+def read_holdings(
+    client: SalesforceClient, user_ids: Sequence[str], objects: Sequence[str]
+) -> dict[str, Holdings]:
+    """Count what each user holds (2 calls per 200 users with the default objects); what
+    Salesforce will not count is named in ``unread``."""
+    ids = list(dict.fromkeys(user_ids))
+    for user_id in ids:
+        if not is_salesforce_id(user_id):
+            raise RecordNotFound(f"malformed user id {user_id!r}", error_code="MALFORMED_ID")
+    held = [o for o in (held_object(n) for n in dict.fromkeys(objects)) if o is not None]
+    out: dict[str, Holdings] = {}
+    for part in chunks(ids):
+        out |= _read_chunk(client, part, held[:MAX_OBJECTS])
+    return out

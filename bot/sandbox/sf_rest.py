@@ -10,7 +10,7 @@ from bot.sandbox import sf_rules
 from bot.sandbox.sf_calls import Call, RestResult
 from bot.sandbox.sf_composite import collections, composite
 from bot.sandbox.sf_errors import SfApiError, not_found
-from bot.sandbox.sf_query import attributes, count_rows, execute
+from bot.sandbox.sf_query import aggregate, attributes, count_rows, execute
 from bot.sandbox.sf_schema import SObjectType, canonical_type
 from bot.sandbox.sf_soql import parse
 from bot.sandbox.sf_store import Store
@@ -82,7 +82,10 @@ class RestApi:
             return RestResult(
                 200, {"totalSize": count_rows(self.store, query), "done": True, "records": []}
             )
-        records = execute(self.store, query, call.version)
+        if query.aggregates or query.group_by:
+            records = aggregate(self.store, query)
+        else:
+            records = execute(self.store, query, call.version)
         return RestResult(200, self._page(records, call.version, len(records)))
 
     def _page(self, records: list[dict[str, Any]], version: str, total: int) -> dict[str, Any]:

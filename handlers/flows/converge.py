@@ -413,12 +413,9 @@ class Converger:
     # --- users with no grant left --------------------------------------------------------
     async def _deactivate(self, plans: list[_Plan]) -> None:
         ids = [p.user.sf_user_id or "" for p in plans]
-        # What a leaver holds is counted before they go, for the offboarding summary and the
-        # audit (2 calls a user); a blocked deactivation counts it then (see _blocked).
-        held = [
-            await self._holdings(p, user_id) if any(map(is_offboarding, p.to_close)) else None
-            for p, user_id in zip(plans, ids, strict=True)
-        ]
+        # What leavers hold is counted before they go, for the offboarding summary and the
+        # audit (2 calls per 200 users); a blocked deactivation counts it then (see _blocked).
+        held = await self._holdings([p for p in plans if any(map(is_offboarding, p.to_close))])
         try:
             if len(ids) == 1:
                 results = {ids[0]: await self.gateway.deactivate(ids[0])}
@@ -428,8 +425,9 @@ class Converger:
             for plan in plans:
                 await self._failed(plan, error)
             return
-        for plan, user_id, holdings in zip(plans, ids, held, strict=True):
+        for plan, user_id in zip(plans, ids, strict=True):
             result = results.get(user_id)
+            holdings = held.get(user_id)
             if isinstance(result, DeactivationBlocked):
                 await self._blocked(plan, result, holdings)
                 continue
@@ -447,20 +445,26 @@ class Converger:
                 plan, result, None, None, DesiredUser(active=False), holdings=holdings
             )
 
-    async def _holdings(self, plan: _Plan, user_id: str) -> Holdings | None:
-        """What the user owns and what points at them; None when Salesforce could not say."""
-        app = self._app_of(plan)
-        objects = app.offboarding.objects if app else DEFAULT_OBJECTS
-        try:
-            return await self.gateway.read_holdings(user_id, objects)
-        except SalesforceError as error:  # a nicety for the admins: never stops the revocation
-            log.warning(
-                "%s: could not count what the user holds: %s %s",
-                plan.user.username,
-                error.human,
-                error.raw_message,
-            )
-            return None
+    async def _holdings(self, plans: list[_Plan]) -> dict[str, Holdings]:
+        """What the users own and what points at them, by Salesforce user Id, read per set of
+        objects their applications name; a user Salesforce could not say about is left out."""
+        by_objects: dict[tuple[str, ...], list[str]] = {}
+        for plan in plans:
+            app = self._app_of(plan)
+            objects = app.offboarding.objects if app else DEFAULT_OBJECTS
+            by_objects.setdefault(objects, []).append(plan.user.sf_user_id or "")
+        held: dict[str, Holdings] = {}
+        for objects, user_ids in by_objects.items():
+            try:
+                held |= await self.gateway.read_holdings(user_ids, objects)
+            except SalesforceError as error:  # a nicety for the admins: never stops a revocation
+                log.warning(
+                    "could not count what %d user(s) hold: %s %s",
+                    len(user_ids),
+                    error.human,
+                    error.raw_message,
+                )
+        return held
 
     # --- recording ------------------------------------------------------------------------
     async def _record(
@@ -511,7 +515,7 @@ class Converger:
         self, plan: _Plan, blocked: DeactivationBlocked, holdings: Holdings | None = None
     ) -> None:
         if holdings is None:
-            holdings = await self._holdings(plan, blocked.user_id)
+            holdings = (await self._holdings([plan])).get(blocked.user_id)
         await self._record(
             plan,
             changes={"frozen_by_bot": blocked.frozen},

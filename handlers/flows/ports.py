@@ -69,8 +69,10 @@ class SalesforceGateway(Protocol):
         """Deactivate many users with sObject Collections, 200 a call."""
         ...
 
-    async def read_holdings(self, user_id: str, objects: Sequence[str]) -> Holdings:
-        """What the user owns and what points at them, counted (2 calls by default)."""
+    async def read_holdings(
+        self, user_ids: Sequence[str], objects: Sequence[str]
+    ) -> dict[str, Holdings]:
+        """What each user owns and what points at them (2 calls per 200 users by default)."""
         ...
 
     async def freeze(self, user_id: str) -> bool:

@@ -139,9 +139,11 @@ class FakeGateway:
     async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
         return {u: await self.deactivate(u) for u in user_ids}
 
-    async def read_holdings(self, user_id: str, objects: Sequence[str]) -> Holdings:
-        self.calls.append(("read_holdings", user_id))
-        return Holdings(user_id=user_id)
+    async def read_holdings(
+        self, user_ids: Sequence[str], objects: Sequence[str]
+    ) -> dict[str, Holdings]:
+        self.calls.append(("read_holdings", list(user_ids)))
+        return {u: Holdings(user_id=u) for u in user_ids}
 
     async def freeze(self, user_id: str) -> bool:
         return True

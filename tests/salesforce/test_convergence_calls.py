@@ -9,6 +9,7 @@ Slack: 4 (what they hold is counted first, 2 calls of 5 queries). A blocked deac
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -183,3 +184,26 @@ async def test_a_leaver_is_counted_before_deactivation_and_a_blocked_user_after(
     assert outcome.blocked.setup == (
         "Setup > Process Automation > Process Automation Settings > Default Workflow User",
     )
+
+
+async def test_leavers_converged_together_are_counted_together(
+    repo: RequestRepository, converger: Converger, org: SimulatedOrg
+) -> None:
+    grants = [
+        await grant(repo, converger, f"{name}@acme.com", "Sales_Ops") for name in ("ann", "ben")
+    ]
+    org.add_records("Account", grants[1].sf_user_id or "", 2)
+    for each in grants:
+        opened = await request_revocation(
+            repo, each, actor="bot", source=RevokeSource.OFFBOARDING, reason=OFFBOARDING_REASON
+        )
+        assert isinstance(opened, AccessRequest)
+    org.reset_counters()
+    outcomes = await converger.converge([g.sf_username or "" for g in grants])
+    counted = [c for c in org.calls if "COUNT%28Id%29" in json.dumps(c.json)]
+    assert len(counted) == 2  # both leavers in the same two calls
+    held = {o.revocation.grant_id: o.holdings for o in outcomes if isinstance(o, RevokedAccess)}
+    assert {k: v.counts() if v else None for k, v in held.items()} == {
+        grants[0].id: {},
+        grants[1].id: {"Account": 2},
+    }

@@ -1,4 +1,5 @@
-"""Counting what a user holds: one composite of COUNT() queries against the simulated org."""
+"""Counting what users hold: grouped COUNT(Id) queries in composites of five, against the
+simulated org over HTTPS; and the count queries the org answers or refuses as Salesforce does."""
 
 from __future__ import annotations
 
@@ -32,10 +33,10 @@ async def test_everything_is_counted_in_two_calls(
 ) -> None:
     maria = give_maria_work(org)
     org.reset_counters()
-    held = await gateway.read_holdings(maria, DEFAULT_OBJECTS)
+    held = (await gateway.read_holdings([maria], DEFAULT_OBJECTS))[maria]
     assert org.api_calls == 2  # a composite carries at most 5 queries; there are 10
     parts = [p for call in org.calls for p in call.json["compositeRequest"]]
-    assert len(parts) == 10 and sum("SELECT+COUNT%28%29" in p["url"] for p in parts) == 9
+    assert len(parts) == 10 and all("COUNT%28Id%29" in p["url"] for p in parts)
     assert {c.api_name: c.count for c in held.owned} == {
         "Account": 300,
         "Contact": 0,
@@ -64,10 +65,25 @@ async def test_custom_objects_count_and_a_missing_one_is_named(
     maria = org.id_of("User", "maria.garcia@acme.com")
     org.add_custom_object("Project__c")
     org.add_records("Project__c", maria, 12)
-    held = await gateway.read_holdings(maria, ("Account", "Project__c", "Invoice__c"))
+    held = (await gateway.read_holdings([maria], ("Account", "Project__c", "Invoice__c")))[maria]
     assert {c.api_name: c.count for c in held.owned} == {"Account": 0, "Project__c": 12}
     assert held.unread == ("Invoice__c: INVALID_TYPE",)
     assert not held.empty
+
+
+async def test_many_users_cost_two_calls_per_two_hundred(
+    gateway: SalesforceGateway, org: SimulatedOrg
+) -> None:
+    many = org.add_profile("Many User", org.add_license("Many", 300, key="MANY"))
+    ids = [org.add_user(f"u{n}@acme.com", many, last_name=f"U{n}") for n in range(250)]
+    for n, user_id in enumerate(ids[:5]):
+        org.add_records("Account", user_id, n)
+    org.add_records("Case", ids[249], 2)
+    org.reset_counters()
+    held = await gateway.read_holdings(ids, DEFAULT_OBJECTS)
+    assert org.api_calls == 4  # two chunks of users, 10 queries each, 5 a composite
+    assert [held[i].counts().get("Account", 0) for i in ids[:5]] == [0, 1, 2, 3, 4]
+    assert held[ids[249]].counts() == {"Case": 2} and held[ids[100]].empty
 
 
 def test_a_count_answers_the_number_and_no_records(
@@ -87,6 +103,12 @@ def test_a_count_answers_the_number_and_no_records(
         ("SELECT COUNT() FROM Account WHERE IsClosed = false", "INVALID_FIELD", "No such column"),
         ("SELECT COUNT(), Id FROM Account", "MALFORMED_QUERY", "unexpected token: ,"),
         ("SELECT COUNT() FROM Account ORDER BY Name", "MALFORMED_QUERY", "unexpected token"),
+        (
+            "SELECT Name, COUNT(Id) FROM Account GROUP BY OwnerId",
+            "MALFORMED_QUERY",
+            "Field must be grouped or aggregated: Name",
+        ),
+        ("SELECT OwnerId, COUNT(Id) FROM Lead GROUP BY IsClosed", "INVALID_FIELD", "No such"),
     ],
 )
 def test_the_org_refuses_what_salesforce_refuses(

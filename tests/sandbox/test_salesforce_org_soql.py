@@ -8,7 +8,7 @@ import pytest
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.sf_errors import SfApiError
-from bot.sandbox.sf_query import count_rows, execute
+from bot.sandbox.sf_query import aggregate, count_rows, execute
 from bot.sandbox.sf_soql import parse
 
 
@@ -72,7 +72,12 @@ def test_strings_compare_case_insensitively_and_unescape(org: SimulatedOrg) -> N
 @pytest.mark.parametrize(
     ("text", "code", "detail"),
     [
-        ("SELECT Id FROM User GROUP BY Id", "MALFORMED_QUERY", "unexpected token: GROUP"),
+        # GROUP BY is answered (test_grouped_counts_...); an ungrouped field is refused
+        (
+            "SELECT Name FROM Profile GROUP BY UserLicenseId",
+            "MALFORMED_QUERY",
+            "Field must be grouped or aggregated: Name",
+        ),
         # COUNT() stands alone in a real org (it is counted in test_count_queries below)
         ("SELECT COUNT(), Id FROM User", "MALFORMED_QUERY", "unexpected token: ,"),
         (
@@ -127,3 +132,13 @@ def test_count_queries(org: SimulatedOrg) -> None:
     assert query.count and count_rows(org.store, query) == 6
     limited = parse("select count() from User limit 2", org.store.schema)
     assert count_rows(org.store, limited) == 2
+
+
+def test_grouped_counts_are_aggregate_results(org: SimulatedOrg) -> None:
+    text = "SELECT IsActive, COUNT(Id) n FROM User GROUP BY IsActive"
+    rows = aggregate(org.store, parse(text, org.store.schema))
+    assert {r["IsActive"]: r["n"] for r in rows} == {True: 6, False: 1}
+    assert all(r["attributes"] == {"type": "AggregateResult"} for r in rows)
+    (none,) = aggregate(org.store, parse("SELECT COUNT(ManagerId) FROM User", org.store.schema))
+    assert none == {"attributes": {"type": "AggregateResult"}, "expr0": 0}
+    assert run(org, "SELECT Id FROM Group") == []  # Group is an object as well as a keyword
