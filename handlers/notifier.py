@@ -264,6 +264,7 @@ class Notifier:
             outcome.blocked,
             instance_url=self._instance_url,
             sf_username=revocation.sf_username,
+            holdings=outcome.holdings,
         )
         entries = await self._repo.audit.for_request(revocation.id)
         tries = sum(1 for entry in entries if entry.action == "deactivation_blocked")

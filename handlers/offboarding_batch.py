@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.flows.offboard import Departure, OffboardedGrant, Offboarding, is_offboarding
+from handlers.flows.offboard import Departure, OffboardedGrant, Offboarding
+from handlers.flows.revoke import is_offboarding
 from storage.models import AccessRequest
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from salesforce.holdings import DEFAULT_OBJECTS, MAX_OBJECTS, STANDARD_OBJECTS, held_object
+
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
@@ -34,6 +36,29 @@ class Timings(_Strict):
     retry_max_attempts: int = Field(default=5, ge=1)
 
 
+class Offboarding(_Strict):
+    """What the admins are shown that a leaving user holds."""
+
+    # Records counted when the user is deactivated or the deactivation is blocked: standard
+    # objects (Account, Contact, Opportunity, Lead, Case, Campaign) or custom ones (Name__c).
+    objects: tuple[str, ...] = DEFAULT_OBJECTS
+
+    @field_validator("objects")
+    @classmethod
+    def _known_objects(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if held_object(name) is None]
+        if unknown:
+            standard = ", ".join(STANDARD_OBJECTS)
+            raise ValueError(
+                f"unknown object {', '.join(repr(n) for n in unknown)}: name a standard object "
+                f"({standard}) or a custom object's API name ending in __c"
+            )
+        names = tuple(dict.fromkeys(o.api_name for n in value if (o := held_object(n))))
+        if len(names) > MAX_OBJECTS:
+            raise ValueError(f"at most {MAX_OBJECTS} objects (every 5 cost one more API call)")
+        return names
+
+
 class Application(_Strict):
     """One requestable application: its people and its catalog slice."""
 
@@ -51,6 +76,7 @@ class Application(_Strict):
     durations_days: tuple[int | None, ...] = (None,)
     extra_user_fields: dict[str, str | int | bool] = Field(default_factory=dict)
     auto_revoke_drift: bool = False
+    offboarding: Offboarding = Offboarding()
 
     @field_validator("approval_channel")
     @classmethod

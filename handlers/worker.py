@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from handlers.flows.batch import revoke_together
 from handlers.flows.converge import Converger, Outcome
-from handlers.flows.offboard import Departure, is_offboarding, pair_outcomes
+from handlers.flows.offboard import Departure, pair_outcomes
 from handlers.flows.outcomes import (
     NeedsAdmin,
     Provisioned,
@@ -19,7 +19,7 @@ from handlers.flows.outcomes import (
     WillRetry,
 )
 from handlers.flows.provision import start_provisioning
-from handlers.flows.revoke import EXTENSION_CANCELLED
+from handlers.flows.revoke import EXTENSION_CANCELLED, is_offboarding
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from handlers.request_log import fields
 from storage.models import CARRIED_STATES, AccessRequest, Kind, State

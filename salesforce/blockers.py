@@ -17,6 +17,34 @@ class BlockerInfo(BaseModel):
     blocker: Blocker
     explanation: str
     fix: str
+    setup: tuple[str, ...] = ()  # where in Setup, the only place it can change
+
+
+# Where each blocker is changed: settings only Setup can change, by their Setup path.
+SETUP_PATHS: dict[Blocker, tuple[str, ...]] = {
+    Blocker.LAST_ADMIN: (
+        "Setup > Administration > Users > Users (activate another System Administrator)",
+    ),
+    Blocker.CASE_RULES: (
+        "Setup > Feature Settings > Service > Case Assignment Rules",
+        "Setup > Feature Settings > Service > Escalation Rules",
+    ),
+    Blocker.DEFAULT_CASE_OWNER: (
+        "Setup > Feature Settings > Service > Support Settings > Default Case Owner",
+        "Setup > Feature Settings > Service > Support Settings > Automated Case User",
+    ),
+    Blocker.DEFAULT_WORKFLOW_USER: (
+        "Setup > Process Automation > Process Automation Settings > Default Workflow User",
+    ),
+    Blocker.LEAD_SETTINGS: (
+        "Setup > Feature Settings > Marketing > Lead Settings > Default Lead Owner",
+        "Setup > Feature Settings > Marketing > Web-to-Lead > Default Lead Creator",
+        "Setup > Feature Settings > Marketing > Lead Assignment Rules",
+    ),
+    Blocker.HIERARCHY_FIELD: ("Setup > Administration > Users > Users (the users who name them)",),
+    Blocker.PORTAL_ADMIN: ("Setup > Feature Settings > Digital Experiences > All Sites",),
+    Blocker.APPROVER: ("Setup > Process Automation > Approval Processes",),
+}
 
 
 # (blocker, message patterns, explanation, fix); the first match wins, so specific before general.
@@ -81,10 +109,17 @@ def classify(message: str, error_code: str = "") -> BlockerInfo:
     """The blocker a refusal message describes; UNKNOWN keeps Salesforce's own words."""
     if error_code == "CANNOT_DISABLE_LAST_ADMIN":
         _, _, explanation, fix = _RULES[0]
-        return BlockerInfo(blocker=Blocker.LAST_ADMIN, explanation=explanation, fix=fix)
+        return BlockerInfo(
+            blocker=Blocker.LAST_ADMIN,
+            explanation=explanation,
+            fix=fix,
+            setup=SETUP_PATHS[Blocker.LAST_ADMIN],
+        )
     for blocker, patterns, explanation, fix in _RULES:
         if any(re.search(p, message, re.IGNORECASE) for p in patterns):
-            return BlockerInfo(blocker=blocker, explanation=explanation, fix=fix)
+            return BlockerInfo(
+                blocker=blocker, explanation=explanation, fix=fix, setup=SETUP_PATHS[blocker]
+            )
     return BlockerInfo(
         blocker=Blocker.UNKNOWN,
         explanation=f"Salesforce refused to deactivate them: {message}",

@@ -16,6 +16,7 @@ from salesforce.error_mapping import (
 from salesforce.errors import SalesforceError
 
 MAX_SUBREQUESTS = 25
+MAX_QUERIES = 5  # query and sObject Collections subrequests a composite may carry
 MAX_COLLECTION = 200
 
 

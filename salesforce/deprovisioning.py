@@ -50,6 +50,7 @@ def blocked_outcome(user_id: str, error: SalesforceError, frozen: bool) -> Deact
         blocker=info.blocker,
         explanation=info.explanation,
         fix=info.fix,
+        setup=info.setup,
         raw_message=error.raw_message,
         frozen=frozen,
     )

@@ -10,7 +10,16 @@ from typing import TypeVar
 
 import requests
 
-from salesforce import catalog, convergence, deprovisioning, identity, powers, provisioning, soql
+from salesforce import (
+    catalog,
+    convergence,
+    deprovisioning,
+    holdings,
+    identity,
+    powers,
+    provisioning,
+    soql,
+)
 from salesforce.auth import SalesforceAuth
 from salesforce.client import SalesforceClient, TimeoutAdapter
 from salesforce.coalesce import Coalescer
@@ -105,6 +114,12 @@ class SalesforceGateway:
     async def deactivate(self, user_id: str) -> DeactivationOutcome:
         """Deactivate; if Salesforce blocks it, freeze and say why."""
         return await self._run(deprovisioning.deactivate, self._client, user_id)
+
+    async def read_holdings(
+        self, user_ids: Sequence[str], objects: Sequence[str]
+    ) -> dict[str, holdings.Holdings]:
+        """What each user owns and what points at them (2 calls per 200 users by default)."""
+        return await self._run(holdings.read_holdings, self._client, user_ids, objects)
 
     async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
         """Deactivate many users with sObject Collections, 200 a call.

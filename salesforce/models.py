@@ -179,6 +179,7 @@ class DeactivationBlocked(_Frozen):
     fix: str
     raw_message: str
     frozen: bool
+    setup: tuple[str, ...] = ()  # the Setup paths where the blocker changes
 
 
 DeactivationOutcome = Deactivated | DeactivationBlocked

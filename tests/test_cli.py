@@ -81,6 +81,24 @@ def test_invalid_policy_names_the_field(
     assert "applications.0.name" in err and "applications.0.owners" in err
 
 
+def test_an_unknown_offboarding_object_is_refused_at_load_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        "applications:\n  - name: sales\n    owners: [U0OMAR]\n    admins: [U0ADA]\n"
+        "    licenses: [Salesforce]\n    profiles: [Sales User]\n"
+        "    offboarding:\n      objects: [Account, Acount, Project__c]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("ACCESSBOT_POLICY_FILE", str(policy))
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "applications.0.offboarding.objects" in err and "unknown object 'Acount'" in err
+    assert "Project__c" not in err  # a custom object's API name is fine
+
+
 def test_check_reports_org_user_budget_rights_and_policy(
     org_server: OrgServer,
     monkeypatch: pytest.MonkeyPatch,

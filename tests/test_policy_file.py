@@ -34,6 +34,10 @@ def test_the_example_policy_is_valid() -> None:
         (GOOD + "    approval_channel: '#sales'\n", "applications.0.approval_channel"),
         (GOOD + "    durations_days: [0]\n", "applications.0.durations_days"),
         (GOOD + "    colour: blue\n", "applications.0.colour"),
+        (
+            GOOD + "    offboarding:\n      objects: [Account, Acount]\n",
+            "applications.0.offboarding.objects: Value error, unknown object 'Acount'",
+        ),
         (GOOD + "timings:\n  first_reminder_after: soon\n", "timings.first_reminder_after"),
         ("- just a list", "mapping"),
         ("applications: [", "not valid YAML"),
@@ -42,6 +46,13 @@ def test_the_example_policy_is_valid() -> None:
 def test_errors_name_the_field(text: str, named: str) -> None:
     with pytest.raises(PolicyError, match=named.replace(".", r"\.")):
         parse_policy(text)
+
+
+def test_offboarding_objects_default_to_the_standard_ones_and_take_custom_ones() -> None:
+    plain = parse_policy(GOOD).applications[0].offboarding.objects
+    assert plain == ("Account", "Contact", "Opportunity", "Lead", "Case", "Campaign")
+    custom = parse_policy(GOOD + "    offboarding:\n      objects: [account, Project__c]\n")
+    assert custom.applications[0].offboarding.objects == ("Account", "Project__c")
 
 
 def test_changes_are_picked_up_and_broken_edits_keep_the_last_good_policy(

@@ -141,6 +141,35 @@ def render(
     return out
 
 
+def count_rows(source: RecordSource, query: Query) -> int:
+    """How many rows ``query`` (a ``SELECT COUNT()``) matches, capped by its LIMIT."""
+    name = query.sobject.name
+    found = sum(1 for row in source.rows(name) if matches(source, name, row, query.where))
+    return found if query.limit is None else min(found, query.limit)
+
+
+def aggregate(source: RecordSource, query: Query) -> list[dict[str, Any]]:
+    """One AggregateResult per group (or one in all without GROUP BY), COUNT(field) counting
+    the rows where the field is not null; grouped fields appear under their own names."""
+    name = query.sobject.name
+    groups: dict[tuple[Any, ...], list[Row]] = {}
+    for row in source.rows(name):
+        if matches(source, name, row, query.where):
+            key = tuple(resolve(source, name, row, p) for p in query.group_by)
+            groups.setdefault(key, []).append(row)
+    if not query.group_by and not groups:
+        groups[()] = []
+    out: list[dict[str, Any]] = []
+    for key, members in groups.items():
+        record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+        for path, value in zip(query.group_by, key, strict=True):
+            record[path.field] = value
+        for path, alias in query.aggregates:
+            record[alias] = sum(1 for m in members if resolve(source, name, m, path) is not None)
+        out.append(record)
+    return out if query.limit is None else out[: query.limit]
+
+
 def execute(source: RecordSource, query: Query, version: str) -> list[dict[str, Any]]:
     """All records ``query`` selects, filtered, ordered, limited and rendered."""
     name = query.sobject.name

@@ -10,7 +10,7 @@ from bot.sandbox import sf_rules
 from bot.sandbox.sf_calls import Call, RestResult
 from bot.sandbox.sf_composite import collections, composite
 from bot.sandbox.sf_errors import SfApiError, not_found
-from bot.sandbox.sf_query import attributes, execute
+from bot.sandbox.sf_query import aggregate, attributes, count_rows, execute
 from bot.sandbox.sf_schema import SObjectType, canonical_type
 from bot.sandbox.sf_soql import parse
 from bot.sandbox.sf_store import Store
@@ -77,7 +77,15 @@ class RestApi:
         text = call.query.get("q")
         if not text:
             raise SfApiError(400, "MALFORMED_QUERY", "A query string has to be specified", None)
-        records = execute(self.store, parse(text, self.store.schema), call.version)
+        query = parse(text, self.store.schema)
+        if query.count:  # a count query answers with the number and no records
+            return RestResult(
+                200, {"totalSize": count_rows(self.store, query), "done": True, "records": []}
+            )
+        if query.aggregates or query.group_by:
+            records = aggregate(self.store, query)
+        else:
+            records = execute(self.store, query, call.version)
         return RestResult(200, self._page(records, call.version, len(records)))
 
     def _page(self, records: list[dict[str, Any]], version: str, total: int) -> dict[str, Any]:

@@ -142,6 +142,7 @@ def build_schema() -> dict[str, SObjectType]:
                 "EmployeeNumber",
                 "Phone",
                 "ManagerId",
+                "DelegatedApproverId",
                 "CreatedDate",
                 "CreatedById",
             ),
@@ -149,6 +150,7 @@ def build_schema() -> dict[str, SObjectType]:
                 Relationship("Profile", "ProfileId", "Profile"),
                 Relationship("UserRole", "UserRoleId", "UserRole"),
                 Relationship("Manager", "ManagerId", "User"),
+                Relationship("DelegatedApprover", "DelegatedApproverId", "User"),
             ),
             frozenset({"create", "update"}),
         ),
@@ -159,8 +161,48 @@ def build_schema() -> dict[str, SObjectType]:
             (Relationship("User", "UserId", "User"),),
             frozenset({"update"}),
         ),
+        *_records_people_hold(),
     ]
     return {t.name: t for t in types}
+
+
+def owned_object(name: str, prefix: str, *flags: str) -> SObjectType:
+    """A record object with an owner (OwnerId, a User) and the given boolean ``Is*`` flags."""
+    return SObjectType(
+        name,
+        prefix,
+        ("Id", "Name", "OwnerId", *flags),
+        (Relationship("Owner", "OwnerId", "User"),),
+    )
+
+
+def _records_people_hold() -> list[SObjectType]:
+    """Objects whose records point at a user: owned records, approvals, queue members."""
+    return [
+        owned_object("Account", "001"),
+        owned_object("Contact", "003"),
+        owned_object("Opportunity", "006", "IsClosed", "IsWon"),
+        owned_object("Lead", "00Q", "IsConverted"),
+        owned_object("Case", "500", "IsClosed"),
+        owned_object("Campaign", "701", "IsActive"),
+        SObjectType("Group", "00G", ("Id", "Name", "DeveloperName", "Type")),
+        SObjectType(
+            "GroupMember",
+            "011",
+            ("Id", "GroupId", "UserOrGroupId"),
+            (Relationship("Group", "GroupId", "Group"),),
+        ),
+        SObjectType("ProcessInstance", "04g", ("Id", "TargetObjectId", "Status")),
+        SObjectType(
+            "ProcessInstanceWorkitem",
+            "04i",
+            ("Id", "ProcessInstanceId", "ActorId", "OriginalActorId"),
+            (
+                Relationship("ProcessInstance", "ProcessInstanceId", "ProcessInstance"),
+                Relationship("Actor", "ActorId", "User"),
+            ),
+        ),
+    ]
 
 
 def canonical_type(schema: dict[str, SObjectType], name: str) -> SObjectType | None:

@@ -7,11 +7,12 @@ from typing import Any
 
 from bot.sandbox import sf_rules
 from bot.sandbox.sf_auth import ConnectedApp, OrgAuth
+from bot.sandbox.sf_records_setup import RecordSetup
 from bot.sandbox.sf_seed import seed_demo
 from bot.sandbox.sf_store import Store
 
 
-class OrgSetup:
+class OrgSetup(RecordSetup):
     """The org's records and the admin actions that create them (no API calls, thread-safe)."""
 
     def __init__(self) -> None:

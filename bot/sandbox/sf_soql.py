@@ -3,7 +3,9 @@
 Supported: field lists with parent-relationship paths (``UserLicense.Name``), ``=``, ``!=``,
 ``<``, ``<=``, ``>``, ``>=``, ``[NOT] IN (...)``, ``AND``/``OR`` (mixing them needs
 parentheses, as in a real org), ``NOT``, ``null``, ``true``/``false``, quoted strings with the
-SOQL escapes, numbers, ``ORDER BY ... [ASC|DESC] [NULLS FIRST|LAST]`` and ``LIMIT``.
+SOQL escapes, numbers, ``ORDER BY ... [ASC|DESC] [NULLS FIRST|LAST]``, ``LIMIT`` and
+``SELECT COUNT()`` (alone in the field list, as Salesforce requires), ``COUNT(field) [alias]``
+with ``GROUP BY`` (every other field selected must be grouped, as in a real org).
 Anything else is answered with the MALFORMED_QUERY body a real org sends.
 """
 
@@ -74,12 +76,16 @@ class _Parser:
 
     def parse(self) -> Query:
         self.expect_keyword("SELECT")
-        raw_fields = [self.take_word()]
-        while self.tok.text == ",":
+        counting = self.count_call()
+        raw_fields: list[Token] = []
+        raw_counts: list[tuple[Token, str]] = []
+        if not counting:
+            self.select_item(raw_fields, raw_counts)
+        while not counting and self.tok.text == ",":
             self.i += 1
-            raw_fields.append(self.take_word())
+            self.select_item(raw_fields, raw_counts)
         self.expect_keyword("FROM")
-        name_tok = self.take_word()
+        name_tok = self.take() if self.tok.keyword == "GROUP" else self.take_word()
         sobject = canonical_type(self.schema, name_tok.text)
         if sobject is None:
             raise query_error(
@@ -100,8 +106,18 @@ class _Parser:
                     self.text, token.pos, f"duplicate field selected: {token.text}"
                 )
             seen.add(key)
+        counts = tuple((self.resolve(t), alias) for t, alias in raw_counts)
         where = self.condition() if self.accept_keyword("WHERE") else None
-        order = self.order_by() if self.accept_keyword("ORDER") else ()
+        group_by = self.group_by() if self.accept_keyword("GROUP") else ()
+        if counts or group_by:
+            grouped = {".".join(p.names).casefold() for p in group_by}
+            for token, path in zip(raw_fields, fields, strict=True):
+                if ".".join(path.names).casefold() not in grouped:
+                    raise malformed_query(
+                        self.text, token.pos, f"Field must be grouped or aggregated: {token.text}"
+                    )
+        plain = not (counting or counts or group_by)
+        order = self.order_by() if plain and self.accept_keyword("ORDER") else ()
         limit = None
         if self.accept_keyword("LIMIT"):
             if self.tok.kind != "number" or not self.tok.text.isdigit():
@@ -109,7 +125,37 @@ class _Parser:
             limit = int(self.take().text)
         if self.tok.kind != "eof":
             raise self.fail()
-        return Query(sobject, fields, where, order, limit)
+        return Query(sobject, fields, where, order, limit, counting, counts, group_by)
+
+    def select_item(self, fields: list[Token], counts: list[tuple[Token, str]]) -> None:
+        """A field, or ``COUNT(field) [alias]`` (unnamed ones are expr0, expr1, ...)."""
+        if self.tok.text.upper() == "COUNT" and self.tokens[self.i + 1].text == "(":
+            self.i += 2
+            field = self.take_word()
+            self.expect_punct(")")
+            alias = f"expr{len(counts)}"
+            if self.tok.kind == "word" and self.tok.keyword is None:
+                alias = self.take().text
+            counts.append((field, alias))
+            return
+        fields.append(self.take_word())
+
+    def group_by(self) -> tuple[FieldPath, ...]:
+        self.expect_keyword("BY")
+        paths = [self.resolve(self.take_word())]
+        while self.tok.text == ",":
+            self.i += 1
+            paths.append(self.resolve(self.take_word()))
+        return tuple(paths)
+
+    def count_call(self) -> bool:
+        """``COUNT()`` as the whole field list (``COUNT(field)`` is an aggregate)."""
+        if self.tok.kind != "word" or self.tok.text.upper() != "COUNT":
+            return False
+        if self.tokens[self.i + 1].text != "(" or self.tokens[self.i + 2].text != ")":
+            return False
+        self.i += 3
+        return True
 
     def take_word(self) -> Token:
         if self.tok.kind != "word" or self.tok.keyword is not None:

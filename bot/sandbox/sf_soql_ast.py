@@ -23,7 +23,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 _KEYWORDS = frozenset(
     (
-        *("SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "ORDER", "BY"),
+        *("SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "ORDER", "GROUP", "BY"),
         *("ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "TRUE", "FALSE", "NULL"),
     )
 )
@@ -111,6 +111,9 @@ class Query:
     where: Condition | None
     order: tuple[OrderItem, ...]
     limit: int | None
+    count: bool = False  # SELECT COUNT(): only the number of matching rows comes back
+    aggregates: tuple[tuple[FieldPath, str], ...] = ()  # COUNT(field) and its alias (expr0...)
+    group_by: tuple[FieldPath, ...] = ()
 
 
 def tokenize(text: str) -> list[Token]:

@@ -49,9 +49,10 @@ from handlers.flows.provision import (
     provisioning_failed,
     spec_for,
 )
-from handlers.flows.revoke import HOLDING, OPEN_REVOCATION, revocation_failed
+from handlers.flows.revoke import HOLDING, OPEN_REVOCATION, is_offboarding, revocation_failed
 from handlers.policy import Application, Policy
 from salesforce.errors import DuplicateUsername, RecordNotFound, SalesforceError
+from salesforce.holdings import DEFAULT_OBJECTS, Holdings
 from salesforce.models import (
     Catalog,
     ChangeApplied,
@@ -412,6 +413,9 @@ class Converger:
     # --- users with no grant left --------------------------------------------------------
     async def _deactivate(self, plans: list[_Plan]) -> None:
         ids = [p.user.sf_user_id or "" for p in plans]
+        # What leavers hold is counted before they go, for the offboarding summary and the
+        # audit (2 calls per 200 users); a blocked deactivation counts it then (see _blocked).
+        held = await self._holdings([p for p in plans if any(map(is_offboarding, p.to_close))])
         try:
             if len(ids) == 1:
                 results = {ids[0]: await self.gateway.deactivate(ids[0])}
@@ -423,8 +427,9 @@ class Converger:
             return
         for plan, user_id in zip(plans, ids, strict=True):
             result = results.get(user_id)
+            holdings = held.get(user_id)
             if isinstance(result, DeactivationBlocked):
-                await self._blocked(plan, result)
+                await self._blocked(plan, result, holdings)
                 continue
             await self._record(
                 plan,
@@ -433,9 +438,33 @@ class Converger:
                     "action": "user_deactivated",
                     "user_id": user_id,
                     "already_inactive": bool(result and result.already_inactive),
+                    **({"holdings": holdings.counts()} if holdings else {}),
                 },
             )
-            await self._settle(plan, result, None, None, DesiredUser(active=False))
+            await self._settle(
+                plan, result, None, None, DesiredUser(active=False), holdings=holdings
+            )
+
+    async def _holdings(self, plans: list[_Plan]) -> dict[str, Holdings]:
+        """What the users own and what points at them, by Salesforce user Id, read per set of
+        objects their applications name; a user Salesforce could not say about is left out."""
+        by_objects: dict[tuple[str, ...], list[str]] = {}
+        for plan in plans:
+            app = self._app_of(plan)
+            objects = app.offboarding.objects if app else DEFAULT_OBJECTS
+            by_objects.setdefault(objects, []).append(plan.user.sf_user_id or "")
+        held: dict[str, Holdings] = {}
+        for objects, user_ids in by_objects.items():
+            try:
+                held |= await self.gateway.read_holdings(user_ids, objects)
+            except SalesforceError as error:  # a nicety for the admins: never stops a revocation
+                log.warning(
+                    "could not count what %d user(s) hold: %s %s",
+                    len(user_ids),
+                    error.human,
+                    error.raw_message,
+                )
+        return held
 
     # --- recording ------------------------------------------------------------------------
     async def _record(
@@ -482,7 +511,11 @@ class Converger:
             retry_at=min(retries) if retries else self.repo.clock() + orphan_delay,
         )
 
-    async def _blocked(self, plan: _Plan, blocked: DeactivationBlocked) -> None:
+    async def _blocked(
+        self, plan: _Plan, blocked: DeactivationBlocked, holdings: Holdings | None = None
+    ) -> None:
+        if holdings is None:
+            holdings = (await self._holdings([plan])).get(blocked.user_id)
         await self._record(
             plan,
             changes={"frozen_by_bot": blocked.frozen},
@@ -491,6 +524,7 @@ class Converger:
                 "user_id": blocked.user_id,
                 "blocker": blocked.blocker.value,
                 "frozen": blocked.frozen,
+                **({"holdings": holdings.counts()} if holdings else {}),
             },
         )
         for revocation in plan.to_close:
@@ -518,7 +552,9 @@ class Converger:
             if moved is None:
                 continue
             grant = await self.repo.get(moved.grant_id) if moved.grant_id else None
-            plan.outcomes.append(RevocationBlocked(revocation=moved, grant=grant, blocked=blocked))
+            plan.outcomes.append(
+                RevocationBlocked(revocation=moved, grant=grant, blocked=blocked, holdings=holdings)
+            )
 
     async def _settle_created(
         self, plan: _Plan, created: ProvisionResult, desired: DesiredUser
@@ -533,6 +569,8 @@ class Converger:
         action: ProvisionAction | None,
         actual: UserState | None,
         desired: DesiredUser,
+        *,
+        holdings: Holdings | None = None,
     ) -> None:
         user = plan.user
         if actual is not None and action is not None:
@@ -563,6 +601,7 @@ class Converger:
                     removed_names=tuple(
                         n for n in revocation.permission_sets if n not in kept_sets
                     ),
+                    holdings=holdings,
                 )
             )
 
@@ -633,6 +672,7 @@ async def close_revocation(
     kept_for: tuple[str, ...],
     restored: bool,
     removed_names: tuple[str, ...] = (),
+    holdings: Holdings | None = None,
 ) -> RevokedAccess | Skipped:
     """Close the grant, then the revocation (a crash in between re-runs harmlessly)."""
     grant = None
@@ -678,4 +718,5 @@ async def close_revocation(
         deactivated=deactivated and not restored,
         restored=restored,
         removed=() if deactivated or restored else removed_names,
+        holdings=holdings,
     )

@@ -23,11 +23,14 @@ from handlers.flows.outcomes import (
     Skipped,
     WillRetry,
 )
-from handlers.flows.revoke import CANCELLABLE, RevokeSource, request_revocation
+from handlers.flows.revoke import (
+    CANCELLABLE,
+    OFFBOARDING_REASON,
+    RevokeSource,
+    request_revocation,
+)
 from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
-
-OFFBOARDING_REASON = "Their Slack account was deactivated."
 
 RevocationOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped
 
@@ -81,15 +84,6 @@ class Departure(BaseModel):
             cancelled=self.cancelled,
             swept=self.swept,
         )
-
-
-def is_offboarding(request: AccessRequest) -> bool:
-    """Whether a revocation was opened because its subject left Slack."""
-    return (
-        request.kind is Kind.REVOKE
-        and request.requester_id == "bot"
-        and request.reason == OFFBOARDING_REASON
-    )
 
 
 def outcome_request_id(outcome: Outcome) -> str:

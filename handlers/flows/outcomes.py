@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from handlers.flows.people import Ineligibility
+from salesforce.holdings import Holdings
 from salesforce.models import DeactivationBlocked, ProvisionResult
 from storage.models import AccessRequest
 
@@ -115,6 +116,7 @@ class RevokedAccess(_Outcome):
     deactivated: bool = True
     restored: bool = False
     removed: tuple[str, ...] = ()  # permission set names taken away (when the user stays)
+    holdings: Holdings | None = None  # what the deactivated user still owns, when counted
 
     @property
     def effect(self) -> str:
@@ -139,6 +141,7 @@ class RevocationBlocked(_Outcome):
     revocation: AccessRequest
     grant: AccessRequest | None
     blocked: DeactivationBlocked
+    holdings: Holdings | None = None  # what points at the user, when it could be counted
 
 
 class Skipped(_Outcome):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from salesforce.holdings import Holdings
 from salesforce.models import (
     ApiBudget,
     Catalog,
@@ -66,6 +67,12 @@ class SalesforceGateway(Protocol):
 
     async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
         """Deactivate many users with sObject Collections, 200 a call."""
+        ...
+
+    async def read_holdings(
+        self, user_ids: Sequence[str], objects: Sequence[str]
+    ) -> dict[str, Holdings]:
+        """What each user owns and what points at them (2 calls per 200 users by default)."""
         ...
 
     async def freeze(self, user_id: str) -> bool:

@@ -36,6 +36,18 @@ UNFINISHED_EXTENSION = (*CANCELLABLE, State.PROVISIONING)
 EXTENSION_CANCELLED = "extension_cancelled"
 
 
+OFFBOARDING_REASON = "Their Slack account was deactivated."
+
+
+def is_offboarding(request: AccessRequest) -> bool:
+    """Whether a revocation was opened because its subject left Slack."""
+    return (
+        request.kind is Kind.REVOKE
+        and request.requester_id == "bot"
+        and request.reason == OFFBOARDING_REASON
+    )
+
+
 class RevokeSource(StrEnum):
     """Who or what asked for the revocation."""
 

@@ -19,6 +19,7 @@ from handlers.flows.labels import ShownAccess
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.facts import fact_blocks, id_context
+from handlers.views.holdings import holdings_line, setup_lines
 from handlers.views.message import SlackMessage, message
 from handlers.views.problems import TITLES, Escalation, EscalationKind, Resolution
 from handlers.views.text import (
@@ -136,6 +137,10 @@ def _blocked_text(req: AccessRequest, issue: Escalation) -> str:
         lines.append(f"*Why:* {safe(salesforce_lines(issue.summary), 1000)}")
     if issue.fix:
         lines.append(f"*What to change:* {safe(issue.fix, 1000)}")
+    if issue.setup:
+        lines.append("*Only Setup can change it:*\n" + setup_lines(issue.setup))
+    if issue.holdings is not None:
+        lines.append(f"*What they hold:* {holdings_line(issue.holdings)}")
     return clip("\n".join(lines), SECTION_TEXT_MAX)
 
 

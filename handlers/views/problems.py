@@ -16,6 +16,7 @@ from salesforce.errors import (
     SessionExpired,
     ValidationRule,
 )
+from salesforce.holdings import Holdings
 from salesforce.models import Blocker, DeactivationBlocked
 
 
@@ -96,6 +97,8 @@ class Escalation(BaseModel):
     sf_user_id: str | None = None
     sf_username: str | None = None
     instance_url: str | None = None
+    setup: tuple[str, ...] = ()  # Setup pages where a blocked deactivation's setting changes
+    holdings: Holdings | None = None  # what the user owns and what points at them
 
     @classmethod
     def from_error(
@@ -126,8 +129,9 @@ class Escalation(BaseModel):
         *,
         instance_url: str | None = None,
         sf_username: str | None = None,
+        holdings: Holdings | None = None,
     ) -> Escalation:
-        """From a deactivation Salesforce refused."""
+        """From a deactivation Salesforce refused, with what the user holds when counted."""
         return cls(
             kind=EscalationKind.BLOCKED_DEACTIVATION,
             summary=blocked.explanation,
@@ -137,6 +141,8 @@ class Escalation(BaseModel):
             sf_user_id=blocked.user_id,
             sf_username=sf_username,
             instance_url=instance_url,
+            setup=blocked.setup,
+            holdings=holdings,
         )
 
     @classmethod

@@ -15,6 +15,7 @@ from handlers.flows.outcomes import (
     WillRetry,
 )
 from handlers.policy import Application
+from handlers.views.holdings import holdings_line
 from handlers.views.message import SlackMessage, message
 from handlers.views.text import (
     CONTEXT_TEXT_MAX,
@@ -124,15 +125,20 @@ def _line(item: OffboardedGrant, title: str) -> str:
     user = f" (Salesforce user {code(rev.sf_username, 120)})" if rev.sf_username else ""
     head = f"*{safe(title, 200)}*{user}"
     outcome = item.outcome
+    held = (
+        f" {holdings_line(outcome.holdings)}"
+        if isinstance(outcome, RevokedAccess | RevocationBlocked) and outcome.holdings
+        else ""
+    )
     if isinstance(outcome, RevokedAccess):
         if outcome.already_inactive:
-            return f":lock: {head}: access closed; the user was already inactive."
-        return f":lock: {head}: deactivated."
+            return f":lock: {head}: access closed; the user was already inactive.{held}"
+        return f":lock: {head}: deactivated.{held}"
     if isinstance(outcome, RevocationBlocked):
         frozen = "frozen" if outcome.blocked.frozen else "*not* frozen"
         return (
             f":warning: {head}: Salesforce blocked the deactivation; the user is {frozen}. "
-            "What to change is in a separate message."
+            f"What to change is in a separate message.{held}"
         )
     if isinstance(outcome, WillRetry):
         return (

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from handlers.policy import Application
 from salesforce.errors import SalesforceError
+from salesforce.holdings import Holdings
 from salesforce.models import (
     ApiBudget,
     Blocker,
@@ -137,6 +138,12 @@ class FakeGateway:
 
     async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
         return {u: await self.deactivate(u) for u in user_ids}
+
+    async def read_holdings(
+        self, user_ids: Sequence[str], objects: Sequence[str]
+    ) -> dict[str, Holdings]:
+        self.calls.append(("read_holdings", list(user_ids)))
+        return {u: Holdings(user_id=u) for u in user_ids}
 
     async def freeze(self, user_id: str) -> bool:
         return True

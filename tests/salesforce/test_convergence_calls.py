@@ -2,11 +2,14 @@
 
 A grant for a new user: 1 call. A user already in its desired state: 1 read, nothing written.
 A returning user (inactive, same email) adopted: 3. One of two grants revoked: 2. The last
-grant revoked: 2 (deactivation, then its permission sets).
+grant revoked: 2 (deactivation, then its permission sets). The last grant of someone who left
+Slack: 4 (what they hold is counted first, 2 calls of 5 queries). A blocked deactivation: 4
+(deactivation, freeze, then what points at the user, counted for the admins).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,10 +20,11 @@ from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.sf_seed import INACTIVE_USERNAME
 from handlers.flows.batch import revoke_together
 from handlers.flows.catalog import CatalogService
-from handlers.flows.converge import Converger
+from handlers.flows.converge import Converger, Outcome
+from handlers.flows.outcomes import RevocationBlocked, RevokedAccess
 from handlers.flows.people import Person
 from handlers.flows.provision import ProvisioningConfig, start_provisioning
-from handlers.flows.revoke import RevokeSource, request_revocation
+from handlers.flows.revoke import OFFBOARDING_REASON, RevokeSource, request_revocation
 from handlers.policy import Application, Policy
 from salesforce.gateway import SalesforceGateway
 from storage.db import Database
@@ -98,12 +102,18 @@ async def grant(
     return done
 
 
-async def revoke(repo: RequestRepository, converger: Converger, grant: AccessRequest) -> None:
+async def revoke(
+    repo: RequestRepository, converger: Converger, grant: AccessRequest, *, left: bool = False
+) -> list[Outcome]:
     opened = await request_revocation(
-        repo, grant, actor="U0OWNER", source=RevokeSource.OWNER, reason="done"
+        repo,
+        grant,
+        actor="bot" if left else "U0OWNER",
+        source=RevokeSource.OFFBOARDING if left else RevokeSource.OWNER,
+        reason=OFFBOARDING_REASON if left else "done",
     )
     assert isinstance(opened, AccessRequest)
-    await revoke_together(converger, [opened])
+    return await revoke_together(converger, [opened])
 
 
 async def test_a_new_user_costs_one_call_and_a_clean_one_one_read(
@@ -145,3 +155,55 @@ async def test_revocations_cost_two(
     assert org.api_calls == 2  # deactivation, then the sets it held
     user = org.user(first.sf_user_id or "")
     assert user is not None and not user.is_active
+
+
+async def test_a_leaver_is_counted_before_deactivation_and_a_blocked_user_after(
+    repo: RequestRepository, converger: Converger, org: SimulatedOrg
+) -> None:
+    leaver = await grant(repo, converger, "pat@acme.com", "Sales_Ops")
+    uid = leaver.sf_user_id or ""
+    org.add_records("Account", uid, 3)
+    org.reset_counters()
+    (outcome,) = await revoke(repo, converger, leaver, left=True)
+    assert org.api_calls == 4  # what they hold (2), deactivation, then the sets it held
+    assert isinstance(outcome, RevokedAccess) and outcome.holdings is not None
+    assert outcome.holdings.counts() == {"Account": 3}
+    user = org.user(uid)
+    assert user is not None and not user.is_active
+
+    stuck = await grant(repo, converger, "sam@acme.com", "Sales_Ops")
+    org.block_deactivation(stuck.sf_user_id or "", "The user is the Default Workflow User.")
+    org.reset_counters()
+    opened = await request_revocation(
+        repo, stuck, actor="U0OWNER", source=RevokeSource.OWNER, reason="done"
+    )
+    assert isinstance(opened, AccessRequest)
+    (outcome,) = await revoke_together(converger, [opened])
+    assert org.api_calls == 4  # deactivation refused, freeze, what points at them (2)
+    assert isinstance(outcome, RevocationBlocked) and outcome.holdings is not None
+    assert outcome.blocked.setup == (
+        "Setup > Process Automation > Process Automation Settings > Default Workflow User",
+    )
+
+
+async def test_leavers_converged_together_are_counted_together(
+    repo: RequestRepository, converger: Converger, org: SimulatedOrg
+) -> None:
+    grants = [
+        await grant(repo, converger, f"{name}@acme.com", "Sales_Ops") for name in ("ann", "ben")
+    ]
+    org.add_records("Account", grants[1].sf_user_id or "", 2)
+    for each in grants:
+        opened = await request_revocation(
+            repo, each, actor="bot", source=RevokeSource.OFFBOARDING, reason=OFFBOARDING_REASON
+        )
+        assert isinstance(opened, AccessRequest)
+    org.reset_counters()
+    outcomes = await converger.converge([g.sf_username or "" for g in grants])
+    counted = [c for c in org.calls if "COUNT%28Id%29" in json.dumps(c.json)]
+    assert len(counted) == 2  # both leavers in the same two calls
+    held = {o.revocation.grant_id: o.holdings for o in outcomes if isinstance(o, RevokedAccess)}
+    assert {k: v.counts() if v else None for k, v in held.items()} == {
+        grants[0].id: {},
+        grants[1].id: {"Account": 2},
+    }

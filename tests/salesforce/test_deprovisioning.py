@@ -92,6 +92,9 @@ async def test_each_blocker_is_classified_and_the_user_frozen(
     assert outcome.explanation and outcome.fix
     if blocker is Blocker.UNKNOWN:
         assert message in outcome.explanation
+    # every known blocker names the Setup page where it changes; an unknown one cannot
+    assert all(p.startswith("Setup > ") for p in outcome.setup)
+    assert bool(outcome.setup) is (blocker is not Blocker.UNKNOWN)
     user = org.user(sam)
     assert user is not None and user.is_active and user.frozen
     assert org.assignments_of(sam) == ("Knowledge_Author",)  # kept until the real deactivation

@@ -8,7 +8,7 @@ import pytest
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.sf_errors import SfApiError
-from bot.sandbox.sf_query import execute
+from bot.sandbox.sf_query import aggregate, count_rows, execute
 from bot.sandbox.sf_soql import parse
 
 
@@ -72,8 +72,14 @@ def test_strings_compare_case_insensitively_and_unescape(org: SimulatedOrg) -> N
 @pytest.mark.parametrize(
     ("text", "code", "detail"),
     [
-        ("SELECT Id FROM User GROUP BY Id", "MALFORMED_QUERY", "unexpected token: GROUP"),
-        ("SELECT COUNT() FROM User", "MALFORMED_QUERY", "unexpected token: ("),
+        # GROUP BY is answered (test_grouped_counts_...); an ungrouped field is refused
+        (
+            "SELECT Name FROM Profile GROUP BY UserLicenseId",
+            "MALFORMED_QUERY",
+            "Field must be grouped or aggregated: Name",
+        ),
+        # COUNT() stands alone in a real org (it is counted in test_count_queries below)
+        ("SELECT COUNT(), Id FROM User", "MALFORMED_QUERY", "unexpected token: ,"),
         (
             "SELECT Id FROM User WHERE Username LIKE 'a%'",
             "MALFORMED_QUERY",
@@ -119,3 +125,20 @@ def test_anything_else_is_refused_with_the_real_error(
     assert body[0]["errorCode"] == code and detail in body[0]["message"]
     assert "fields" not in body[0]
     assert "ERROR at Row:1:Column:" in body[0]["message"]
+
+
+def test_count_queries(org: SimulatedOrg) -> None:
+    query = parse("SELECT COUNT() FROM User WHERE IsActive = true", org.store.schema)
+    assert query.count and count_rows(org.store, query) == 6
+    limited = parse("select count() from User limit 2", org.store.schema)
+    assert count_rows(org.store, limited) == 2
+
+
+def test_grouped_counts_are_aggregate_results(org: SimulatedOrg) -> None:
+    text = "SELECT IsActive, COUNT(Id) n FROM User GROUP BY IsActive"
+    rows = aggregate(org.store, parse(text, org.store.schema))
+    assert {r["IsActive"]: r["n"] for r in rows} == {True: 6, False: 1}
+    assert all(r["attributes"] == {"type": "AggregateResult"} for r in rows)
+    (none,) = aggregate(org.store, parse("SELECT COUNT(ManagerId) FROM User", org.store.schema))
+    assert none == {"attributes": {"type": "AggregateResult"}, "expr0": 0}
+    assert run(org, "SELECT Id FROM Group") == []  # Group is an object as well as a keyword
