@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from handlers.durations import iso_duration, parse_iso_duration
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+# A grant shorter than this would end before the expiry job could notice it began.
+_SHORTEST_DURATION = timedelta(minutes=1)
 
 UserId = Annotated[str, Field(pattern=SLACK_USER_ID.pattern)]
 
@@ -48,7 +60,8 @@ class Application(_Strict):
     require_role: bool = False
     permission_sets: tuple[str, ...] = ()
     permission_set_groups: tuple[str, ...] = ()
-    durations_days: tuple[int | None, ...] = (None,)
+    durations: tuple[timedelta | None, ...] = (None,)
+    durations_days: tuple[int | None, ...] | None = Field(default=None, exclude=True)
     extra_user_fields: dict[str, str | int | bool] = Field(default_factory=dict)
     auto_revoke_drift: bool = False
 
@@ -61,12 +74,55 @@ class Application(_Strict):
 
     @field_validator("durations_days")
     @classmethod
-    def _durations(cls, value: tuple[int | None, ...]) -> tuple[int | None, ...]:
+    def _days(cls, value: tuple[int | None, ...] | None) -> tuple[int | None, ...] | None:
+        if value is None:
+            return value
         if not value:
             raise ValueError("list at least one duration (days, or null for permanent)")
         if any(d is not None and d <= 0 for d in value):
             raise ValueError("durations are whole days above 0, or null for permanent")
         return value
+
+    @model_validator(mode="after")
+    def _durations_from_days(self) -> Application:
+        # ``durations_days: [30, null]`` (the older form) reads as ``durations: [P30D, null]``.
+        if self.durations_days is None:
+            return self
+        if "durations" in self.model_fields_set:
+            raise ValueError("give durations or durations_days, not both")
+        days = tuple(None if n is None else timedelta(days=n) for n in self.durations_days)
+        # Still being built: the one moment a frozen model may set its own fields.
+        object.__setattr__(self, "durations", days)
+        object.__setattr__(self, "durations_days", None)
+        return self
+
+    @field_validator("durations", mode="before")
+    @classmethod
+    def _iso_durations(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        if not value:
+            raise ValueError("list at least one duration (such as PT4H or P30D, or null)")
+        read: list[timedelta | None] = []
+        for i, item in enumerate(value):
+            if item is None or isinstance(item, timedelta):
+                parsed = item
+            elif isinstance(item, str):
+                parsed = parse_iso_duration(item)
+                if parsed is None:
+                    raise ValueError(f"durations[{i}]: {item!r} is not an ISO 8601 duration")
+            else:
+                raise ValueError(
+                    f"durations[{i}]: {item!r} is not an ISO 8601 duration (write PT4H, P30D)"
+                )
+            if parsed is not None and parsed < _SHORTEST_DURATION:
+                raise ValueError(f"durations[{i}]: {item!r} is shorter than one minute")
+            read.append(parsed)
+        return tuple(read)
+
+    @field_serializer("durations")
+    def _durations_text(self, value: tuple[timedelta | None, ...]) -> list[str | None]:
+        return [None if d is None else iso_duration(d) for d in value]
 
     @property
     def title(self) -> str:

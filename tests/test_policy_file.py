@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.policy_export import policy_yaml
 from bot.policy_file import PolicyError, PolicyFile, load_policy, parse_policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +26,32 @@ applications:
 def test_the_example_policy_is_valid() -> None:
     policy = load_policy(ROOT / "policy.example.yml")
     assert policy.applications[0].name == "sales"
-    assert None in policy.applications[0].durations_days
+    assert policy.applications[0].durations == (
+        timedelta(hours=4),
+        timedelta(days=1),
+        timedelta(days=7),
+        timedelta(days=30),
+        None,
+    )
+
+
+def test_durations_in_days_still_read_as_before() -> None:
+    policy = parse_policy(GOOD + "    durations_days: [1, 30, null]\n")
+    assert policy.applications[0].durations == (timedelta(days=1), timedelta(days=30), None)
+
+
+def test_durations_read_iso_8601_and_export_the_same() -> None:
+    policy = parse_policy(GOOD + "    durations: [PT1H, PT4H, P1D, P30D, null]\n")
+    assert policy.applications[0].durations == (
+        timedelta(hours=1),
+        timedelta(hours=4),
+        timedelta(days=1),
+        timedelta(days=30),
+        None,
+    )
+    exported = policy_yaml(policy)
+    assert "  durations:\n  - PT1H\n  - PT4H\n  - P1D\n  - P30D\n  - null\n" in exported
+    assert parse_policy(exported) == policy
 
 
 @pytest.mark.parametrize(
@@ -33,6 +61,17 @@ def test_the_example_policy_is_valid() -> None:
         (GOOD.replace("U0OMAR", "omar"), "applications.0.owners.0"),
         (GOOD + "    approval_channel: '#sales'\n", "applications.0.approval_channel"),
         (GOOD + "    durations_days: [0]\n", "applications.0.durations_days"),
+        (
+            GOOD + "    durations: [PT1H, P1D, P1X]\n",
+            "applications.0.durations: Value error, durations[2]: 'P1X' is not an ISO 8601",
+        ),
+        (GOOD + "    durations: [P1M]\n", "durations[0]: 'P1M' is not an ISO 8601 duration"),
+        (GOOD + "    durations: [3600]\n", "durations[0]: 3600 is not an ISO 8601 duration"),
+        (GOOD + "    durations: [PT10S]\n", "durations[0]: 'PT10S' is shorter than one minute"),
+        (
+            GOOD + "    durations: [P1D]\n    durations_days: [1]\n",
+            "give durations or durations_days, not both",
+        ),
         (GOOD + "    colour: blue\n", "applications.0.colour"),
         (GOOD + "timings:\n  first_reminder_after: soon\n", "timings.first_reminder_after"),
         ("- just a list", "mapping"),
@@ -40,7 +79,7 @@ def test_the_example_policy_is_valid() -> None:
     ],
 )
 def test_errors_name_the_field(text: str, named: str) -> None:
-    with pytest.raises(PolicyError, match=named.replace(".", r"\.")):
+    with pytest.raises(PolicyError, match=re.escape(named)):
         parse_policy(text)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict
 
 from handlers.policy import Application
@@ -43,7 +45,7 @@ class RequestChoices(_Frozen):
     profiles: tuple[ProfileChoice, ...] = ()
     roles: tuple[NamedChoice, ...] = ()
     permission_sets: tuple[NamedChoice, ...] = ()
-    durations_days: tuple[int | None, ...] = (None,)
+    durations: tuple[timedelta | None, ...] = (None,)
     require_role: bool = False
     missing: tuple[str, ...] = ()
 
@@ -109,7 +111,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
         profiles=tuple(profiles),
         roles=tuple(roles),
         permission_sets=tuple(sets),
-        durations_days=app.durations_days,
+        durations=app.durations,
         require_role=app.require_role,
         missing=tuple(missing),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.models.views import View
@@ -32,8 +33,8 @@ __all__ = [
 ]
 
 TITLE = "Salesforce access"
-# No policy offers 0 days (durations are above 0), so the flow's draft check rejects it.
-UNSET_DURATION = 0
+# No policy offers a zero duration (each is at least a minute): the flow's check rejects it.
+UNSET_DURATION = timedelta(0)
 
 FIELD_BLOCKS: Mapping[str, BlockId] = {
     "application": BlockId.APPLICATION,
@@ -147,7 +148,7 @@ def parse_request_state(
     With ``choices`` hashed option keys are mapped back to names and anything the choices do
     not offer (a profile of another license, a removed role) is dropped. Without them, plain
     names are kept as sent and hashed keys are dropped. A duration that is not offered is
-    kept for the flow's check to refuse; an unset one reads as ``UNSET_DURATION`` (0 days),
+    kept for the flow's check to refuse; an unset one reads as ``UNSET_DURATION`` (zero),
     never as None, which would mean permanent.
     """
     application = selected_value(state_values, BlockId.APPLICATION, ActionId.REQUEST_APPLICATION)
@@ -172,12 +173,12 @@ def parse_request_state(
     sets = tuple(
         dict.fromkeys(name for v in picked if (name := resolve_value(v, set_names)) is not None)
     )
-    chosen, days = parse_duration(
+    chosen, duration = parse_duration(
         selected_value(state_values, BlockId.DURATION, ActionId.REQUEST_DURATION)
     )
     if not chosen:
         # None would read as "permanent": an unset duration must fail the flow's check instead.
-        days = UNSET_DURATION
+        duration = UNSET_DURATION
     reason = text_value(state_values, BlockId.REASON, ActionId.REQUEST_REASON)
     return RequestDraft(
         application=application,
@@ -185,7 +186,7 @@ def parse_request_state(
         profile=profile,
         role=role,
         permission_sets=sets,
-        duration_days=days,
+        duration=duration,
         reason=reason or None,
     )
 
