@@ -50,6 +50,7 @@ def test_durations_read_iso_8601_and_export_the_same() -> None:
         None,
     )
     exported = policy_yaml(policy)
+    assert "durations" not in policy_yaml(parse_policy(GOOD))  # the default is left out
     assert "  durations:\n  - PT1H\n  - PT4H\n  - P1D\n  - P30D\n  - null\n" in exported
     assert parse_policy(exported) == policy
 
@@ -72,6 +73,18 @@ def test_durations_read_iso_8601_and_export_the_same() -> None:
             GOOD + "    durations: [P1D]\n    durations_days: [1]\n",
             "give durations or durations_days, not both",
         ),
+        (
+            GOOD + "    requesters: [U0JANE, sales-team]\n",
+            "applications.0.requesters: Value error, requesters[1]: 'sales-team' is not a Slack",
+        ),
+        (
+            GOOD.replace("[Sales User]", "[{name: Sales User, requesters: [C0SALES]}]"),
+            "profiles[0].requesters[0]: 'C0SALES' is not a Slack member id (U…/W…) or user group",
+        ),
+        (
+            GOOD.replace("[Sales User]", "[{name: Sales User, who: [S0SALES]}]"),
+            "profiles[0]: write a name, or {name: …, requesters: […]} (unknown: who)",
+        ),
         (GOOD + "    colour: blue\n", "applications.0.colour"),
         (GOOD + "timings:\n  first_reminder_after: soon\n", "timings.first_reminder_after"),
         ("- just a list", "mapping"),
@@ -81,6 +94,22 @@ def test_durations_read_iso_8601_and_export_the_same() -> None:
 def test_errors_name_the_field(text: str, named: str) -> None:
     with pytest.raises(PolicyError, match=re.escape(named)):
         parse_policy(text)
+
+
+def test_requesters_read_per_application_and_per_item_and_export_the_same() -> None:
+    policy = parse_policy(
+        GOOD.replace("[Sales User]", "[Standard User, {name: Sales User, requesters: [S0SALES]}]")
+        + "    requesters: [S0STAFF, U0JANE]\n"
+    )
+    app = policy.applications[0]
+    assert app.profiles == ("Standard User", "Sales User")
+    assert app.requesters == ("S0STAFF", "U0JANE")
+    assert app.requesters_of("profiles", "Sales User") == ("S0SALES",)
+    assert app.requesters_of("profiles", "Standard User") is None
+    exported = policy_yaml(policy)
+    assert "  - name: Sales User\n    requesters:\n    - S0SALES\n" in exported
+    assert parse_policy(exported) == policy
+    assert "requesters" not in policy_yaml(parse_policy(GOOD))
 
 
 def test_changes_are_picked_up_and_broken_edits_keep_the_last_good_policy(

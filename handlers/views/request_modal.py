@@ -25,6 +25,7 @@ __all__ = [
     "RequestDraft",
     "build_cannot_request_for",
     "build_loading_modal",
+    "build_nothing_to_request",
     "build_request_modal",
     "build_unavailable_modal",
     "field_errors_to_blocks",
@@ -99,6 +100,27 @@ def build_cannot_request_for(
     text = (
         f":warning: {head} get Salesforce access: {why}\n"
         f"Ask the admins of Salesforce access{admins_text}."
+    )
+    return View(
+        type="modal",
+        callback_id=CallbackId.UNAVAILABLE,
+        title=TITLE,
+        close="Close",
+        blocks=[SectionBlock(text=clip(text, SECTION_TEXT_MAX))],
+    )
+
+
+def build_nothing_to_request(
+    titles: Sequence[str], *, admins: Sequence[str] = (), on_behalf_of: str | None = None
+) -> View:
+    """Replaces the form when the policy lists the person for nothing they could ask for."""
+    names = [safe(t, 100) for t in titles] or ["Salesforce"]
+    what = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    who = "you" if on_behalf_of is None else f"you and {mention(on_behalf_of)}"
+    admins_text = f" ({mentions(admins, conjunction='or')})" if admins else ""
+    text = (
+        f":no_entry: There is nothing in {what} that {who} may request: the access policy "
+        f"limits who may ask for it.\nAsk its admins{admins_text} if you need access."
     )
     return View(
         type="modal",
