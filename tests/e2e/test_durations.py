@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.stage import JANE, OMAR, demo_policy
-from handlers.ids import BlockId
+from handlers.ids import ActionId, BlockId
 from handlers.policy import Policy, Timings
 from storage.models import AccessRequest, Kind, State
 from tests.e2e.lifecycle_steps import (
     ShiftedClock,
     actions,
+    approve,
     grant_access,
     in_state,
     start,
@@ -45,7 +46,8 @@ def ends_in(grant: AccessRequest, now: datetime) -> timedelta:
 
 async def test_an_hour_long_grant_is_offered_timed_and_revoked_at_its_end(tmp_path: Path) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=hourly_policy())
+    settings = {"ACCESSBOT_TICK_SECONDS": 0.2}
+    stage = await start(tmp_path, clock, policy=hourly_policy(), settings=settings)
     try:
         view_id = await open_request_form(stage, JANE.id)
         form = stage.slack.view(view_id)
@@ -74,14 +76,49 @@ async def test_an_hour_long_grant_is_offered_timed_and_revoked_at_its_end(tmp_pa
         assert (await in_state(stage, grant.id, State.ACTIVE)).state is State.ACTIVE
         (soon,) = [t for t in dm_texts(stage, JANE.id) if ":alarm_clock:" in t]
         assert grant.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") in soon
-        clock.advance(timedelta(minutes=3))  # a minute past its end
-        await tick(stage)
-        ended = await in_state(stage, grant.id, State.EXPIRED, State.REVOKED)
+        # The running scheduler (ticking as serve does, faster here) ends it on time.
+        clock.advance(ends_in(grant, clock()) - timedelta(seconds=1))
+        stage.runtime.start_ticking()
+        ended = await in_state(stage, grant.id, State.REVOKED)
+        assert ended.expires_at is not None and clock() - ended.expires_at < timedelta(seconds=5)
         revocation = (await stage.runtime.deps.repo.find(grant_id=grant.id, kind=Kind.REVOKE))[0]
         await in_state(stage, revocation.id, State.DONE)
         user = stage.org.user(ended.sf_user_id or "")
         assert user is not None and not user.is_active
         assert "revocation_requested" in await actions(stage, revocation.id)
+    finally:
+        await stage.close()
+
+
+async def test_an_hour_long_grant_is_extended_by_another_hour(tmp_path: Path) -> None:
+    clock = ShiftedClock()
+    stage = await start(tmp_path, clock, policy=hourly_policy())
+    try:
+        grant = await grant_access(stage, JANE, duration="PT1H")
+        clock.advance(timedelta(minutes=45))
+        await tick(stage)
+        (notice,) = [m for m in stage.slack.dms(JANE.id) if ":alarm_clock:" in m.text]
+        reply = await stage.workspace.click(JANE.id, notice, ActionId.EXTEND)
+        assert reply.status == 200
+        answer = await stage.slack.wait_for(lambda: stage.slack.responses(JANE.id))
+        assert "for 1 hour more" in answer[-1].text
+        extension = (await stage.runtime.deps.repo.find(grant_id=grant.id, kind=Kind.GRANT))[0]
+        assert extension.duration == timedelta(hours=1)
+        await approve(stage, extension.id, OMAR)
+        extended = await in_state(stage, extension.id, State.ACTIVE)
+        approved_at = clock()
+        assert timedelta(minutes=59) < ends_in(extended, approved_at) <= timedelta(hours=1)
+
+        clock.advance(timedelta(minutes=16))  # the first hour is over; the second goes on
+        await tick(stage)
+        assert (await in_state(stage, grant.id, State.REVOKED)).sf_user_id == extended.sf_user_id
+        user = stage.org.user(extended.sf_user_id or "")
+        assert user is not None and user.is_active
+        clock.advance(timedelta(minutes=45))  # the extension's end
+        await tick(stage)
+        await in_state(stage, extended.id, State.REVOKED)
+        after = stage.org.user(extended.sf_user_id or "")
+        assert after is not None and not after.is_active
     finally:
         await stage.close()
 
