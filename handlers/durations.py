@@ -31,6 +31,8 @@ def iso_duration(value: timedelta) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
     time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    if not days and not time:
+        return "PT0S"
     return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
 
 
