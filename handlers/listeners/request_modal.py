@@ -156,7 +156,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         refused = refused_picks(draft, offered, choices, application.title)
         if refused:
             log.warning("request form of %s refused: %s", requester_id, ", ".join(sorted(refused)))
-            await ack(response_action="errors", errors=field_errors_to_blocks(refused))
+            shown = {
+                str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict)
+            }
+            errors = field_errors_to_blocks(refused, shown=shown)
+            await ack(response_action="errors", errors=errors)
             return
         # Read afresh: what Slack shares (the email above all) may have changed since the form
         # opened.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 
 from slack_sdk.models.blocks import Block, SectionBlock
@@ -213,14 +213,19 @@ def parse_request_state(
     )
 
 
-def field_errors_to_blocks(errors: Mapping[str, str]) -> dict[str, str]:
+def field_errors_to_blocks(
+    errors: Mapping[str, str], *, shown: Collection[str] | None = None
+) -> dict[str, str]:
     """Field name -> message becomes block_id -> message for ``response_action="errors"``.
 
-    Unknown field names are shown under the Reason, which every request form has.
+    Unknown field names are shown under the Reason, which every request form has; so is a
+    field whose block the form does not show (``shown``: the block ids of the submitted view).
     """
     result: dict[str, str] = {}
     for field, text in errors.items():
         block = FIELD_BLOCKS.get(field, BlockId.REASON)
+        if shown is not None and block not in shown:
+            block = BlockId.REASON
         joined = f"{result[block]} {text}" if block in result else text
         result[block] = clip(joined, ERROR_TEXT_MAX)
     return result

@@ -175,6 +175,16 @@ async def test_someone_not_listed_for_the_application_sees_nothing_to_request(
         assert answer["errors"][BlockId.PROFILE] == (
             "You may not request Sales Cloud access. Ask its admins to add you."
         )
+        # From a form that shows no Profile yet, the refusal stands under the Reason.
+        fresh = stage.slack.view(await open_request_form(stage, JANE.id))
+        assert fresh is not None
+        assert BlockId.PROFILE not in [b.get("block_id") for b in fresh["blocks"]]
+        answer = (
+            await submit_forged(stage, BOB.id, fresh, forged_values("Standard User"))
+        ).json_or_none()
+        assert answer["errors"] == {
+            BlockId.REASON: "You may not request Sales Cloud access. Ask its admins to add you."
+        }
         assert await stage.runtime.deps.repo.find(subject_id=BOB.id) == []
     finally:
         await stage.close()
