@@ -82,25 +82,31 @@ def nothing_to_ask_for(choices: RequestChoices) -> bool:
 
 
 def refused_picks(
-    draft: RequestDraft, offered: RequestChoices, allowed: RequestChoices, title: str
+    draft: RequestDraft,
+    offered: RequestChoices,
+    allowed: RequestChoices,
+    title: str,
+    *,
+    who: str = "You",
 ) -> dict[str, str]:
     """Field -> message for each pick the application offers but these people may not ask for.
 
     ``draft`` is read against everything the application offers, so a forged value is still
-    named here instead of being dropped as unknown.
+    named here instead of being dropped as unknown. ``who`` names the people in the messages.
     """
     errors: dict[str, str] = {}
     if nothing_to_ask_for(allowed):
-        errors["profile"] = f"You may not request {title} access. Ask its admins to add you."
+        ask = " Ask its admins to add you." if who == "You" else ""
+        errors["profile"] = f"{who} may not request {title} access.{ask}"
         return errors
     profiles_refused = {p.name for p in offered.profiles} - {p.name for p in allowed.profiles}
     if draft.profile in profiles_refused:
-        errors["profile"] = f"You may not request the {draft.profile} profile."
+        errors["profile"] = f"{who} may not request the {draft.profile} profile."
     if draft.role in {r.name for r in offered.roles} - {r.name for r in allowed.roles}:
-        errors["role"] = f"You may not request the {draft.role} role."
+        errors["role"] = f"{who} may not request the {draft.role} role."
     allowed_sets = {s.name for s in allowed.permission_sets}
     labels = {s.name: s.label or s.name for s in offered.permission_sets}
     refused = [labels[p] for p in draft.permission_sets if p in labels and p not in allowed_sets]
     if refused:
-        errors["permission_sets"] = f"You may not request: {', '.join(refused)}."
+        errors["permission_sets"] = f"{who} may not request: {', '.join(refused)}."
     return errors

@@ -9,10 +9,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.sandbox import slack_payloads as payloads
-from bot.sandbox.stage import BOB, JANE, OMAR, Stage, demo_policy, start_stage
+from bot.sandbox.stage import ADA, BOB, JANE, OMAR, Stage, demo_policy, start_stage
 from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.policy import Policy
+from storage.models import State
 from tests.e2e.steps import open_request_form, submit_request
+from tests.e2e.test_access_integrity import open_modal
+from tests.e2e.test_access_integrity_changes import stuck_without_a_seat
 
 SALES_TEAM = "S0SALES"
 FORM = "application/x-www-form-urlencoded"
@@ -204,5 +207,44 @@ async def test_a_group_slack_does_not_have_lets_nobody_in(tmp_path: Path) -> Non
             False,
             "no_such_subteam",
         )
+    finally:
+        await stage.close()
+
+
+async def test_an_admin_changing_a_request_gives_only_what_its_people_may_ask_for(
+    tmp_path: Path,
+) -> None:
+    policy = demo_policy(
+        profiles=(
+            "Standard User",
+            {"name": "Sales User", "requesters": [SALES_TEAM]},
+            "Standard Platform User",
+        ),
+    )
+    stage = await start(tmp_path, policy)
+    try:
+        stuck, dm = await stuck_without_a_seat(stage, BOB.id)
+        await stage.workspace.click(ADA.id, dm, ActionId.COMPLETE_REQUEST)
+        modal = await stage.slack.wait_for(
+            lambda: open_modal(stage, ADA.id, CallbackId.COMPLETE_REQUEST)
+        )
+        view_id = str(modal["id"])
+        before = stage.slack.view(view_id)
+        assert before is not None
+        await stage.workspace.pick(ADA.id, view_id, ActionId.REQUEST_LICENSE, "Salesforce")
+        await stage.slack.wait_for(
+            lambda: (stage.slack.view(view_id) or {}).get("hash") != before["hash"]
+        )
+        assert offered(stage, view_id, BlockId.PROFILE) == ["Standard User"]  # Bob's, not Ada's
+
+        view = stage.slack.view(view_id)
+        assert view is not None
+        reply = await submit_forged(stage, ADA.id, view, forged_values("Sales User"))
+        assert reply.json_or_none()["errors"] == {
+            BlockId.PROFILE: "The people of this request may not request the Sales User profile."
+        }
+        after = await stage.runtime.deps.repo.get(stuck.id)
+        assert after is not None
+        assert (after.state, after.profile) == (State.NEEDS_ADMIN, "Standard Platform User")
     finally:
         await stage.close()
