@@ -82,7 +82,7 @@ def _rows(count: int, now: datetime, seed: int) -> list[tuple[object, ...]]:
                 state,
                 f"U{n % 5000:07d}",
                 f"U{n % 5000:07d}",
-                30 if expires else None,
+                30 * 86400 if expires else None,  # seconds
                 to_db_time(next_attempt),
                 to_db_time(expires),
                 to_db_time(created),
@@ -98,7 +98,7 @@ async def build_history(path: Path, count: int, *, seed: int = 8) -> datetime:
     async with Database(path, clock=lambda: now) as db, db.transaction() as conn:
         await conn.executemany(
             "INSERT INTO requests (id, kind, application, state, requester_id, subject_id, "
-            "duration_days, next_attempt_at, expires_at, created_at, updated_at) "
+            "duration, next_attempt_at, expires_at, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             _rows(count, now, seed),
         )

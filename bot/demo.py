@@ -75,7 +75,7 @@ async def _request(
     profile: str,
     role: str,
     sets: list[str],
-    days: str,
+    duration: str,
     reason: str,
 ) -> AccessRequest:
     ws = stage.workspace
@@ -96,7 +96,7 @@ async def _request(
     await ws.choose(who, view["id"], ActionId.REQUEST_PROFILE, profile)
     await ws.choose(who, view["id"], ActionId.REQUEST_ROLE, role)
     await ws.choose(who, view["id"], ActionId.REQUEST_PERMISSION_SETS, sets)
-    await ws.choose(who, view["id"], ActionId.REQUEST_DURATION, days)
+    await ws.choose(who, view["id"], ActionId.REQUEST_DURATION, duration)
     await ws.type(who, view["id"], ActionId.REQUEST_REASON, reason)
     out.view(who, stage.slack.view(view["id"]) or view)
     out.step(f"{out._name(who)} submits")
@@ -117,7 +117,7 @@ async def play(stage: Stage) -> None:
         profile="Sales User",
         role="SalesRep",
         sets=["Sales_Ops"],
-        days="30",
+        duration="P30D",
         reason="I take over the EMEA pipeline reviews",
     )
     ask = await _latest_dm(stage, OMAR.id, "Approve")
@@ -146,7 +146,7 @@ async def play(stage: Stage) -> None:
         profile="Standard User",
         role="SalesRep",
         sets=["Reports_Export"],
-        days="7",
+        duration="P7D",
         reason="I want to look at the forecasts",
     )
     ask = await _latest_dm(stage, OLIVIA.id, "Approve")

@@ -38,6 +38,7 @@ from handlers.ops.readiness import bot_readiness
 from handlers.people import SlackPeople
 from handlers.policy import Policy
 from handlers.request_log import log_request_change
+from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
@@ -254,6 +255,7 @@ async def build_runtime(
         worker=worker,
         homes=homes,
         overrides=overrides,
+        user_groups=SlackUserGroups(client),
     )
     worker.bind(deps)
     homes.bind(deps)

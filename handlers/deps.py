@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from handlers.listeners.home import HomePublisher
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
+    from handlers.user_groups import SlackUserGroups
     from handlers.worker import Worker
 
 
@@ -59,3 +60,4 @@ class Deps:
     worker: Worker
     homes: HomePublisher
     overrides: PolicyOverrides
+    user_groups: SlackUserGroups

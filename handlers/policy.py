@@ -8,16 +8,34 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from handlers.durations import parse_iso_duration
 from salesforce.holdings import DEFAULT_OBJECTS, MAX_OBJECTS, STANDARD_OBJECTS, held_object
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
+# A grant shorter than this would end before the expiry job could notice it began.
+_SHORTEST_DURATION = timedelta(minutes=1)
+
+SLACK_USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+# Who may ask for something: a member (U…/W…) or every member of a user group (S…).
+REQUESTER_ID = re.compile(r"^(?:[UW]|S)[A-Z0-9]{2,}$")
+
 UserId = Annotated[str, Field(pattern=SLACK_USER_ID.pattern)]
+# The policy lists whose items may carry their own ``requesters``, as the YAML names them.
+ITEM_LISTS = ("profiles", "roles", "permission_sets", "permission_set_groups")
 
 
 class _Strict(BaseModel):
@@ -73,10 +91,73 @@ class Application(_Strict):
     require_role: bool = False
     permission_sets: tuple[str, ...] = ()
     permission_set_groups: tuple[str, ...] = ()
-    durations_days: tuple[int | None, ...] = (None,)
+    durations: tuple[timedelta | None, ...] = (None,)
+    durations_days: tuple[int | None, ...] | None = Field(default=None, exclude=True)
     extra_user_fields: dict[str, str | int | bool] = Field(default_factory=dict)
     auto_revoke_drift: bool = False
     offboarding: Offboarding = Offboarding()
+    # None: everyone may ask. Otherwise only these members and user groups may.
+    requesters: tuple[str, ...] | None = None
+    # Items restricted further: list name -> item name -> requesters (from ``{name, requesters}``
+    # entries of profiles, roles, permission_sets and permission_set_groups).
+    item_requesters: dict[str, dict[str, tuple[str, ...]]] = Field(
+        default_factory=dict, exclude=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _restricted_items(cls, data: Any) -> Any:
+        # ``- {name: Sales User, requesters: [S0SALES]}`` is the name, restricted to those people.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        restricted: dict[str, dict[str, tuple[str, ...]]] = {}
+        for field in ITEM_LISTS:
+            entries = data.get(field)
+            if not isinstance(entries, list | tuple):
+                continue
+            names: list[object] = []
+            for i, entry in enumerate(entries):
+                if not isinstance(entry, dict):
+                    names.append(entry)
+                    continue
+                where = f"{field}[{i}]"
+                unknown = sorted(set(entry) - {"name", "requesters"})
+                if unknown or not isinstance(entry.get("name"), str):
+                    raise ValueError(
+                        f"{where}: write a name, or {{name: …, requesters: […]}}"
+                        + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
+                    )
+                names.append(entry["name"])
+                restricted.setdefault(field, {})[entry["name"]] = _requesters(
+                    entry.get("requesters"), f"{where}.requesters"
+                )
+            data[field] = tuple(names)
+        if restricted:
+            data["item_requesters"] = restricted
+        return data
+
+    @field_validator("requesters", mode="before")
+    @classmethod
+    def _app_requesters(cls, value: Any) -> Any:
+        return None if value is None else _requesters(value, "requesters")
+
+    @model_serializer(mode="wrap")
+    def _with_restricted_items(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for field, restricted in self.item_requesters.items():
+            if field in data:
+                data[field] = [
+                    {"name": name, "requesters": list(restricted[name])}
+                    if name in restricted
+                    else name
+                    for name in data[field]
+                ]
+        return data
+
+    def requesters_of(self, field: str, name: str) -> tuple[str, ...] | None:
+        """Who may ask for item ``name`` of list ``field``; None: whoever may ask for the app."""
+        return self.item_requesters.get(field, {}).get(name)
 
     @field_validator("approval_channel")
     @classmethod
@@ -87,12 +168,51 @@ class Application(_Strict):
 
     @field_validator("durations_days")
     @classmethod
-    def _durations(cls, value: tuple[int | None, ...]) -> tuple[int | None, ...]:
+    def _days(cls, value: tuple[int | None, ...] | None) -> tuple[int | None, ...] | None:
+        if value is None:
+            return value
         if not value:
             raise ValueError("list at least one duration (days, or null for permanent)")
         if any(d is not None and d <= 0 for d in value):
             raise ValueError("durations are whole days above 0, or null for permanent")
         return value
+
+    @model_validator(mode="after")
+    def _durations_from_days(self) -> Application:
+        # ``durations_days: [30, null]`` (the older form) reads as ``durations: [P30D, null]``.
+        if self.durations_days is None:
+            return self
+        if "durations" in self.model_fields_set:
+            raise ValueError("give durations or durations_days, not both")
+        days = tuple(None if n is None else timedelta(days=n) for n in self.durations_days)
+        # Still being built: the one moment a frozen model may set its own fields.
+        object.__setattr__(self, "durations", days)
+        object.__setattr__(self, "durations_days", None)
+        return self
+
+    @field_validator("durations", mode="before")
+    @classmethod
+    def _iso_durations(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        if not value:
+            raise ValueError("list at least one duration (such as PT4H or P30D, or null)")
+        read: list[timedelta | None] = []
+        for i, item in enumerate(value):
+            if item is None or isinstance(item, timedelta):
+                parsed = item
+            elif isinstance(item, str):
+                parsed = parse_iso_duration(item)
+                if parsed is None:
+                    raise ValueError(f"durations[{i}]: {item!r} is not an ISO 8601 duration")
+            else:
+                raise ValueError(
+                    f"durations[{i}]: {item!r} is not an ISO 8601 duration (write PT4H, P30D)"
+                )
+            if parsed is not None and parsed < _SHORTEST_DURATION:
+                raise ValueError(f"durations[{i}]: {item!r} is shorter than one minute")
+            read.append(parsed)
+        return tuple(read)
 
     @property
     def title(self) -> str:
@@ -106,6 +226,17 @@ class Application(_Strict):
     def is_admin(self, user_id: str) -> bool:
         """May ``user_id`` fix, retry and revoke in this application."""
         return user_id in self.admins
+
+
+def _requesters(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError(f"{where}: list Slack member ids (U…) or user group ids (S…)")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not REQUESTER_ID.match(item):
+            raise ValueError(
+                f"{where}[{i}]: {item!r} is not a Slack member id (U…/W…) or user group id (S…)"
+            )
+    return tuple(value)
 
 
 class Policy(_Strict):

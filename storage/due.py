@@ -35,7 +35,7 @@ _EXPIRING_DUE = """
     SELECT id FROM requests
      WHERE state = 'active' AND kind = 'grant'
        AND expires_at > :now AND expires_at <= :warn_until AND expiry_warned_at IS NULL
-       AND duration_days * 86400.0 > :window
+       AND duration > :window
        AND (claimed_until IS NULL OR claimed_until < :now)
      ORDER BY expires_at LIMIT :limit
 """

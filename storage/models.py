@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -62,7 +62,7 @@ class AccessRequest(BaseModel):
     profile: str | None = None
     role: str | None = None
     permission_sets: tuple[str, ...] = ()
-    duration_days: int | None = None
+    duration: timedelta | None = None  # None: permanent
     reason: str = ""
     grant_id: str | None = None
     decided_by: str | None = None
@@ -146,7 +146,7 @@ class NewRequest(BaseModel):
     profile: str | None = None
     role: str | None = None
     permission_sets: tuple[str, ...] = ()
-    duration_days: int | None = None
+    duration: timedelta | None = None  # None: permanent
     reason: str = ""
     grant_id: str | None = None
     sf_user_id: str | None = None

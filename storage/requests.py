@@ -39,7 +39,7 @@ _MUTABLE_FIELDS = frozenset(
         "profile",
         "role",
         "permission_sets",
-        "duration_days",
+        "duration",
         "reason",
         "decided_by",
         "decided_at",
@@ -74,6 +74,8 @@ def _to_db(field: str, value: Any) -> Any:
         return to_db_time(value)
     if field == "permission_sets":
         return json.dumps(list(value))
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())  # durations are stored in whole seconds
     if isinstance(value, State | Kind):
         return value.value
     return value

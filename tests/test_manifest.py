@@ -38,7 +38,14 @@ def test_manifest_has_the_scopes_events_and_command_the_bot_uses(
     assert manifest["display_information"]["name"] == "Salesforce Access"
     assert manifest["features"]["bot_user"]["display_name"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "im:write", "users:read", "users:read.email"}
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "users:read.email",
+        "usergroups:read",
+    }
     settings = manifest["settings"]
     events = settings["event_subscriptions"]
     assert set(events["bot_events"]) == {"app_home_opened", "user_change"}

@@ -141,6 +141,11 @@ class SimulatedSlack:
         with self._lock:
             self._state.users[user_id] = user
 
+    def set_usergroup(self, group_id: str, members: list[str]) -> None:
+        """Create or refill a user group (``S…``) with these member ids."""
+        with self._lock:
+            self._state.usergroups[group_id] = list(members)
+
     def add_channel(self, channel_id: str, name: str) -> None:
         """Add a channel the bot is a member of (approval channels, for instance)."""
         with self._lock:

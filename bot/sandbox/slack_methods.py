@@ -144,6 +144,18 @@ def users_list(state: SlackState, args: JsonDict) -> JsonDict:
     }
 
 
+def usergroups_users_list(state: SlackState, args: JsonDict) -> JsonDict:
+    """usergroups.users.list: ``{"users": [member ids]}``; ``no_such_subteam`` for an unknown
+    group, ``invalid_arguments`` without one (as Slack answers)."""
+    group = _str(args, "usergroup")
+    if not group:
+        raise SlackFailure("invalid_arguments")
+    members = state.usergroups.get(group)
+    if members is None:
+        raise SlackFailure("no_such_subteam")
+    return {"users": list(members)}
+
+
 def _user_cursor(user_id: str) -> str:
     return base64.b64encode(f"user:{user_id}".encode()).decode()
 
@@ -307,6 +319,7 @@ METHODS: dict[str, Method] = {
     "users.info": users_info,
     "users.list": users_list,
     "users.lookupByEmail": users_lookup_by_email,
+    "usergroups.users.list": usergroups_users_list,
     "conversations.open": conversations_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,

@@ -21,7 +21,7 @@ TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_USES = 5
 # Calls a minute Slack allows before it answers 429 (tier 2); other methods allow more than
 # the bot ever makes.
-RATE_LIMITS = {"users.list": 20}
+RATE_LIMITS = {"users.list": 20, "usergroups.users.list": 20}
 RATE_WINDOW_SECONDS = 60.0
 
 
@@ -94,6 +94,7 @@ class SlackState:
         self.clock = clock
         self.users: dict[str, SlackUser] = {}
         self.channels: dict[str, str] = {}
+        self.usergroups: dict[str, list[str]] = {}  # S… id -> member ids
         self.ims: dict[str, str] = {}
         self.messages: dict[str, list[PostedMessage]] = defaultdict(list)
         self.ephemerals: dict[str, list[PostedMessage]] = defaultdict(list)

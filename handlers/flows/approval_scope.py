@@ -10,8 +10,11 @@ Setup recreated it under another Id.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict
 
+from handlers.durations import duration_label
 from storage.models import AccessRequest
 
 CHANGED_AFTER_APPROVAL = "changed_after_approval"  # the audit action of such a change
@@ -48,8 +51,8 @@ class ScopeChange(BaseModel):
         return not (self.widened or self.narrowed or self.added or self.removed)
 
 
-def _days(value: int | None) -> str:
-    return "no end date" if value is None else f"{value} days"
+def _length(value: timedelta | None) -> str:
+    return "no end date" if value is None else duration_label(value)
 
 
 def scope_change(
@@ -59,7 +62,7 @@ def scope_change(
     profile: str | None,
     role: str | None,
     permission_sets: tuple[str, ...],
-    duration_days: int | None,
+    duration: timedelta | None,
 ) -> ScopeChange:
     """Compare the access fields an admin chose with what ``approved`` grants."""
     widened: list[FieldChange] = []
@@ -74,10 +77,14 @@ def scope_change(
         change = FieldChange(label=label, before=before, after=after)
         # Dropping the role only takes access away; any other difference is other access.
         (narrowed if label == "Role" and after is None else widened).append(change)
-    before_days, after_days = approved.duration_days, duration_days
-    if before_days != after_days:
-        change = FieldChange(label="Duration", before=_days(before_days), after=_days(after_days))
-        longer = after_days is None or (before_days is not None and after_days > before_days)
+    before_length, after_length = approved.duration, duration
+    if before_length != after_length:
+        change = FieldChange(
+            label="Duration", before=_length(before_length), after=_length(after_length)
+        )
+        longer = after_length is None or (
+            before_length is not None and after_length > before_length
+        )
         (widened if longer else narrowed).append(change)
     had, has = set(approved.permission_sets), set(permission_sets)
     return ScopeChange(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict
 
 from handlers.policy import Application
@@ -26,6 +28,7 @@ class ProfileChoice(_Frozen):
 
     name: str
     license: str
+    requesters: tuple[str, ...] | None = None  # None: whoever may ask for the application
 
 
 class NamedChoice(_Frozen):
@@ -33,6 +36,7 @@ class NamedChoice(_Frozen):
 
     name: str
     label: str
+    requesters: tuple[str, ...] | None = None  # None: whoever may ask for the application
 
 
 class RequestChoices(_Frozen):
@@ -43,9 +47,10 @@ class RequestChoices(_Frozen):
     profiles: tuple[ProfileChoice, ...] = ()
     roles: tuple[NamedChoice, ...] = ()
     permission_sets: tuple[NamedChoice, ...] = ()
-    durations_days: tuple[int | None, ...] = (None,)
+    durations: tuple[timedelta | None, ...] = (None,)
     require_role: bool = False
     missing: tuple[str, ...] = ()
+    requesters: tuple[str, ...] | None = None  # None: everyone may ask for the application
 
     def profiles_of(self, license_name: str | None) -> tuple[ProfileChoice, ...]:
         """Profiles valid for ``license_name`` (all of them when no license is chosen)."""
@@ -82,34 +87,59 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
             continue
         license_name = license_by_id.get(prof.license_id, prof.license_name)
         if license_name in known_licenses:
-            profiles.append(ProfileChoice(name=prof.name, license=license_name))
+            profiles.append(
+                ProfileChoice(
+                    name=prof.name,
+                    license=license_name,
+                    requesters=app.requesters_of("profiles", name),
+                )
+            )
     roles: list[NamedChoice] = []
     for name in app.roles:
         role = catalog.role_named(name)
         if role is None:
             missing.append(f"role {name!r}")
         else:
-            roles.append(NamedChoice(name=role.developer_name, label=role.name))
+            roles.append(
+                NamedChoice(
+                    name=role.developer_name,
+                    label=role.name,
+                    requesters=app.requesters_of("roles", name),
+                )
+            )
     sets: list[NamedChoice] = []
     for name in app.permission_sets:
         ps = catalog.permission_set_named(name)
         if ps is None:
             missing.append(f"permission set {name!r}")
         else:
-            sets.append(NamedChoice(name=ps.name, label=ps.label))
+            sets.append(
+                NamedChoice(
+                    name=ps.name,
+                    label=ps.label,
+                    requesters=app.requesters_of("permission_sets", name),
+                )
+            )
     for name in app.permission_set_groups:
         group = catalog.group_named(name)
         if group is None:
             missing.append(f"permission set group {name!r}")
         else:
-            sets.append(NamedChoice(name=f"group:{group.developer_name}", label=group.label))
+            sets.append(
+                NamedChoice(
+                    name=f"group:{group.developer_name}",
+                    label=group.label,
+                    requesters=app.requesters_of("permission_set_groups", name),
+                )
+            )
     return RequestChoices(
         application=app.name,
         licenses=tuple(licenses),
         profiles=tuple(profiles),
         roles=tuple(roles),
         permission_sets=tuple(sets),
-        durations_days=app.durations_days,
+        durations=app.durations,
         require_role=app.require_role,
         missing=tuple(missing),
+        requesters=app.requesters,
     )

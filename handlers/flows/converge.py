@@ -615,8 +615,8 @@ class Converger:
         # A newer profile replaces an older grant's while it lasts: its owners are told.
         supersedes = desired.superseded if desired.profile_grant == grant.id else ()
         expires = None
-        if grant.duration_days is not None:
-            expires = self.repo.clock() + timedelta(days=grant.duration_days)
+        if grant.duration is not None:
+            expires = self.repo.clock() + grant.duration
         done = await self.repo.transition(
             grant.id,
             expected=NOT_YET_ACTIVE,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict
 
 from handlers.flows.choices import RequestChoices
@@ -19,7 +21,7 @@ class RequestDraft(BaseModel):
     profile: str | None = None
     role: str | None = None
     permission_sets: tuple[str, ...] = ()
-    duration_days: int | None = None
+    duration: timedelta | None = None  # None: permanent
     reason: str | None = None
 
 
@@ -51,7 +53,7 @@ def check_draft(draft: RequestDraft, choices: RequestChoices) -> dict[str, str]:
     ]
     if unknown:
         errors["permission_sets"] = "Some permission sets can no longer be requested."
-    if draft.duration_days not in choices.durations_days:
+    if draft.duration not in choices.durations:
         errors["duration"] = "Choose one of the offered durations."
     reason = (draft.reason or "").strip()
     if not reason:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.durations import audit_duration
 from handlers.flows.admin_conflicts import own_request, who_can_help
 from handlers.flows.approval_scope import CHANGED_AFTER_APPROVAL, ScopeChange, scope_change
 from handlers.flows.choices import RequestChoices
@@ -162,6 +163,15 @@ async def retry(
     return await _resume(repo, found, actor, to=to, action="retry_requested")
 
 
+def _detail_value(value: object) -> object:
+    """A request field as an audit row records it (JSON: lists, ISO 8601 durations)."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, timedelta):
+        return audit_duration(value)
+    return value
+
+
 async def complete_request(
     repo: RequestRepository,
     policy: Policy,
@@ -191,13 +201,13 @@ async def complete_request(
         "profile": draft.profile,
         "role": draft.role,
         "permission_sets": draft.permission_sets,
-        "duration_days": draft.duration_days,
+        "duration": draft.duration,
         "reason": (draft.reason or "").strip(),
     }
     before = {name: getattr(found, name) for name in fields}
     detail: dict[str, Any] = {
-        "before": {k: list(v) if isinstance(v, tuple) else v for k, v in before.items()},
-        "after": {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()},
+        "before": {k: _detail_value(v) for k, v in before.items()},
+        "after": {k: _detail_value(v) for k, v in fields.items()},
     }
     if not was_approved(found):
         return await _resume(
@@ -215,7 +225,7 @@ async def complete_request(
         profile=draft.profile,
         role=draft.role,
         permission_sets=draft.permission_sets,
-        duration_days=draft.duration_days,
+        duration=draft.duration,
     )
     if not change.needs_approval:
         return await _resume(

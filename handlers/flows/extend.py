@@ -38,7 +38,7 @@ async def request_extension(
             grant,
             state=State.PENDING_APPROVAL,
             requester_id=actor,
-            duration_days=grant.duration_days,
+            duration=grant.duration,
             reason=f"Extension of {grant.id}. {grant.reason}".strip(),
         ),
         actor=actor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.durations import audit_duration
 from handlers.flows.choices import RequestChoices
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
 from handlers.flows.outcomes import Ineligible, Rejected, Submitted
@@ -63,7 +64,7 @@ async def store_request(
         profile=draft.profile,
         role=draft.role,
         permission_sets=draft.permission_sets,
-        duration_days=draft.duration_days,
+        duration=draft.duration,
         reason=(draft.reason or "").strip(),
         needs_admin_reason=f"incomplete: missing {', '.join(missing)}" if missing else None,
     )
@@ -72,7 +73,7 @@ async def store_request(
         "profile": draft.profile,
         "role": draft.role,
         "permission_sets": list(draft.permission_sets),
-        "duration_days": draft.duration_days,
+        "duration": audit_duration(draft.duration),
     }
     if subject.id != requester.id:
         detail["on_behalf_of"] = subject.id

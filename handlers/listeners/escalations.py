@@ -15,6 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
 from handlers.flows.admin_conflicts import own_request
+from handlers.flows.choices import RequestChoices
+from handlers.flows.eligibility import Eligibility, eligible_choices, refused_picks
 from handlers.flows.escalate import (
     Resumed,
     StillActive,
@@ -120,6 +122,19 @@ async def _taken_here(deps: Deps, username: str) -> dict[str, str]:
     return {}
 
 
+async def _request_choices(
+    deps: Deps, request: AccessRequest
+) -> tuple[RequestChoices, RequestChoices]:
+    """What the request's application offers, and the part its people may ask for.
+
+    An admin completing or changing a request gives no more than its requester and the person
+    it is for could have asked for themselves.
+    """
+    offered = await deps.catalog.choices_for(application_of(deps.policy(), request))
+    may = Eligibility({request.requester_id, request.subject_id}, deps.user_groups)
+    return offered, await eligible_choices(offered, may)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen to Retry, Complete request, Use another username and Resolved in Salesforce."""
 
@@ -182,7 +197,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if request is None:
             return
         opened = await client.views_open(trigger_id=body["trigger_id"], view=build_loading_modal())
-        choices = await deps.catalog.choices_for(application_of(deps.policy(), request))
+        _, choices = await _request_choices(deps, request)
         view = build_complete_request_modal(choices, request)
         loading = opened["view"]
         await client.views_update(view_id=loading["id"], hash=loading["hash"], view=view)
@@ -202,7 +217,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             or own_request(request, actor)
         ):
             return
-        choices = await deps.catalog.choices_for(application_of(deps.policy(), request))
+        _, choices = await _request_choices(deps, request)
         selected = parse_request_state(view.get("state", {}).get("values"), choices=choices)
         # The application is the request's own: completing never moves it to another one.
         selected = selected.model_copy(update={"application": request.application})
@@ -218,6 +233,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         application = application_of(policy, request) if request else policy.default_application
         choices = await deps.catalog.choices_for(application)
         draft = parse_request_state(view.get("state", {}).get("values"), choices=choices)
+        if request is not None:
+            offered, choices = await _request_choices(deps, request)
+            who = "The people of this request"
+            refused = refused_picks(draft, offered, choices, application.title, who=who)
+            if refused:
+                shown = {
+                    str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict)
+                }
+                errors = field_errors_to_blocks(refused, shown=shown)
+                await ack(response_action="errors", errors=errors)
+                return
         outcome = await complete_request(
             deps.repo,
             policy,

@@ -10,17 +10,25 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
+from handlers.flows.choices import RequestChoices
 from handlers.flows.drafts import RequestDraft
+from handlers.flows.eligibility import (
+    Eligibility,
+    eligible_choices,
+    nothing_to_ask_for,
+    refused_picks,
+)
 from handlers.flows.outcomes import Ineligible, Rejected
 from handlers.flows.people import ineligibility
 from handlers.flows.submit import submit_request
 from handlers.ids import ActionId, CallbackId
-from handlers.policy import Application
+from handlers.policy import Application, Policy
 from handlers.views.metadata import ModalRef
 from handlers.views.options import build_options
 from handlers.views.request_modal import (
     build_cannot_request_for,
     build_loading_modal,
+    build_nothing_to_request,
     build_request_modal,
     build_unavailable_modal,
     field_errors_to_blocks,
@@ -30,6 +38,19 @@ from handlers.views.request_options import items_for_action
 from salesforce.errors import SalesforceError
 
 log = logging.getLogger(__name__)
+
+
+def _eligibility(deps: Deps, requester: str, subject: str | None) -> Eligibility:
+    # Asking for someone else: both people must be listed.
+    return Eligibility({requester, subject or requester}, deps.user_groups)
+
+
+async def _applications(policy: Policy, may: Eligibility) -> list[Application]:
+    return [app for app in policy.applications if await may.allows(app.requesters)]
+
+
+async def _choices(deps: Deps, app: Application, may: Eligibility) -> RequestChoices:
+    return await eligible_choices(await deps.catalog.choices_for(app), may)
 
 
 async def open_request_modal(
@@ -47,8 +68,14 @@ async def open_request_modal(
         refusal = build_cannot_request_for(person.id, reason, admins=app.admins, own=not on_behalf)
         await client.views_update(view_id=view["id"], hash=view["hash"], view=refusal)
         return
+    may = _eligibility(deps, requester, subject)
+    applications = await _applications(policy, may)
     try:
-        choices = await deps.catalog.choices_for(app)
+        choices = None
+        for candidate in applications:  # the first application with something to ask for
+            choices = await _choices(deps, candidate, may)
+            if not nothing_to_ask_for(choices):
+                break
     except SalesforceError as error:
         log.warning("catalog unavailable: %s", error.human)
         await client.views_update(
@@ -57,10 +84,18 @@ async def open_request_modal(
             view=build_unavailable_modal(f"Salesforce can't be reached right now ({error.human})."),
         )
         return
+    if choices is None or nothing_to_ask_for(choices):
+        refusal = build_nothing_to_request(
+            [a.title for a in policy.applications],
+            admins=app.admins,
+            on_behalf_of=subject if on_behalf else None,
+        )
+        await client.views_update(view_id=view["id"], hash=view["hash"], view=refusal)
+        return
     form = build_request_modal(
         choices,
-        applications=[(a.name, a.title) for a in policy.applications],
-        on_behalf_of=subject if subject and subject != requester else None,
+        applications=[(a.name, a.title) for a in applications],
+        on_behalf_of=subject if on_behalf else None,
     )
     await client.views_update(view_id=view["id"], hash=view["hash"], view=form)
 
@@ -87,14 +122,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ref = ModalRef.load(view.get("private_metadata"))
         draft = parse_request_state(view.get("state", {}).get("values"))
         application = _application(deps, ref, draft)
-        choices = await deps.catalog.choices_for(application)
+        may = _eligibility(deps, str(body["user"]["id"]), ref.subject_id)
+        choices = await _choices(deps, application, may)
         selected = parse_request_state(view.get("state", {}).get("values"), choices=choices)
         if selected.application != application.name:
             selected = RequestDraft(application=application.name)
-        policy = deps.policy()
+        applications = await _applications(deps.policy(), may)
         form = build_request_modal(
             choices,
-            applications=[(a.name, a.title) for a in policy.applications],
+            applications=[(a.name, a.title) for a in applications],
             selected=selected,
             on_behalf_of=ref.subject_id,
         )
@@ -112,9 +148,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ref = ModalRef.load(view.get("private_metadata"))
         values = view.get("state", {}).get("values")
         application = _application(deps, ref, parse_request_state(values))
-        choices = await deps.catalog.choices_for(application)
-        draft = parse_request_state(values, choices=choices)
+        offered = await deps.catalog.choices_for(application)
+        draft = parse_request_state(values, choices=offered)
         requester_id = body["user"]["id"]
+        may = _eligibility(deps, requester_id, ref.subject_id)
+        choices = await eligible_choices(offered, may)
+        refused = refused_picks(draft, offered, choices, application.title)
+        if refused:
+            log.warning("request form of %s refused: %s", requester_id, ", ".join(sorted(refused)))
+            shown = {
+                str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict)
+            }
+            errors = field_errors_to_blocks(refused, shown=shown)
+            await ack(response_action="errors", errors=errors)
+            return
         # Read afresh: what Slack shares (the email above all) may have changed since the form
         # opened.
         requester = await deps.people.get(requester_id, fresh=True)
@@ -149,13 +196,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ref = ModalRef.load(view.get("private_metadata"))
         values = view.get("state", {}).get("values")
         application = _application(deps, ref, parse_request_state(values))
-        choices = await deps.catalog.choices_for(application)
+        may = _eligibility(deps, str((body.get("user") or {}).get("id") or ""), ref.subject_id)
+        choices = await _choices(deps, application, may)
         draft = parse_request_state(values, choices=choices)
         items = items_for_action(
             choices,
             str(body.get("action_id")),
             license_name=draft.license,
-            applications=[(a.name, a.title) for a in deps.policy().applications],
+            applications=[(a.name, a.title) for a in await _applications(deps.policy(), may)],
         )
         await ack(options=build_options(items, str(body.get("value") or "")))
 

@@ -39,7 +39,7 @@ def draft_from_request(req: AccessRequest) -> RequestDraft:
         profile=req.profile,
         role=req.role,
         permission_sets=req.permission_sets,
-        duration_days=req.duration_days,
+        duration=req.duration,
         reason=req.reason or None,
     )
 

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.durations import duration_label
 from handlers.flows.labels import ShownAccess
 from handlers.policy import Application
 from handlers.views.text import (
@@ -19,7 +20,6 @@ from handlers.views.text import (
     SECTION_TEXT_MAX,
     clip,
     code,
-    duration_label,
     mention,
     quote,
     safe,
@@ -103,7 +103,7 @@ def fact_blocks(
         _field("User License", _name(what.license)),
         _field("Profile", _name(what.profile)),
         _field("Role", _name(what.role)),
-        _field("Duration", duration_label(req.duration_days)),
+        _field("Duration", duration_label(req.duration)),
         _field("Permission sets", permission_sets_text(what.permission_sets)),
     ]
     if req.sf_username:

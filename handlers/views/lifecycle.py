@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.durations import duration_label
 from handlers.flows.labels import ShownAccess
 from handlers.flows.lifecycle import Drift, DriftKind, DriftReport
 from handlers.policy import Application
@@ -20,7 +21,6 @@ from handlers.views.text import (
     SECTION_TEXT_MAX,
     clip,
     code,
-    duration_label,
     mention,
     mentions,
     plain,
@@ -81,7 +81,7 @@ def build_undecided_escalation(
 
 def build_extension_asked(req: AccessRequest, app: Application, *, created: bool) -> SlackMessage:
     """The answer to Extend: who decides the extension, and for how long it would run."""
-    how_long = duration_label(req.duration_days).lower()
+    how_long = duration_label(req.duration).lower()
     lead = "Asked" if created else "Already asked"
     text = (
         f":calendar: {lead} {mentions(app.owners)} to extend *{safe(app.title, 200)}* access "

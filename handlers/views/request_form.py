@@ -128,7 +128,7 @@ def _duration(choices: RequestChoices, draft: RequestDraft | None) -> Block | No
     if not durations:
         return None
     # A fresh form starts at the policy's first duration; a draft keeps its own when offered.
-    wanted = duration_value(draft.duration_days) if draft is not None else None
+    wanted = duration_value(draft.duration) if draft is not None else None
     initial = wanted if wanted in {item.name for item in durations} else durations[0].name
     return InputBlock(
         block_id=BlockId.DURATION,

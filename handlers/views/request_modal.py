@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import timedelta
 
 from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.models.views import View
@@ -24,6 +25,7 @@ __all__ = [
     "RequestDraft",
     "build_cannot_request_for",
     "build_loading_modal",
+    "build_nothing_to_request",
     "build_request_modal",
     "build_unavailable_modal",
     "field_errors_to_blocks",
@@ -32,8 +34,8 @@ __all__ = [
 ]
 
 TITLE = "Salesforce access"
-# No policy offers 0 days (durations are above 0), so the flow's draft check rejects it.
-UNSET_DURATION = 0
+# No policy offers a zero duration (each is at least a minute): the flow's check rejects it.
+UNSET_DURATION = timedelta(0)
 
 FIELD_BLOCKS: Mapping[str, BlockId] = {
     "application": BlockId.APPLICATION,
@@ -108,6 +110,27 @@ def build_cannot_request_for(
     )
 
 
+def build_nothing_to_request(
+    titles: Sequence[str], *, admins: Sequence[str] = (), on_behalf_of: str | None = None
+) -> View:
+    """Replaces the form when the policy lists the person for nothing they could ask for."""
+    names = [safe(t, 100) for t in titles] or ["Salesforce"]
+    what = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    who = "you" if on_behalf_of is None else f"you and {mention(on_behalf_of)}"
+    admins_text = f" ({mentions(admins, conjunction='or')})" if admins else ""
+    text = (
+        f":no_entry: There is nothing in {what} that {who} may request: the access policy "
+        f"limits who may ask for it.\nAsk its admins{admins_text} if you need access."
+    )
+    return View(
+        type="modal",
+        callback_id=CallbackId.UNAVAILABLE,
+        title=TITLE,
+        close="Close",
+        blocks=[SectionBlock(text=clip(text, SECTION_TEXT_MAX))],
+    )
+
+
 def build_request_modal(
     choices: RequestChoices,
     *,
@@ -147,7 +170,7 @@ def parse_request_state(
     With ``choices`` hashed option keys are mapped back to names and anything the choices do
     not offer (a profile of another license, a removed role) is dropped. Without them, plain
     names are kept as sent and hashed keys are dropped. A duration that is not offered is
-    kept for the flow's check to refuse; an unset one reads as ``UNSET_DURATION`` (0 days),
+    kept for the flow's check to refuse; an unset one reads as ``UNSET_DURATION`` (zero),
     never as None, which would mean permanent.
     """
     application = selected_value(state_values, BlockId.APPLICATION, ActionId.REQUEST_APPLICATION)
@@ -172,12 +195,12 @@ def parse_request_state(
     sets = tuple(
         dict.fromkeys(name for v in picked if (name := resolve_value(v, set_names)) is not None)
     )
-    chosen, days = parse_duration(
+    chosen, duration = parse_duration(
         selected_value(state_values, BlockId.DURATION, ActionId.REQUEST_DURATION)
     )
     if not chosen:
         # None would read as "permanent": an unset duration must fail the flow's check instead.
-        days = UNSET_DURATION
+        duration = UNSET_DURATION
     reason = text_value(state_values, BlockId.REASON, ActionId.REQUEST_REASON)
     return RequestDraft(
         application=application,
@@ -185,19 +208,24 @@ def parse_request_state(
         profile=profile,
         role=role,
         permission_sets=sets,
-        duration_days=days,
+        duration=duration,
         reason=reason or None,
     )
 
 
-def field_errors_to_blocks(errors: Mapping[str, str]) -> dict[str, str]:
+def field_errors_to_blocks(
+    errors: Mapping[str, str], *, shown: Collection[str] | None = None
+) -> dict[str, str]:
     """Field name -> message becomes block_id -> message for ``response_action="errors"``.
 
-    Unknown field names are shown under the Reason, which every request form has.
+    Unknown field names are shown under the Reason, which every request form has; so is a
+    field whose block the form does not show (``shown``: the block ids of the submitted view).
     """
     result: dict[str, str] = {}
     for field, text in errors.items():
         block = FIELD_BLOCKS.get(field, BlockId.REASON)
+        if shown is not None and block not in shown:
+            block = BlockId.REASON
         joined = f"{result[block]} {text}" if block in result else text
         result[block] = clip(joined, ERROR_TEXT_MAX)
     return result

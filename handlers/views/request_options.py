@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
+from handlers.durations import duration_label, iso_duration, parse_iso_duration
 from handlers.flows.choices import LicenseChoice, RequestChoices
 from handlers.ids import ActionId
 from handlers.views.options import OptionItem
-from handlers.views.text import duration_label
 
 GROUP_PREFIX = "group:"
 PERMANENT = "permanent"
@@ -58,27 +59,27 @@ def permission_set_items(choices: RequestChoices) -> list[OptionItem]:
     ]
 
 
-def duration_value(days: int | None) -> str:
-    """The option name of a duration: ``permanent`` or the number of days."""
-    return PERMANENT if days is None else str(days)
+def duration_value(duration: timedelta | None) -> str:
+    """The option name of a duration: ``permanent`` or its ISO 8601 text (``PT4H``, ``P30D``)."""
+    return PERMANENT if duration is None else iso_duration(duration)
 
 
-def parse_duration(value: str | None) -> tuple[bool, int | None]:
-    """(chosen, days) from a duration option value; days None means permanent."""
+def parse_duration(value: str | None) -> tuple[bool, timedelta | None]:
+    """(chosen, duration) from a duration option value; None means permanent."""
     if value == PERMANENT:
         return True, None
-    if value is not None and value.isascii() and value.isdigit() and 0 < len(value) <= 5:
-        days = int(value)
-        if days > 0:
-            return True, days
+    if value is not None and len(value) <= 40:
+        duration = parse_iso_duration(value)
+        if duration is not None and duration > timedelta(0):
+            return True, duration
     return False, None
 
 
 def duration_items(choices: RequestChoices) -> list[OptionItem]:
-    """The policy's durations in its order; None reads "Permanent"."""
+    """The policy's durations in its order, readable: ``1 hour``, ``30 days``, ``Permanent``."""
     return [
-        OptionItem(name=duration_value(days), label=duration_label(days))
-        for days in dict.fromkeys(choices.durations_days)
+        OptionItem(name=duration_value(duration), label=duration_label(duration))
+        for duration in dict.fromkeys(choices.durations)
     ]
 
 

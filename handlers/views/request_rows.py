@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.durations import duration_label
 from handlers.flows.labels import Labels, ShownAccess
 from handlers.ids import ActionId
 from handlers.policy import Policy
@@ -24,7 +25,6 @@ from handlers.views.text import (
     SECTION_TEXT_MAX,
     clip,
     code,
-    duration_label,
     mention,
     plain,
     quote,
@@ -97,7 +97,7 @@ def what_text(req: AccessRequest, shown: ShownAccess | None = None) -> str:
     if what.permission_sets:
         parts.append("+ " + permission_sets_text(what.permission_sets, 400))
     if req.kind is Kind.GRANT:
-        parts.append(duration_label(req.duration_days))
+        parts.append(duration_label(req.duration))
     return " · ".join(parts)
 
 

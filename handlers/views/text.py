@@ -192,10 +192,3 @@ def unique_labels(texts: Sequence[str], limit: int) -> list[str]:
         taken.add(candidate)
         result.append(candidate)
     return result
-
-
-def duration_label(days: int | None) -> str:
-    """``Permanent``, ``1 day``, ``30 days``."""
-    if days is None:
-        return "Permanent"
-    return "1 day" if days == 1 else f"{days} days"

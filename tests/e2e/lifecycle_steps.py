@@ -82,7 +82,7 @@ async def approve(stage: Stage, request_id: str, owner: DemoPerson = OMAR) -> No
     assert reply.status == 200
 
 
-async def grant_access(stage: Stage, person: DemoPerson, *, duration: str = "1") -> AccessRequest:
+async def grant_access(stage: Stage, person: DemoPerson, *, duration: str = "P1D") -> AccessRequest:
     """Request, approve and wait until the access is live."""
     request = await submit_request(stage, person.id, duration=duration)
     await approve(stage, request.id)

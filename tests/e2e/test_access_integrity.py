@@ -168,7 +168,7 @@ async def test_revoking_one_of_two_grants_removes_only_its_access(stage: Stage) 
         profile="Sales User",
         role="SalesRep",
         permission_sets=("Reports_Export",),
-        duration="1",
+        duration="P1D",
     )
     assert permanent.sf_user_id == short.sf_user_id
     user_id = short.sf_user_id or ""

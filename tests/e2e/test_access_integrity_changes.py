@@ -85,7 +85,7 @@ async def assert_extension_ended_with_the_grant(
 async def test_an_extension_approved_after_a_revocation_brings_nothing_back(
     stage: Stage,
 ) -> None:
-    grant = await grant_access(stage, JANE, duration="1")
+    grant = await grant_access(stage, JANE, duration="P1D")
     user_id = grant.sf_user_id or ""
     extension, ask = await extension_asked(stage, grant)
 
@@ -113,7 +113,7 @@ async def test_an_undecided_extension_ends_when_the_grant_expires(tmp_path: Path
     clock = ShiftedClock()
     stage = await start(tmp_path, clock)
     try:
-        grant = await grant_access(stage, JANE, duration="1")
+        grant = await grant_access(stage, JANE, duration="P1D")
         user_id = grant.sf_user_id or ""
         extension, ask = await extension_asked(stage, grant)
 

@@ -64,7 +64,7 @@ async def test_status_lists_my_requests_then_my_live_access(stage: Stage) -> Non
     assert "no Salesforce access or requests yet" in _text(post)
 
     view_id = await open_request_form(stage, JANE.id)
-    await fill_request(stage, JANE.id, view_id, duration="7")
+    await fill_request(stage, JANE.id, view_id, duration="P7D")
     await stage.workspace.submit(JANE.id, view_id)
     (request,) = await stage.runtime.deps.repo.find(subject_id=JANE.id)
     post, took = await _reply(stage, JANE.id, "status")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from tests.e2e.steps import (
 
 
 async def test_request_approve_provision(stage: Stage) -> None:
-    request = await submit_request(stage, JANE.id, duration="7")
+    request = await submit_request(stage, JANE.id, duration="P7D")
     assert request.state is State.PENDING_APPROVAL
     assert (request.license, request.profile, request.role) == (
         "Salesforce",
@@ -30,7 +31,7 @@ async def test_request_approve_provision(stage: Stage) -> None:
         "SalesRep",
     )
     assert request.permission_sets == ("Sales_Ops",)
-    assert request.duration_days == 7
+    assert request.duration == timedelta(days=7)
     # both owners are asked, the requester hears who decides
     for owner in (OMAR.id, OLIVIA.id):
         asked = await approval_message(stage, owner, request.id)

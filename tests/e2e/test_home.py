@@ -55,7 +55,7 @@ async def test_an_employee_sees_their_requests_and_access_as_they_change(stage: 
     for other in ("Waiting for your decision", "Needs an admin", "Seats per license"):
         assert other not in text
 
-    request = await submit_request(stage, JANE.id, duration="7")
+    request = await submit_request(stage, JANE.id, duration="P7D")
     home = await home_where(stage, JANE.id, lambda h: "Waiting for approval" in shown(stage, h))
     assert "Sales User" in shown(stage, home)
 

@@ -105,7 +105,7 @@ async def test_the_ends_soon_dm_names_what_goes_by_its_label(tmp_path: Path) -> 
             stage, profile="Standard User", role=None, permission_sets=("Sales_Ops",), duration=None
         )
         short = await active_grant(
-            stage, profile="Sales User", permission_sets=("Reports_Export",), duration="1"
+            stage, profile="Sales User", permission_sets=("Reports_Export",), duration="P1D"
         )
         assert short.expires_at is not None
         clock.advance(short.expires_at - clock() - timedelta(hours=1))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +184,7 @@ async def test_status_and_home_stay_within_block_limits_with_many_requests(stage
                 profile=PROFILE_NAMES[index],
                 role=role_developer_name(index),
                 permission_sets=("Sales_Ops", "Reports_Export"),
-                duration_days=30,
+                duration=timedelta(days=30),
                 reason="x" * 500,
             ),
             actor=JANE.id,

@@ -21,7 +21,7 @@ async def test_reconciliation_and_catalog_refresh_wait_while_expiry_goes_on(
     clock = ShiftedClock()
     stage = await start(tmp_path, clock, org=org)
     try:
-        grant = await grant_access(stage, JANE, duration="1")
+        grant = await grant_access(stage, JANE, duration="P1D")
         jobs = stage.runtime.jobs
         assert jobs is not None and jobs.budget_low()
         clock.advance(timedelta(days=1, minutes=1))

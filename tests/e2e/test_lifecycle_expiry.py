@@ -37,7 +37,7 @@ async def test_ends_soon_then_extend_then_the_old_grant_ends_quietly(tmp_path: P
     clock = ShiftedClock()
     stage = await start(tmp_path, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
     try:
-        grant = await grant_access(stage, JANE, duration="1")
+        grant = await grant_access(stage, JANE, duration="P1D")
         user_id = grant.sf_user_id
         clock.advance(timedelta(hours=21))
         await tick(stage)
@@ -53,7 +53,7 @@ async def test_ends_soon_then_extend_then_the_old_grant_ends_quietly(tmp_path: P
         answer = await stage.slack.wait_for(lambda: stage.slack.responses(JANE.id))
         assert "to extend" in answer[-1].text and answer[-1].response_type == "ephemeral"
         extension = (await stage.runtime.deps.repo.find(grant_id=grant.id, kind=Kind.GRANT))[0]
-        assert extension.state is State.PENDING_APPROVAL and extension.duration_days == 1
+        assert extension.state is State.PENDING_APPROVAL and extension.duration == timedelta(days=1)
         await approve(stage, extension.id, OMAR)
         extended = await in_state(stage, extension.id, State.ACTIVE)
         await stage.settle()
@@ -81,7 +81,7 @@ async def test_a_two_second_grant_is_revoked_by_the_running_scheduler(tmp_path: 
     settings = {"ACCESSBOT_TICK_SECONDS": 0.2}
     stage = await start(tmp_path, clock, settings=settings)
     try:
-        grant = await grant_access(stage, JANE, duration="1")
+        grant = await grant_access(stage, JANE, duration="P1D")
         clock.advance(until_end(grant) - timedelta(seconds=2))  # two seconds left
         started = time.monotonic()
         stage.runtime.start_ticking()
@@ -107,7 +107,7 @@ async def test_expiries_at_once_are_revoked_in_one_bulk_call(tmp_path: Path) -> 
     clock = ShiftedClock()
     stage = await start(tmp_path, clock)
     try:
-        grants = [await grant_access(stage, p, duration="1") for p in (JANE, BOB)]
+        grants = [await grant_access(stage, p, duration="P1D") for p in (JANE, BOB)]
         clock.advance(timedelta(days=1, minutes=1))
         stage.org.reset_counters()
         await tick(stage)
@@ -132,7 +132,7 @@ async def test_a_blocked_expiry_freezes_the_user_and_asks_the_admins(tmp_path: P
     clock = ShiftedClock()
     stage = await start(tmp_path, clock)
     try:
-        grant = await grant_access(stage, JANE, duration="1")
+        grant = await grant_access(stage, JANE, duration="P1D")
         user_id = grant.sf_user_id or ""
         stage.org.block_deactivation(
             user_id, "Cannot deactivate: this user is the Default Workflow User"
@@ -160,7 +160,7 @@ async def test_owner_sees_extension_as_a_request(tmp_path: Path) -> None:
     clock = ShiftedClock()
     stage = await start(tmp_path, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
     try:
-        grant = await grant_access(stage, JANE, duration="1")
+        grant = await grant_access(stage, JANE, duration="P1D")
         clock.advance(timedelta(hours=23))
         await tick(stage)
         notice = next(m for m in stage.slack.dms(JANE.id) if ":alarm_clock:" in m.text)

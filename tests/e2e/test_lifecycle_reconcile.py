@@ -21,8 +21,8 @@ def digests(stage: Stage) -> list[str]:
 
 async def drift_everywhere(stage: Stage, clock: ShiftedClock) -> tuple[str, str, str]:
     """Jane revoked then turned back on by hand, Bob turned off by hand, Kim never asked."""
-    jane = await grant_access(stage, JANE, duration="1")
-    bob = await grant_access(stage, BOB, duration="30")
+    jane = await grant_access(stage, JANE, duration="P1D")
+    bob = await grant_access(stage, BOB, duration="P30D")
     clock.advance(timedelta(days=1, minutes=1))
     await tick(stage)  # Jane's access ends; the first reconciliation runs too
     ended = await stage.runtime.deps.repo.get(jane.id)

@@ -74,7 +74,7 @@ async def test_two_processes_do_each_due_job_once(tmp_path: Path) -> None:
         assert count(dm_texts(stage, ADA.id), ": expired.") == 2
         assert count(dm_texts(stage, JANE.id), "so it expired") == 1
 
-        grants = [await grant_access(stage, p, duration="1") for p in (JANE, BOB)]
+        grants = [await grant_access(stage, p, duration="P1D") for p in (JANE, BOB)]
         clock.advance(timedelta(hours=23))
         await both_tick(stage, other)
         clock.advance(timedelta(hours=1, minutes=1))

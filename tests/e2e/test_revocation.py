@@ -157,7 +157,7 @@ async def test_self_revoke_from_the_command(stage: Stage) -> None:
 
 
 async def test_revoke_now_button_on_the_expiry_notice(stage: Stage) -> None:
-    grant = await active_grant(stage, JANE.id, duration="7")
+    grant = await active_grant(stage, JANE.id, duration="P7D")
     app = stage.policy.default_application
     # the lifecycle job's notice, as it would post it
     notice = build_expiring_soon(grant, app)

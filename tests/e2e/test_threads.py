@@ -36,7 +36,7 @@ async def test_a_grants_life_reads_top_to_bottom_under_each_approval_message(sta
     request = await submit_request(
         stage,
         JANE.id,
-        duration="30",
+        duration="P30D",
         permission_sets=("Sales_Ops", "Reports_Export"),
         reason="Quarter close with the EMEA team",
     )

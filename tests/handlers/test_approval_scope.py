@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ APPROVED = AccessRequest(
     profile="Sales User",
     role="SalesRep",
     permission_sets=("Sales_Ops", "Reports_Export"),
-    duration_days=7,
+    duration=timedelta(days=7),
     decided_by="U2",
     created_at=NOW,
     updated_at=NOW,
@@ -32,7 +32,7 @@ SAME: dict[str, Any] = {
     "profile": "Sales User",
     "role": "SalesRep",
     "permission_sets": ("Reports_Export", "Sales_Ops"),
-    "duration_days": 7,
+    "duration": timedelta(days=7),
 }
 
 
@@ -51,8 +51,8 @@ def test_the_same_names_in_another_order_change_nothing() -> None:
         {"profile": "Standard User"},
         {"role": "SalesManager"},
         {"permission_sets": ("Sales_Ops", "Reports_Export", "Knowledge_Author")},
-        {"duration_days": 30},
-        {"duration_days": None},
+        {"duration": timedelta(days=30)},
+        {"duration": None},
     ],
 )
 def test_more_or_other_access_needs_the_owners_again(fields: dict[str, Any]) -> None:
@@ -61,7 +61,7 @@ def test_more_or_other_access_needs_the_owners_again(fields: dict[str, Any]) -> 
 
 @pytest.mark.parametrize(
     "fields",
-    [{"permission_sets": ("Sales_Ops",)}, {"role": None}, {"duration_days": 1}],
+    [{"permission_sets": ("Sales_Ops",)}, {"role": None}, {"duration": timedelta(days=1)}],
 )
 def test_taking_access_away_stays_inside_the_approval(fields: dict[str, Any]) -> None:
     found = change(**fields)

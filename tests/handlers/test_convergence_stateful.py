@@ -204,7 +204,7 @@ class AccessModel(RuleBasedStateMachine):
             profile=profile,
             role=role,
             permission_sets=tuple(sets),
-            duration_days=days,
+            duration=None if days is None else timedelta(days=days),
             reason="property test",
         )
         created, _ = self.run(self.repo.create(new, actor=subject))

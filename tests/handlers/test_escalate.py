@@ -75,7 +75,7 @@ async def grant(repo: RequestRepository, **fields: Any) -> AccessRequest:
         "subject_email": "jane@acme.test",
         "license": "Salesforce",
         "profile": "Sales User",
-        "duration_days": 7,
+        "duration": timedelta(days=7),
         "reason": "Quarter close",
         "sf_user_id": "005JANE",
         "sf_username": "jane@acme.test",
@@ -214,7 +214,7 @@ COMPLETE = RequestDraft(
     profile="Sales User",
     role="SalesRep",
     permission_sets=("Sales_Ops",),
-    duration_days=7,
+    duration=timedelta(days=7),
     reason="Quarter close",
 )
 

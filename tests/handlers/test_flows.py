@@ -50,7 +50,7 @@ GOOD = RequestDraft(
     profile="Sales User",
     role="SalesRep",
     permission_sets=("Sales_Ops",),
-    duration_days=7,
+    duration=timedelta(days=7),
     reason="Quarter close",
 )
 
@@ -64,7 +64,7 @@ def test_check_draft_accepts_a_complete_draft() -> None:
 
 
 def test_check_draft_names_each_bad_field() -> None:
-    errors = check_draft(RequestDraft(duration_days=3, reason="  "), choices())
+    errors = check_draft(RequestDraft(duration=timedelta(days=3), reason="  "), choices())
     assert set(errors) == {"license", "profile", "duration", "reason"}
     mismatch = check_draft(GOOD.model_copy(update={"profile": "Standard Platform User"}), choices())
     assert "does not belong" in mismatch["profile"]

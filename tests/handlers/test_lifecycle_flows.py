@@ -121,7 +121,7 @@ async def pending(repo: RequestRepository, **values: Any) -> AccessRequest:
         "subject_email": "jane@acme.com",
         "license": "Salesforce",
         "profile": "Standard User",
-        "duration_days": 7,
+        "duration": timedelta(days=7),
     }
     fields.update(values)
     request, _ = await repo.create(NewRequest.model_validate(fields), actor=JANE)
@@ -367,7 +367,7 @@ async def test_an_extension_is_asked_once_by_the_person_only(
     assert [first.created, again.created].count(True) == 1
     extension = first.request
     assert extension.state is State.PENDING_APPROVAL and extension.grant_id == grant.id
-    assert (extension.profile, extension.duration_days) == ("Standard User", 7)
+    assert (extension.profile, extension.duration) == ("Standard User", timedelta(days=7))
     assert extension.reason.startswith(f"Extension of {grant.id}")
     later = await request_extension(repo, policy, grant_id=grant.id, actor=JANE)
     assert isinstance(later, Submitted) and not later.created

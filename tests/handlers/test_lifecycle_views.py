@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handlers.flows.lifecycle import Drift, DriftKind, DriftReport
@@ -38,7 +38,7 @@ def make_request(**overrides: Any) -> AccessRequest:
         "state": State.PENDING_APPROVAL,
         "requester_id": "U0ASKER",
         "subject_id": "U0ASKER",
-        "duration_days": 7,
+        "duration": timedelta(days=7),
         "created_at": NOW,
         "updated_at": NOW,
     }
@@ -71,7 +71,7 @@ def test_the_extension_answer_says_who_decides_and_for_how_long() -> None:
     asked = build_extension_asked(make_request(), APP, created=True)
     assert asked.text.startswith(":calendar: Asked <@U0OWNER1> or <@U0OWNER2>")
     assert "7 days more" in asked.text and "CRM &lt;b&gt;" in asked.text
-    again = build_extension_asked(make_request(duration_days=1), APP, created=False)
+    again = build_extension_asked(make_request(duration=timedelta(days=1)), APP, created=False)
     assert "Already asked" in again.text and "1 day more" in again.text
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -54,7 +54,7 @@ def make_request(**overrides: Any) -> AccessRequest:
         "profile": "Standard User",
         "role": "Sales_EMEA",
         "permission_sets": ("Reports", "group:Support"),
-        "duration_days": 30,
+        "duration": timedelta(days=30),
         "reason": "Quarter close",
         "created_at": NOW,
         "updated_at": NOW,

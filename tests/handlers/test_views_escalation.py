@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -173,9 +173,9 @@ def test_complete_request_modal_is_prefilled() -> None:
         application="crm",
         licenses=(LicenseChoice(name="Salesforce", label="Salesforce", free=1, total=2),),
         profiles=(ProfileChoice(name="Standard User", license="Salesforce"),),
-        durations_days=(30, None),
+        durations=(timedelta(days=30), None),
     )
-    req = make_request(duration_days=None, reason="Close")
+    req = make_request(duration=None, reason="Close")
     view = build_complete_request_modal(choices, req).to_dict()
     assert view["callback_id"] == CallbackId.COMPLETE_REQUEST
     ref = ModalRef.load(view["private_metadata"])

@@ -74,7 +74,7 @@ CHOICES = RequestChoices(
     profiles=tuple(ProfileChoice(name=f"{NAME} p{i}", license=f"{NAME}0") for i in range(300)),
     roles=tuple(NamedChoice(name=f"R{i}", label=f"{NAME} r{i}") for i in range(500)),
     permission_sets=tuple(NamedChoice(name=f"{NAME}{i}", label=NAME) for i in range(60)),
-    durations_days=(1, 7, 30, 90, 365, None),
+    durations=(*(timedelta(days=n) for n in (1, 7, 30, 90, 365)), None),
     require_role=True,
 )
 REQUEST = AccessRequest(
@@ -89,7 +89,7 @@ REQUEST = AccessRequest(
     profile=NAME,
     role=NAME,
     permission_sets=tuple(f"{NAME}{i}" for i in range(500)),
-    duration_days=None,
+    duration=None,
     reason=HOSTILE[:3000],
     decided_by="U0OWNER1",
     decided_at=NOW,

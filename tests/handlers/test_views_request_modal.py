@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ def small_choices(**overrides: Any) -> RequestChoices:
             NamedChoice(name="Reports", label="Run reports"),
             NamedChoice(name="group:Support", label="Support bundle"),
         ),
-        "durations_days": (30, 90, None),
+        "durations": (timedelta(days=30), timedelta(days=90), None),
     }
     fields.update(overrides)
     return RequestChoices(**fields)
@@ -191,7 +192,7 @@ def test_round_trip_through_slack_state() -> None:
         profile="Sales Rep",
         role="Sales_EMEA",
         permission_sets=("group:Support", "Reports"),
-        duration_days=None,
+        duration=None,
         reason="Quarter close <!channel>",
     )
     view = build_request_modal(choices, selected=draft).to_dict()
@@ -208,7 +209,7 @@ def test_round_trip_with_long_names_and_external_selects() -> None:
         profile=f"{LONG}123",
         role="Role_499",
         permission_sets=(f"{'PS_' * 30}7", f"{'PS_' * 30}149"),
-        duration_days=90,
+        duration=timedelta(days=90),
         reason="r",
     )
     view = build_request_modal(choices, selected=draft).to_dict()
@@ -223,15 +224,15 @@ def test_user_picks_are_read_as_names() -> None:
     view = build_request_modal(choices, selected=RequestDraft(license="Salesforce")).to_dict()
     picks = {
         BlockId.PROFILE: "Standard User",
-        BlockId.DURATION: "90",
+        BlockId.DURATION: "P90D",
         BlockId.PERMISSION_SETS: ["Reports"],
         BlockId.REASON: "  why  ",
     }
     draft = parse_request_state(slack_state(view, picks), choices=choices)
-    assert (draft.license, draft.profile, draft.duration_days) == (
+    assert (draft.license, draft.profile, draft.duration) == (
         "Salesforce",
         "Standard User",
-        90,
+        timedelta(days=90),
     )
     assert draft.permission_sets == ("Reports",) and draft.reason == "  why  "
 
@@ -248,7 +249,7 @@ def test_unset_inputs_read_as_missing_and_fail_the_check() -> None:
         BlockId.REASON: None,
     }
     draft = parse_request_state(slack_state(view, picks), choices=choices)
-    assert draft == RequestDraft(application="crm", duration_days=UNSET_DURATION)
+    assert draft == RequestDraft(application="crm", duration=UNSET_DURATION)
     assert set(check_draft(draft, choices)) == {"license", "profile", "duration", "reason"}
 
 
@@ -260,11 +261,11 @@ def test_values_the_choices_no_longer_offer_are_dropped() -> None:
             ActionId.REQUEST_PROFILE: {"selected_option": {"value": "Platform User"}}
         },
         BlockId.ROLE: {ActionId.REQUEST_ROLE: {"selected_option": {"value": "Gone"}}},
-        BlockId.DURATION: {ActionId.REQUEST_DURATION: {"selected_option": {"value": "7"}}},
+        BlockId.DURATION: {ActionId.REQUEST_DURATION: {"selected_option": {"value": "P7D"}}},
     }
     draft = parse_request_state(state, choices=choices)
     assert (draft.license, draft.profile, draft.role) == ("Salesforce", None, None)
-    assert draft.duration_days == 7
+    assert draft.duration == timedelta(days=7)
     assert "duration" in check_draft(draft, choices)
 
 
@@ -303,7 +304,7 @@ def test_parser_survives_garbage(state: object) -> None:
     for choices in (None, small_choices()):
         draft = parse_request_state(state, choices=choices)
         assert isinstance(draft, RequestDraft)
-        assert draft.duration_days is not None
+        assert draft.duration is not None
 
 
 def test_field_errors_target_the_form_blocks() -> None:
@@ -334,7 +335,7 @@ def test_no_license_and_no_profile_cases_show_notes_not_empty_selects() -> None:
 
 
 def test_policy_without_durations_leaves_the_duration_out() -> None:
-    view = build_request_modal(small_choices(durations_days=())).to_dict()
+    view = build_request_modal(small_choices(durations=())).to_dict()
     assert BlockId.DURATION not in inputs(view)
 
 

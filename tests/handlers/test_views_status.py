@@ -39,7 +39,7 @@ def make(**overrides: Any) -> AccessRequest:
         "requester_id": "U0JANE001",
         "subject_id": "U0JANE001",
         "profile": "Standard User",
-        "duration_days": 30,
+        "duration": timedelta(days=30),
         "created_at": NOW - timedelta(days=1),
         "updated_at": NOW,
         "expires_at": NOW + timedelta(days=20),

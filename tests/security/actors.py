@@ -34,6 +34,7 @@ from bot.sandbox.stage import (
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application, Policy
 from handlers.views.metadata import ModalRef
+from handlers.views.request_options import duration_value
 from storage.models import AccessRequest, AuditEntry, Kind, State
 from tests.e2e.steps import approval_message, fill_request, open_request_form
 
@@ -128,10 +129,10 @@ async def pending(stage: Stage, app: AppPeople = SALES) -> AccessRequest:
             profile="Support User",
             role="SupportAgent",
             permission_sets=("Knowledge_Author",),
-            duration="7",
+            duration="P7D",
         )
     else:
-        await fill_request(stage, subject, view_id, duration="7")
+        await fill_request(stage, subject, view_id, duration="P7D")
     reply = await stage.workspace.submit(subject, view_id)
     assert reply.status == 200 and not reply.body.strip(), reply.body
     found = await stage.runtime.deps.repo.find(subject_id=subject)
@@ -247,7 +248,7 @@ def completed_form(request: AccessRequest) -> dict[str, dict[str, Any]]:
         },
         BlockId.DURATION: _select(
             ActionId.REQUEST_DURATION,
-            str(request.duration_days) if request.duration_days else "permanent",
+            duration_value(request.duration),
         ),
         BlockId.REASON: _text(ActionId.REQUEST_REASON, request.reason or "completed"),
     }

@@ -66,7 +66,7 @@ async def pending(repo: RequestRepository, **values: Any) -> AccessRequest:
 async def active(
     repo: RequestRepository, *, ends_in: timedelta, days: int = 7, user: str = "005A"
 ) -> AccessRequest:
-    request = await pending(repo, sf_user_id=user, duration_days=days)
+    request = await pending(repo, sf_user_id=user, duration=timedelta(days=days))
     moved = await repo.transition(
         request.id,
         expected=State.PENDING_APPROVAL,

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from storage.db import Database
+from storage.db import Database, _migrations
 from storage.events import EventLog
 from storage.models import Kind, MessageRef, NewRequest, State
 from storage.requests import RequestRepository
@@ -43,6 +44,28 @@ async def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
         created, _ = await repo.create(new_grant(), actor="U1")
     async with Database(path) as second:
         assert (await RequestRepository(second).get(created.id)) == created
+
+
+async def test_durations_in_days_become_seconds_and_hours_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:  # a database from before durations in seconds
+        before = [(v, script) for v, script in _migrations() if v < 11]
+        for _, script in before:
+            old.executescript(script)
+        old.execute(f"PRAGMA user_version = {before[-1][0]}")
+        old.executemany(
+            "INSERT INTO requests (id, kind, application, state, requester_id, subject_id, "
+            "duration_days, created_at, updated_at) VALUES (?, 'grant', 'sales', 'active', "
+            "'U1', 'U1', ?, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+            [("R-WEEK", 7), ("R-EVER", None)],
+        )
+    async with Database(path) as db:
+        repo = RequestRepository(db)
+        week, ever = await repo.get("R-WEEK"), await repo.get("R-EVER")
+        assert week is not None and week.duration == timedelta(days=7)
+        assert ever is not None and ever.duration is None
+        hour, _ = await repo.create(new_grant(duration=timedelta(hours=1)), actor="U1")
+        assert (await repo.get(hour.id)) == hour and hour.duration == timedelta(hours=1)
 
 
 async def test_create_round_trips_and_audits(repo: RequestRepository) -> None:
