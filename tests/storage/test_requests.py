@@ -49,7 +49,7 @@ async def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
 async def test_durations_in_days_become_seconds_and_hours_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as old:  # a database from before durations in seconds
-        before = [(v, script) for v, script in _migrations() if v < 11]
+        before = [(v, script) for v, script in _migrations() if v < 10]
         for _, script in before:
             old.executescript(script)
         old.execute(f"PRAGMA user_version = {before[-1][0]}")
