@@ -75,7 +75,12 @@ async def converger(
 
 
 async def grant(
-    repo: RequestRepository, converger: Converger, email: str, *sets: str, profile: str = ""
+    repo: RequestRepository,
+    converger: Converger,
+    email: str,
+    *sets: str,
+    profile: str = "",
+    days: int | None = None,
 ) -> AccessRequest:
     created, _ = await repo.create(
         NewRequest(
@@ -87,6 +92,7 @@ async def grant(
             license="Salesforce",
             profile=profile or "Sales User",
             permission_sets=sets,
+            duration_days=days,
         ),
         actor="U0OWNER",
     )
@@ -121,6 +127,24 @@ async def test_a_new_user_costs_one_call_and_a_clean_one_one_read(
     assert all(p["method"] == "GET" for p in parts)
     managed = await repo.managed.get("pat@acme.com")
     assert managed is not None and not managed.dirty and managed.sf_user_id == done.sf_user_id
+
+
+async def test_assignments_that_expire_cost_nothing_more(
+    repo: RequestRepository, converger: Converger, org: SimulatedOrg
+) -> None:
+    org.turn_on_assignment_expiration()
+    await converger.catalog.refresh()  # the describe comes with the catalog: no call of its own
+    org.reset_counters()
+    done = await grant(repo, converger, "pat@acme.com", "Sales_Ops", days=1)
+    assert org.api_calls == 1
+    (create,) = org.calls
+    (assign,) = [p for p in create.json["compositeRequest"] if p["referenceId"] == "assign0"]
+    assert "ExpirationDate" in assign["body"]
+    org.reset_counters()
+    await repo.managed.mark("pat@acme.com", subject_id="U0PAT")
+    assert await converger.converge(["pat@acme.com"]) == []
+    assert org.api_calls == 1  # the end Salesforce holds is the grant's: nothing to move
+    assert done.expires_at is not None
 
 
 async def test_adopting_a_returning_user_costs_three(
