@@ -63,12 +63,16 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
 def _say_assignment_expiry(supported: bool) -> None:
     """Whether Salesforce itself ends time-bound access, and how to make it so."""
     if supported:
-        print("Assignment expiry: on: time-bound permission sets and groups are given with an "
-              "ExpirationDate, so Salesforce removes them at the end even if the bot is down")  # fmt: skip
+        print(
+            "Assignment expiry: on: time-bound permission sets and groups are given with an "
+            "ExpirationDate, so Salesforce removes them at the end even if the bot is down"
+        )
         return
-    print("Assignment expiry: off: time-bound access ends only while the bot runs. To have "
-          f"Salesforce end it by itself, turn on {HOW_TO_TURN_ON}; the bot sees it at its "
-          "next catalog read")  # fmt: skip
+    print(
+        "Assignment expiry: off: time-bound access ends only while the bot runs. To have "
+        f"Salesforce end it by itself, turn on {HOW_TO_TURN_ON}; the bot sees it at its "
+        "next catalog read"
+    )
 
 
 def _warn_about_open_database(settings: Settings) -> None:

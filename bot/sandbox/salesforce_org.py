@@ -128,6 +128,11 @@ class SimulatedOrg(OrgSetup):
         with self._lock:
             sf_expiry.turn_on(self.store)
 
+    def turn_off_assignment_expiration(self) -> None:
+        """The admin disables the setting again: the field disappears from the object."""
+        with self._lock:
+            sf_expiry.turn_off(self.store)
+
     def assignment_expirations(self, user_id: str) -> dict[str, datetime | None]:
         """The user's permission set (group) names -> the ExpirationDate of each assignment."""
         with self._lock:

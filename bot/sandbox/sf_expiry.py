@@ -27,6 +27,13 @@ def turn_on(store: Store) -> None:
         row.setdefault(EXPIRATION_DATE, None)
 
 
+def turn_off(store: Store) -> None:
+    """Turn the setting off again: the field and the dates it held are gone."""
+    store.schema[ASSIGNMENT].extra_fields.discard(EXPIRATION_DATE)
+    for row in store.rows(ASSIGNMENT):
+        row.pop(EXPIRATION_DATE, None)
+
+
 def supported(store: Store) -> bool:
     """Whether the setting is on."""
     return EXPIRATION_DATE in store.schema[ASSIGNMENT].extra_fields

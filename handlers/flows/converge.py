@@ -52,6 +52,7 @@ from handlers.flows.provision import (
 from handlers.flows.revoke import HOLDING, OPEN_REVOCATION, revocation_failed
 from handlers.policy import Application, Policy
 from salesforce.errors import DuplicateUsername, RecordNotFound, SalesforceError
+from salesforce.expiration import EXPIRATION_DATE
 from salesforce.models import (
     Catalog,
     ChangeApplied,
@@ -293,7 +294,7 @@ class Converger:
             )
             outcome = await self.gateway.apply_change(change)
         except SalesforceError as error:
-            if error.error_code == STALE_ID and not plan.refreshed:
+            if _outdated_catalog(error) and not plan.refreshed:
                 await self._replan_with_fresh_catalog(plan)
                 return
             await self._failed(plan, error)
@@ -321,10 +322,11 @@ class Converger:
         await self._settle(plan, outcome, action, actual, desired)
 
     async def _replan_with_fresh_catalog(self, plan: _Plan) -> None:
-        """An Id the cached catalog gave is gone (deleted or recreated in Setup): read the
-        catalog again; a name that is gone makes the grant incomplete, a new Id is used."""
+        """An Id the cached catalog gave is gone (deleted or recreated in Setup), or assignment
+        expiration was turned off since: read the catalog again; a name that is gone makes the
+        grant incomplete, a new Id is used."""
         log.info(
-            "%s: Salesforce no longer knows a cached Id; reading the catalog again",
+            "%s: Salesforce refused what the cached catalog says; reading the catalog again",
             plan.user.username,
         )
         await self.catalog.refresh()
@@ -644,6 +646,13 @@ class Converger:
         if not requests:
             return None
         return policy.application(requests[0].application) or policy.default_application
+
+
+def _outdated_catalog(error: SalesforceError) -> bool:
+    """Salesforce refused an Id or the ExpirationDate field the cached catalog vouched for."""
+    if error.error_code == STALE_ID:
+        return True
+    return error.error_code == "INVALID_FIELD" and EXPIRATION_DATE in error.raw_message
 
 
 async def close_revocation(

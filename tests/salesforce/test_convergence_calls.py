@@ -147,6 +147,21 @@ async def test_assignments_that_expire_cost_nothing_more(
     assert done.expires_at is not None
 
 
+async def test_expiration_turned_off_since_the_catalog_was_read(
+    repo: RequestRepository, converger: Converger, org: SimulatedOrg
+) -> None:
+    org.turn_on_assignment_expiration()
+    await converger.catalog.refresh()
+    await grant(repo, converger, "pat@acme.com", "Sales_Ops", days=1)
+    org.turn_off_assignment_expiration()  # the cached catalog still says it is on
+    second = await grant(repo, converger, "pat@acme.com", "Reports_Export", days=1)
+    assert org.assignments_of(second.sf_user_id or "") == ("Reports_Export", "Sales_Ops")
+    catalog = await converger.catalog.current()
+    assert not catalog.assignment_expiry
+    managed = await repo.managed.get("pat@acme.com")
+    assert managed is not None and not managed.dirty and managed.last_error is None
+
+
 async def test_adopting_a_returning_user_costs_three(
     repo: RequestRepository, converger: Converger, org: SimulatedOrg
 ) -> None:
