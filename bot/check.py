@@ -8,6 +8,7 @@ from handlers.flows.choices import build_choices
 from handlers.jobs import CATALOG_REFRESH
 from handlers.policy import Policy
 from salesforce.errors import SalesforceError
+from salesforce.expiration import HOW_TO_TURN_ON
 from salesforce.gateway import SalesforceGateway
 from storage.db import Database
 from storage.db_files import loose_paths
@@ -41,6 +42,7 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
             note = "" if needed else " (not needed: no application assigns roles)"
             print(f"  [{'x' if held else ' '}] {name}{note}")
             ok = ok and (held or not needed)
+        _say_assignment_expiry(catalog.assignment_expiry)
         for app in policy.applications:
             choices = build_choices(app, catalog)
             print(f"Application {app.name}: {len(choices.licenses)} licenses, "
@@ -56,6 +58,21 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
         await gateway.aclose()
     print("OK" if ok else "Some checks failed: see above.")
     return ok
+
+
+def _say_assignment_expiry(supported: bool) -> None:
+    """Whether Salesforce itself ends time-bound access, and how to make it so."""
+    if supported:
+        print(
+            "Assignment expiry: on: time-bound permission sets and groups are given with an "
+            "ExpirationDate, so Salesforce removes them at the end even if the bot is down"
+        )
+        return
+    print(
+        "Assignment expiry: off: time-bound access ends only while the bot runs. To have "
+        f"Salesforce end it by itself, turn on {HOW_TO_TURN_ON}; the bot sees it at its "
+        "next catalog read"
+    )
 
 
 def _warn_about_open_database(settings: Settings) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from salesforce import soql
 from salesforce.client import SalesforceClient
 from salesforce.composite import SubResponse, query_subrequest
+from salesforce.expiration import DESCRIBE, supports_expiry
 from salesforce.models import (
     Catalog,
     PermissionSet,
@@ -36,8 +37,10 @@ def _all_records(client: SalesforceClient, response: SubResponse) -> list[dict[s
 
 
 def fetch_catalog(client: SalesforceClient) -> Catalog:
-    """The org's catalog, read with one composite call holding the five queries."""
+    """The org's catalog, read with one composite call: the five queries and whether
+    assignments can expire (the PermissionSetAssignment describe)."""
     subrequests = [query_subrequest(ref, text) for ref, text in _QUERIES.items()]
+    subrequests.append(DESCRIBE)
     result = client.composite(subrequests, all_or_none=False)
     result.raise_for_failure()
     rows = {ref: _all_records(client, result.get(ref)) for ref in _QUERIES}
@@ -91,4 +94,5 @@ def fetch_catalog(client: SalesforceClient) -> Catalog:
             for r in rows["groups"]
         ),
         refreshed_at=datetime.now(UTC),
+        assignment_expiry=supports_expiry(result.get(DESCRIBE.reference_id).body),
     )

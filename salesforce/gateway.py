@@ -99,13 +99,18 @@ class SalesforceGateway:
         """What the record could hand over, and whether the bot's own user holds it (1 call)."""
         return await self._run(powers.read_powers, self._client, kind, record_id)
 
-    async def read_user(self, user_id: str) -> UserState | None:
-        """The user with this Id as it is now, assignments and freeze included (1 call)."""
-        return await self._run(convergence.read_user, self._client, user_id)
+    async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
+        """The user with this Id as it is now, assignments and freeze included (1 call).
 
-    async def find_user_state(self, username: str) -> UserState | None:
+        ``with_expiry`` (an org with assignment expiration) also reads each ExpirationDate.
+        """
+        return await self._run(convergence.read_user, self._client, user_id, with_expiry)
+
+    async def find_user_state(
+        self, username: str, *, with_expiry: bool = False
+    ) -> UserState | None:
         """The user with this Username as it is now (1 call)."""
-        return await self._run(convergence.find_user_state, self._client, username)
+        return await self._run(convergence.find_user_state, self._client, username, with_expiry)
 
     async def apply_change(self, change: UserChange) -> ChangeOutcome:
         """Apply one user's difference in one call; a refused deactivation freezes them."""

@@ -74,6 +74,8 @@ class Catalog(_Frozen):
     permission_sets: tuple[PermissionSet, ...] = ()
     permission_set_groups: tuple[PermissionSetGroup, ...] = ()
     refreshed_at: datetime | None = None
+    # Whether the org lets assignments carry an ExpirationDate (``salesforce.expiration``).
+    assignment_expiry: bool = False
 
     def license_named(self, name: str) -> UserLicense | None:
         """The license called ``name`` (its Name or MasterLabel)."""
@@ -116,6 +118,8 @@ class UserSpec(_Frozen):
     permission_set_ids: tuple[str, ...] = ()
     permission_set_group_ids: tuple[str, ...] = ()
     extra_fields: dict[str, str | int | bool] = Field(default_factory=dict)
+    # Permission set or group Id -> when Salesforce itself ends that assignment.
+    expirations: dict[str, datetime] = Field(default_factory=dict)
 
 
 class SalesforceUser(_Frozen):
@@ -198,6 +202,8 @@ class UserState(_Frozen):
     login_id: str | None = None
     # Permission set or group Id -> its PermissionSetAssignment (profile-owned ones left out).
     assignments: dict[str, str] = Field(default_factory=dict)
+    # Permission set or group Id -> its ExpirationDate; None when not read (the org has none).
+    expirations: dict[str, datetime | None] | None = None
     created_at: datetime | None = None
     created_by_id: str | None = None
 
@@ -211,11 +217,17 @@ class UserChange(_Frozen):
     login_id: str | None = None
     assign: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()  # PermissionSetAssignment record Ids
+    # Permission set or group Id -> the ExpirationDate its new assignment gets.
+    expires: dict[str, datetime] = Field(default_factory=dict)
+    # PermissionSetAssignment record Id -> its new ExpirationDate (None: no end).
+    reexpire: dict[str, datetime | None] = Field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         """Nothing to send."""
-        return not (self.fields or self.frozen is not None or self.assign or self.remove)
+        return not (
+            self.fields or self.frozen is not None or self.assign or self.remove or self.reexpire
+        )
 
     @property
     def deactivates(self) -> bool:

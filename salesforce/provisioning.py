@@ -7,11 +7,13 @@ to an existing user is the converger's decision (``salesforce.convergence`` appl
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from salesforce.client import SalesforceClient
 from salesforce.composite import MAX_SUBREQUESTS, Subrequest, chunks
 from salesforce.errors import DuplicateUsername
+from salesforce.expiration import EXPIRATION_DATE, to_salesforce
 from salesforce.models import ProvisionAction, ProvisionResult, UserSpec
 
 logger = logging.getLogger(__name__)
@@ -45,25 +47,31 @@ def _assignments(
     spec: UserSpec, assignee: str, skip: frozenset[str] = frozenset()
 ) -> list[dict[str, str]]:
     sets = [
-        {"AssigneeId": assignee, "PermissionSetId": i}
+        {"AssigneeId": assignee, "PermissionSetId": i, **_ends(spec, i)}
         for i in spec.permission_set_ids
         if i not in skip
     ]
     groups = [
-        {"AssigneeId": assignee, "PermissionSetGroupId": g}
+        {"AssigneeId": assignee, "PermissionSetGroupId": g, **_ends(spec, g)}
         for g in spec.permission_set_group_ids
         if g not in skip
     ]
     return sets + groups
 
 
+def _ends(spec: UserSpec, assignable: str) -> dict[str, str]:
+    """The assignment's ExpirationDate, when Salesforce is to end it by itself."""
+    ends = spec.expirations.get(assignable)
+    return {EXPIRATION_DATE: to_salesforce(ends)} if ends else {}
+
+
 def _requested(spec: UserSpec) -> tuple[str, ...]:
     return (*spec.permission_set_ids, *spec.permission_set_group_ids)
 
 
-def assign_remaining(client: SalesforceClient, bodies: list[dict[str, str]]) -> None:
+def assign_remaining(client: SalesforceClient, bodies: Sequence[Mapping[str, str | None]]) -> None:
     """Assignments beyond what fits in a composite, via collections; a duplicate counts as done."""
-    for chunk in chunks(bodies):
+    for chunk in chunks(list(bodies)):
         records = [{"attributes": {"type": "PermissionSetAssignment"}, **b} for b in chunk]
         for outcome in client.create_records(records):
             if not outcome.success and outcome.error().error_code != "DUPLICATE_VALUE":

@@ -61,6 +61,7 @@ class AssignmentRow(_Row):
     assignee_id: str = Field(alias="AssigneeId")
     permission_set_id: str | None = Field(None, alias="PermissionSetId")
     group_id: str | None = Field(None, alias="PermissionSetGroupId")
+    expiration_date: str | None = Field(None, alias="ExpirationDate")
 
 
 class ActiveFlagRow(_Row):

@@ -92,19 +92,29 @@ def user_state_by_id(user_id: str) -> str:
 
 
 _HELD = (
-    "SELECT Id, AssigneeId, PermissionSetId, PermissionSetGroupId FROM PermissionSetAssignment "
-    "WHERE {who:literal} AND PermissionSet.IsOwnedByProfile = false"
+    "SELECT Id, AssigneeId, PermissionSetId, PermissionSetGroupId{expiry:literal} "
+    "FROM PermissionSetAssignment WHERE {who:literal} AND PermissionSet.IsOwnedByProfile = false"
 )
+# Only an org with assignment expiration has the column; naming it elsewhere is an error.
+_EXPIRY = ", ExpirationDate"
 
 
-def held_assignments_of(user_id: str) -> str:
-    """Assignments no profile owns, of the user with this Id."""
-    return format_soql(_HELD, who=format_soql("AssigneeId = {id}", id=user_id))
+def held_assignments_of(user_id: str, *, with_expiry: bool = False) -> str:
+    """Assignments no profile owns, of the user with this Id (and their ExpirationDate)."""
+    return format_soql(
+        _HELD,
+        expiry=_EXPIRY if with_expiry else "",
+        who=format_soql("AssigneeId = {id}", id=user_id),
+    )
 
 
-def held_assignments_named(username: str) -> str:
-    """Assignments no profile owns, of the user with this Username."""
-    return format_soql(_HELD, who=format_soql("Assignee.Username = {u}", u=username))
+def held_assignments_named(username: str, *, with_expiry: bool = False) -> str:
+    """Assignments no profile owns, of the user with this Username (and their ExpirationDate)."""
+    return format_soql(
+        _HELD,
+        expiry=_EXPIRY if with_expiry else "",
+        who=format_soql("Assignee.Username = {u}", u=username),
+    )
 
 
 def user_by_id(user_id: str) -> str:

@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.sandbox import sf_expiry
 from bot.sandbox.sf_calls import Call, RestResult
 from bot.sandbox.sf_faults import FaultKind, Faults, Hold
 from bot.sandbox.sf_rest import RestApi
@@ -78,8 +80,9 @@ class SimulatedOrg(OrgSetup):
         api_used: int = 0,
         seed: int = 0,
         batch_size: int = 2000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__()
+        super().__init__(clock)
         self.delay = delay
         self.faults = Faults(seed)
         self.stopping = threading.Event()
@@ -118,6 +121,32 @@ class SimulatedOrg(OrgSetup):
                 for row in self.store.rows("User"):
                     row.setdefault(field_name, None)
             self.store.policies.validation_rules[field_name] = message
+
+    def turn_on_assignment_expiration(self) -> None:
+        """The admin enables "Permission Set & Permission Set Group Assignments with Expiration
+        Dates" in User Management Settings: assignments may now carry an ExpirationDate."""
+        with self._lock:
+            sf_expiry.turn_on(self.store)
+
+    def turn_off_assignment_expiration(self) -> None:
+        """The admin disables the setting again: the field disappears from the object."""
+        with self._lock:
+            sf_expiry.turn_off(self.store)
+
+    def assignment_expirations(self, user_id: str) -> dict[str, datetime | None]:
+        """The user's permission set (group) names -> the ExpirationDate of each assignment."""
+        with self._lock:
+            sf_expiry.remove_expired(self.store, self.store.clock())
+            found: dict[str, datetime | None] = {}
+            for psa in self.store.find("PermissionSetAssignment", AssigneeId=user_id):
+                group = self.store.get("PermissionSetGroup", psa["PermissionSetGroupId"])
+                perm_set = self.store.get("PermissionSet", psa["PermissionSetId"])
+                if group is None and (perm_set is None or perm_set["IsOwnedByProfile"]):
+                    continue
+                name = group["DeveloperName"] if group else perm_set["Name"] if perm_set else ""
+                when = psa.get(sf_expiry.EXPIRATION_DATE)
+                found[str(name)] = sf_expiry.parse_datetime(when) if when else None
+            return found
 
     def expire_sessions(self) -> None:
         """Every issued token now answers 401 INVALID_SESSION_ID."""
@@ -190,6 +219,7 @@ class SimulatedOrg(OrgSetup):
     def assignments_of(self, user_id: str) -> tuple[str, ...]:
         """Names of the user's permission sets and groups (profile-owned excluded), sorted."""
         with self._lock:
+            sf_expiry.remove_expired(self.store, self.store.clock())
             return self.store.assignment_names(user_id)
 
     def is_frozen(self, user_id: str) -> bool:
@@ -292,4 +322,6 @@ class SimulatedOrg(OrgSetup):
             if used >= total:
                 return RestResult(403, REQUEST_LIMIT_BODY)
             self._api_calls += 1
+            # Salesforce removes expired assignments by itself, bot or no bot.
+            sf_expiry.remove_expired(self.store, self.store.clock())
             return self._rest.handle(call)

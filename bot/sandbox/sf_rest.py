@@ -11,7 +11,7 @@ from bot.sandbox.sf_calls import Call, RestResult
 from bot.sandbox.sf_composite import collections, composite
 from bot.sandbox.sf_errors import SfApiError, not_found
 from bot.sandbox.sf_query import aggregate, attributes, count_rows, execute
-from bot.sandbox.sf_schema import SObjectType, canonical_type
+from bot.sandbox.sf_schema import SObjectType, canonical_type, describe
 from bot.sandbox.sf_soql import parse
 from bot.sandbox.sf_store import Store
 
@@ -110,6 +110,8 @@ class RestApi:
                 201, {"id": record_id, "success": True, "errors": []}, {"Location": location}
             )
         record_id = parts[2]
+        if method == "GET" and record_id == "describe":
+            return RestResult(200, describe(self.store.schema[sobject]))
         if method == "GET":
             wanted = call.query.get("fields")
             return RestResult(200, self.retrieve(sobject, record_id, wanted, call.version))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.sandbox import sf_expiry
 from bot.sandbox.sf_errors import SfApiError, invalid_field, method_not_allowed, not_found
 from bot.sandbox.sf_schema import READ_ONLY_FIELDS
 from bot.sandbox.sf_store import Store
@@ -231,6 +232,7 @@ def create_assignment(store: Store, values: dict[str, Any]) -> str:
         "PermissionSetAssignment", AssigneeId=assignee["Id"], PermissionSetId=perm_set["Id"]
     ):
         raise SfApiError(400, "DUPLICATE_VALUE", "Duplicate PermissionSetAssignment")
+    expiring = sf_expiry.checked(values, store.clock())
     return store.insert(
         "PermissionSetAssignment",
         {
@@ -238,8 +240,24 @@ def create_assignment(store: Store, values: dict[str, Any]) -> str:
             "PermissionSetId": perm_set["Id"],
             "PermissionSetGroupId": group_id,
             "IsActive": True,
+            **{k: v for k, v in expiring.items() if k == sf_expiry.EXPIRATION_DATE},
         },
     )
+
+
+def update_assignment(store: Store, row: dict[str, Any], values: dict[str, Any]) -> None:
+    """Of an assignment only ExpirationDate changes (the field exists when the setting is on)."""
+    for name in values:
+        if name != sf_expiry.EXPIRATION_DATE:
+            raise SfApiError(
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {name}. Please check the security settings "
+                "of this field and verify that it is read/write for your profile or "
+                "permission set.",
+                (name,),
+            )
+    row.update(sf_expiry.checked(values, store.clock()))
 
 
 def create(store: Store, caller: str, sobject: str, body: dict[str, Any]) -> str:
@@ -263,6 +281,10 @@ def update(store: Store, caller: str, sobject: str, record_id: str, body: dict[s
     if sobject == "User":
         _require(store, caller, "PermissionsManageUsers", "PermissionsManageInternalUsers")
         update_user(store, row, values)
+        return
+    if sobject == sf_expiry.ASSIGNMENT:
+        _require(store, caller, "PermissionsAssignPermissionSets")
+        update_assignment(store, row, values)
         return
     _require(store, caller, "PermissionsFreezeUsers", "PermissionsManageUsers")
     for name in values:

@@ -112,7 +112,7 @@ def build_schema() -> dict[str, SObjectType]:
                 Relationship("PermissionSet", "PermissionSetId", "PermissionSet"),
                 Relationship("PermissionSetGroup", "PermissionSetGroupId", "PermissionSetGroup"),
             ),
-            frozenset({"create", "delete"}),
+            frozenset({"create", "update", "delete"}),
         ),
         SObjectType(
             "User",
@@ -213,6 +213,45 @@ def canonical_type(schema: dict[str, SObjectType], name: str) -> SObjectType | N
 
 # Fields the API computes or that never change after insert.
 READ_ONLY_FIELDS = frozenset({"Id", "Name", "UserType", "CreatedDate", "CreatedById", "UserId"})
+_DATE_TIMES = frozenset({"CreatedDate", "ExpirationDate"})
+
+
+def _field_type(name: str) -> str:
+    if name == "Id":
+        return "id"
+    if name in _DATE_TIMES:
+        return "datetime"
+    if name.endswith("Id"):
+        return "reference"
+    if name.startswith(("Is", "Permissions")):
+        return "boolean"
+    return "string"
+
+
+def describe(sobject_type: SObjectType) -> dict[str, object]:
+    """GET sobjects/{type}/describe, cut down to the keys a client reads: the object's calls and
+    each field's name, type and whether it can be written."""
+    writable = sobject_type.calls & {"create", "update"}
+    fields = [
+        {
+            "name": name,
+            "type": _field_type(name),
+            "createable": "create" in writable and name not in READ_ONLY_FIELDS,
+            "updateable": "update" in writable and name not in READ_ONLY_FIELDS,
+            "nillable": name not in ("Id", "AssigneeId"),
+        }
+        for name in (*sobject_type.fields, *sorted(sobject_type.extra_fields))
+    ]
+    return {
+        "name": sobject_type.name,
+        "keyPrefix": sobject_type.prefix,
+        "createable": "create" in sobject_type.calls,
+        "updateable": "update" in sobject_type.calls,
+        "deletable": "delete" in sobject_type.calls,
+        "queryable": True,
+        "fields": fields,
+    }
+
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.sandbox import sf_rules
@@ -15,8 +17,8 @@ from bot.sandbox.sf_store import Store
 class OrgSetup(RecordSetup):
     """The org's records and the admin actions that create them (no API calls, thread-safe)."""
 
-    def __init__(self) -> None:
-        self.store = Store()
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = Store(clock)
         self.auth = OrgAuth(self.store)
         self.integration_username: str | None = None
         self._lock = threading.RLock()

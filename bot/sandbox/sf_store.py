@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.sandbox.sf_schema import PERMISSION_FIELDS, IdFactory, SObjectType, build_schema
@@ -22,7 +24,8 @@ class OrgPolicies:
 class Store:
     """Rows of every object, keyed by 18-character Id, in insertion order."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock  # the org's time: when assignments expire
         self.schema: dict[str, SObjectType] = build_schema()
         self.ids = IdFactory()
         self.tables: Tables = {name: {} for name in self.schema}

@@ -137,7 +137,7 @@ async def start_stage(
     requests reach it in envelopes over that link instead of signed HTTP.
     """
     if org is None:
-        org = SimulatedOrg()
+        org = SimulatedOrg(clock=clock)
         org.seed_demo()
     org_server = OrgServer(org)
     org_server.start()

@@ -52,6 +52,7 @@ from handlers.flows.provision import (
 from handlers.flows.revoke import HOLDING, OPEN_REVOCATION, is_offboarding, revocation_failed
 from handlers.policy import Application, Policy
 from salesforce.errors import DuplicateUsername, RecordNotFound, SalesforceError
+from salesforce.expiration import EXPIRATION_DATE
 from salesforce.holdings import DEFAULT_OBJECTS, Holdings
 from salesforce.models import (
     Catalog,
@@ -92,6 +93,7 @@ class _Plan:
     """One user's requests and what they want, before Salesforce is asked."""
 
     user: ManagedUser
+    starts: datetime  # a grant activated by this round runs from here
     wanted: list[AccessRequest] = field(default_factory=list)
     to_activate: list[AccessRequest] = field(default_factory=list)
     to_close: list[AccessRequest] = field(default_factory=list)  # revocations
@@ -99,6 +101,19 @@ class _Plan:
     outcomes: list[Outcome] = field(default_factory=list)
     refreshed: bool = False  # the catalog was read again for this user in this round
     error: SalesforceError | None = None  # the catalog could not be read
+    expiry: bool = False  # the org ends assignments by their ExpirationDate
+    ends: dict[str, datetime] = field(default_factory=dict)  # grant id -> its end
+
+    def end_of(self, grant: AccessRequest) -> datetime | None:
+        """When ``grant`` ends: its recorded end, or (not active yet) start + duration.
+
+        The same value becomes the grant's ``expires_at`` and its assignments'
+        ExpirationDate, so the bot and Salesforce agree on the end."""
+        if grant.expires_at is not None:
+            return grant.expires_at
+        if grant.duration is None:
+            return None
+        return self.ends.setdefault(grant.id, self.starts + grant.duration)
 
     @property
     def subject_email(self) -> str:
@@ -186,7 +201,7 @@ class Converger:
         return user.origin is ManagedOrigin.CREATED and not plan.wanted and bool(user.sf_user_id)
 
     async def _plan(self, user: ManagedUser, catalog: _LazyCatalog) -> _Plan:
-        plan = _Plan(user=user)
+        plan = _Plan(user=user, starts=self.repo.clock())
         requests = await self.repo.find(sf_username=user.username, limit=1000)
         revocations = [r for r in requests if r.kind is Kind.REVOKE and r.state in OPEN_REVOCATION]
         revoked = {r.grant_id for r in revocations}
@@ -205,8 +220,10 @@ class Converger:
                 if grant.state in NOT_YET_ACTIVE:
                     plan.to_activate.append(grant)
                 continue
+            plan.expiry = known.assignment_expiry
+            ends = {"expires_at": plan.end_of(grant)}
             try:
-                plan.access.append(grant_access(grant, app, known))
+                plan.access.append(grant_access(grant, app, known).model_copy(update=ends))
             except Unresolvable as problem:
                 if grant.state is State.PROVISIONING:
                     plan.outcomes.append(await needs_admin(self.repo, grant, problem))
@@ -218,7 +235,8 @@ class Converger:
                     problem.human,
                     extra={"request_id": grant.id, "application": grant.application},
                 )
-                plan.access.append(grant_access(grant, app, known, lenient=True))
+                access = grant_access(grant, app, known, lenient=True)
+                plan.access.append(access.model_copy(update=ends))
             plan.wanted.append(grant)
             if grant.state in NOT_YET_ACTIVE:
                 plan.to_activate.append(grant)
@@ -255,7 +273,9 @@ class Converger:
                 user, actual = found
                 plan.user = user
             if actual is None:
-                actual = await self.gateway.read_user(user.sf_user_id or "")
+                actual = await self.gateway.read_user(
+                    user.sf_user_id or "", with_expiry=plan.expiry
+                )
             if actual is None:
                 raise RecordNotFound(f"no User {user.sf_user_id}", error_code="NOT_FOUND")
             desired = self._desired(plan)
@@ -271,10 +291,11 @@ class Converger:
                     frozenset(actual.assignments),
                 ),
                 dict(app.extra_user_fields) if app else None,
+                now=self.repo.clock(),
             )
             outcome = await self.gateway.apply_change(change)
         except SalesforceError as error:
-            if error.error_code == STALE_ID and not plan.refreshed:
+            if _outdated_catalog(error) and not plan.refreshed:
                 await self._replan_with_fresh_catalog(plan)
                 return
             await self._failed(plan, error)
@@ -295,16 +316,18 @@ class Converger:
                 "assigned": list(change.assign),
                 "removed": len(change.remove),
                 "frozen": change.frozen,
+                **({"ends_moved": len(change.reexpire)} if change.reexpire else {}),
             },
         )
         action = ProvisionAction.UPDATED if actual.is_active else ProvisionAction.REACTIVATED
         await self._settle(plan, outcome, action, actual, desired)
 
     async def _replan_with_fresh_catalog(self, plan: _Plan) -> None:
-        """An Id the cached catalog gave is gone (deleted or recreated in Setup): read the
-        catalog again; a name that is gone makes the grant incomplete, a new Id is used."""
+        """An Id the cached catalog gave is gone (deleted or recreated in Setup), or assignment
+        expiration was turned off since: read the catalog again; a name that is gone makes the
+        grant incomplete, a new Id is used."""
         log.info(
-            "%s: Salesforce no longer knows a cached Id; reading the catalog again",
+            "%s: Salesforce refused what the cached catalog says; reading the catalog again",
             plan.user.username,
         )
         await self.catalog.refresh()
@@ -317,18 +340,23 @@ class Converger:
         """The user behind a managed username: created now, found as ours, or adopted."""
         user = plan.user
         if plan.wanted:
+            desired = self._desired(plan)
             spec = spec_for(
                 plan.wanted,
-                self._desired(plan),
+                desired,
                 await self.people(plan.wanted[0].subject_id),
                 self._app_of(plan),
                 self.cfg,
                 username=user.username,
             )
+            if plan.expiry:
+                now = self.repo.clock()
+                ends = {i: end for i, end in desired.ends.items() if end > now}
+                spec = spec.model_copy(update={"expirations": ends})
             try:
                 created = await self.gateway.create_user(spec)
             except DuplicateUsername as taken:
-                found = await self.gateway.find_user_state(user.username)
+                found = await self.gateway.find_user_state(user.username, with_expiry=plan.expiry)
                 if found is None:  # taken in another org: usernames are global
                     raise taken from None
                 return await self._take_over(plan, found)
@@ -614,9 +642,7 @@ class Converger:
             return
         # A newer profile replaces an older grant's while it lasts: its owners are told.
         supersedes = desired.superseded if desired.profile_grant == grant.id else ()
-        expires = None
-        if grant.duration is not None:
-            expires = self.repo.clock() + grant.duration
+        expires = plan.end_of(grant)
         done = await self.repo.transition(
             grant.id,
             expected=NOT_YET_ACTIVE,
@@ -659,6 +685,13 @@ class Converger:
         if not requests:
             return None
         return policy.application(requests[0].application) or policy.default_application
+
+
+def _outdated_catalog(error: SalesforceError) -> bool:
+    """Salesforce refused an Id or the ExpirationDate field the cached catalog vouched for."""
+    if error.error_code == STALE_ID:
+        return True
+    return error.error_code == "INVALID_FIELD" and EXPIRATION_DATE in error.raw_message
 
 
 async def close_revocation(

@@ -6,6 +6,10 @@
   baseline (active or not, frozen or not, its profile, role and assignments).
 - The bot removes only what it added: ``difference`` removes an assignment only when the bot
   made it (or made the whole user and no grant is left).
+- Ends: an assignment only time-bound grants give ends with the latest of them; one a
+  permanent grant (or the baseline) also gives never ends. In an org with assignment
+  expiration the assignment carries that end as its ExpirationDate, so Salesforce removes it
+  even when the bot is down; ``difference`` moves it when a grant is extended.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from salesforce.expiration import same_moment
 from salesforce.models import UserChange, UserState
 from storage.models import Baseline, ManagedOrigin
 
@@ -31,6 +36,7 @@ class GrantAccess(_Frozen):
     role_id: str | None = None
     assignables: tuple[str, ...] = ()
     since: datetime
+    expires_at: datetime | None = None  # None: the grant does not end by itself
 
 
 class DesiredUser(_Frozen):
@@ -44,6 +50,24 @@ class DesiredUser(_Frozen):
     assignments: frozenset[str] = frozenset()
     profile_grant: str | None = None  # the grant whose profile and role apply
     superseded: tuple[str, ...] = ()  # grants whose profile no longer applies
+    # Permission set or group Id -> when it ends (absent: it does not end by itself).
+    ends: dict[str, datetime] = Field(default_factory=dict)
+
+
+def assignment_ends(
+    baseline: Baseline | None, grants: Sequence[GrantAccess]
+) -> dict[str, datetime]:
+    """When each assignment ends: the latest end of the grants giving it, unless a permanent
+    grant or the baseline also gives it (then it has no end)."""
+    permanent = set(baseline.assignments) if baseline else set[str]()
+    ends: dict[str, datetime] = {}
+    for grant in grants:
+        for assignable in grant.assignables:
+            if grant.expires_at is None:
+                permanent.add(assignable)
+            elif assignable not in ends or ends[assignable] < grant.expires_at:
+                ends[assignable] = grant.expires_at
+    return {i: end for i, end in ends.items() if i not in permanent}
 
 
 def desired_state(
@@ -63,6 +87,7 @@ def desired_state(
             frozen=False,
             assignments=sets,
             profile_grant=newest.grant_id,
+            ends=assignment_ends(baseline, grants),
             superseded=tuple(
                 g.grant_id
                 for g in grants
@@ -100,8 +125,16 @@ def difference(
     desired: DesiredUser,
     may_remove: frozenset[str],
     extra_fields: dict[str, str | int | bool] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> UserChange:
-    """The smallest change that takes ``actual`` to ``desired`` (empty when it is there)."""
+    """The smallest change that takes ``actual`` to ``desired`` (empty when it is there).
+
+    An assignment whose end has passed (``now``) is not given again: Salesforce may have
+    removed it already, and the grant's expiry is under way. When ``actual`` was read with
+    its ExpirationDates (the org has them), new assignments get their end and the bot's own
+    assignments whose end changed (an extension, a permanent grant) have it moved.
+    """
     fields: dict[str, str | int | bool | None] = {}
     if actual.is_active != desired.active:
         fields["IsActive"] = desired.active
@@ -116,10 +149,19 @@ def difference(
     if desired.frozen is not None and actual.frozen != desired.frozen and actual.login_id:
         frozen = desired.frozen
     held = frozenset(actual.assignments)
-    assign = tuple(sorted(desired.assignments - held)) if desired.active else ()
+    ended = {i for i, end in desired.ends.items() if now is not None and end <= now}
+    assign = tuple(sorted(desired.assignments - held - ended)) if desired.active else ()
     remove = tuple(
         actual.assignments[i] for i in sorted(held - desired.assignments) if i in may_remove
     )
+    expires: dict[str, datetime] = {}
+    reexpire: dict[str, datetime | None] = {}
+    if actual.expirations is not None and desired.active:
+        expires = {i: desired.ends[i] for i in assign if i in desired.ends}
+        for i in sorted((held & desired.assignments & may_remove) - ended):
+            wanted = desired.ends.get(i)
+            if not same_moment(wanted, actual.expirations.get(i)):
+                reexpire[actual.assignments[i]] = wanted
     return UserChange(
         user_id=actual.id,
         fields=fields,
@@ -127,6 +169,8 @@ def difference(
         login_id=actual.login_id,
         assign=assign,
         remove=remove,
+        expires=expires,
+        reexpire=reexpire,
     )
 
 

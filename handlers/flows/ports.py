@@ -49,11 +49,14 @@ class SalesforceGateway(Protocol):
         """What a profile, set or group could hand over; whether the bot's user holds it."""
         ...
 
-    async def read_user(self, user_id: str) -> UserState | None:
-        """The user with this Id as it is now (assignments, freeze)."""
+    async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
+        """The user with this Id as it is now (assignments, freeze; ``with_expiry``: each
+        assignment's ExpirationDate, for an org that has the field)."""
         ...
 
-    async def find_user_state(self, username: str) -> UserState | None:
+    async def find_user_state(
+        self, username: str, *, with_expiry: bool = False
+    ) -> UserState | None:
         """The user with this Username as it is now."""
         ...
 

@@ -113,11 +113,13 @@ class FakeGateway:
     async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
         return RecordPowers(kind=kind, record_id=record_id)
 
-    async def read_user(self, user_id: str) -> UserState | None:
+    async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
         self.calls.append(("read_user", user_id))
         return self.states.get(user_id)
 
-    async def find_user_state(self, username: str) -> UserState | None:
+    async def find_user_state(
+        self, username: str, *, with_expiry: bool = False
+    ) -> UserState | None:
         self.calls.append(("find_user_state", username))
         return next((u for u in self.states.values() if u.username == username), None)
 

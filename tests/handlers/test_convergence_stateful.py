@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import trustme
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from bot.sandbox.salesforce_org import FaultKind, OrgServer, SimulatedOrg, UserSnapshot
 from handlers.flows.batch import revoke_together
@@ -63,7 +63,7 @@ SETS = ("Sales_Ops", "Reports_Export", "Knowledge_Author")
 CA = trustme.CA()
 EXAMPLES = int(os.environ.get("ACCESSBOT_STATEFUL_EXAMPLES", "12"))
 STEPS = int(os.environ.get("ACCESSBOT_STATEFUL_STEPS", "25"))
-STATS = {"examples": 0, "steps": 0}
+STATS = {"examples": 0, "steps": 0, "timed": 0}
 
 POLICY = Policy(
     applications=(
@@ -98,6 +98,7 @@ class AccessModel(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.org = SimulatedOrg()
         self.org.seed_demo()
+        self.expiring = False
         self.server = OrgServer(self.org, CA)
         self.server.start()
         self.saved_ca = os.environ.get("REQUESTS_CA_BUNDLE")
@@ -106,6 +107,13 @@ class AccessModel(RuleBasedStateMachine):
         self.db_path = Path(self.folder.name) / "model.sqlite3"
         self.before = {u.id: self._look(u) for u in self.org.users()}
         self.run(self._open())
+
+    @initialize(expiring=st.booleans())
+    def org_setting(self, expiring: bool) -> None:
+        """Half the orgs let assignments carry their end (Salesforce-enforced expiry)."""
+        self.expiring = expiring
+        if expiring:
+            self.org.turn_on_assignment_expiration()
 
     # --- plumbing ---------------------------------------------------------------------------
     def run(self, work: Coroutine[Any, Any, T]) -> T:
@@ -395,6 +403,22 @@ class AccessModel(RuleBasedStateMachine):
         assert user.is_active and not user.frozen, f"{user.username} has grants but no access"
         assert user.profile_name == newest.profile, user.username
         assert held == wanted, f"{user.username}: holds {held}, grants give {wanted}"
+        if self.expiring:
+            self._check_ends(user, baseline, active)
+
+    def _check_ends(self, user: UserSnapshot, baseline: Any, active: list[AccessRequest]) -> None:
+        """Each set ends with the latest of its grants; never when a permanent grant (or the
+        baseline) gives it too."""
+        kept = self._names(baseline.assignments) if baseline else set()
+        for name, held_end in self.org.assignment_expirations(user.id).items():
+            STATS["timed"] += held_end is not None
+            ends = [g.expires_at for g in active if name in g.permission_sets]
+            if name in kept or None in ends:
+                assert held_end is None, f"{user.username}: {name} ends at {held_end}"
+                continue
+            wanted = max(e for e in ends if e is not None)
+            assert held_end is not None, f"{user.username}: {name} never ends"
+            assert abs((held_end - wanted).total_seconds()) < 1, (name, held_end, wanted)
 
     def _names(self, ids: tuple[str, ...]) -> set[str]:
         by_id = {self.org.id_of("PermissionSet", name): name for name in SETS}
@@ -411,4 +435,7 @@ TestAccessModel = AccessModel.TestCase
 
 
 def teardown_module() -> None:
-    print(f"\nstateful access model: {STATS['examples']} examples, {STATS['steps']} steps checked")
+    print(
+        f"\nstateful access model: {STATS['examples']} examples, {STATS['steps']} steps checked, "
+        f"{STATS['timed']} assignments with an end"
+    )

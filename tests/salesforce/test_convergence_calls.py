@@ -79,7 +79,12 @@ async def converger(
 
 
 async def grant(
-    repo: RequestRepository, converger: Converger, email: str, *sets: str, profile: str = ""
+    repo: RequestRepository,
+    converger: Converger,
+    email: str,
+    *sets: str,
+    profile: str = "",
+    days: int | None = None,
 ) -> AccessRequest:
     created, _ = await repo.create(
         NewRequest(
@@ -91,6 +96,7 @@ async def grant(
             license="Salesforce",
             profile=profile or "Sales User",
             permission_sets=sets,
+            duration=None if days is None else timedelta(days=days),
         ),
         actor="U0OWNER",
     )
@@ -131,6 +137,39 @@ async def test_a_new_user_costs_one_call_and_a_clean_one_one_read(
     assert all(p["method"] == "GET" for p in parts)
     managed = await repo.managed.get("pat@acme.com")
     assert managed is not None and not managed.dirty and managed.sf_user_id == done.sf_user_id
+
+
+async def test_assignments_that_expire_cost_nothing_more(
+    repo: RequestRepository, converger: Converger, org: SimulatedOrg
+) -> None:
+    org.turn_on_assignment_expiration()
+    await converger.catalog.refresh()  # the describe comes with the catalog: no call of its own
+    org.reset_counters()
+    done = await grant(repo, converger, "pat@acme.com", "Sales_Ops", days=1)
+    assert org.api_calls == 1
+    (create,) = org.calls
+    (assign,) = [p for p in create.json["compositeRequest"] if p["referenceId"] == "assign0"]
+    assert "ExpirationDate" in assign["body"]
+    org.reset_counters()
+    await repo.managed.mark("pat@acme.com", subject_id="U0PAT")
+    assert await converger.converge(["pat@acme.com"]) == []
+    assert org.api_calls == 1  # the end Salesforce holds is the grant's: nothing to move
+    assert done.expires_at is not None
+
+
+async def test_expiration_turned_off_since_the_catalog_was_read(
+    repo: RequestRepository, converger: Converger, org: SimulatedOrg
+) -> None:
+    org.turn_on_assignment_expiration()
+    await converger.catalog.refresh()
+    await grant(repo, converger, "pat@acme.com", "Sales_Ops", days=1)
+    org.turn_off_assignment_expiration()  # the cached catalog still says it is on
+    second = await grant(repo, converger, "pat@acme.com", "Reports_Export", days=1)
+    assert org.assignments_of(second.sf_user_id or "") == ("Reports_Export", "Sales_Ops")
+    catalog = await converger.catalog.current()
+    assert not catalog.assignment_expiry
+    managed = await repo.managed.get("pat@acme.com")
+    assert managed is not None and not managed.dirty and managed.last_error is None
 
 
 async def test_adopting_a_returning_user_costs_three(
