@@ -9,11 +9,6 @@ from datetime import timedelta
 
 from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit_secret import load_audit_key
@@ -35,6 +30,7 @@ from handlers.notifier import Notifier
 from handlers.offboarding_batch import BatchWindow
 from handlers.people import SlackPeople
 from handlers.policy import Policy
+from handlers.rate_limits import RateLimitCounter, retry_handlers
 from handlers.request_log import log_request_change
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
@@ -54,8 +50,9 @@ log = logging.getLogger(__name__)
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that waits out 429s and retries 5xx and dropped connections.
+def slack_client(settings: Settings, rate_limits: RateLimitCounter | None = None) -> AsyncWebClient:
+    """A Web API client that waits out 429s (counted in ``rate_limits``) and retries 5xx and
+    dropped connections.
 
     Call it inside the running loop: the client keeps one HTTP session, so calls reuse open
     connections instead of paying a new connection (and session) each; ``Runtime.close``
@@ -66,11 +63,7 @@ def slack_client(settings: Settings) -> AsyncWebClient:
         token=token.get_secret_value() if token else None,
         base_url=settings.slack_api_url or SLACK_API_DEFAULT,
         session=ClientSession(timeout=ClientTimeout(total=30)),
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=retry_handlers(rate_limits or RateLimitCounter()),
     )
 
 
@@ -173,7 +166,8 @@ async def build_runtime(
     file_policy = policy
     policy = EffectivePolicy(file_policy, overrides)
     homes = HomePublisher(HomeTabs(db))
-    client = slack_client(settings)
+    rate_limits = RateLimitCounter()
+    client = slack_client(settings, rate_limits)
     instance_url = settings.salesforce_instance_url or ""
     lease = timedelta(seconds=settings.lease_seconds)
     config = BotConfig(
@@ -238,6 +232,7 @@ async def build_runtime(
         worker=worker,
         homes=homes,
         overrides=overrides,
+        rate_limits=rate_limits,
     )
     worker.bind(deps)
     homes.bind(deps)
