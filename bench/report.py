@@ -31,6 +31,13 @@ METHOD = """\
   `SFType`); deactivation is one PATCH per user. Its Salesforce calls run on a thread pool as
   wide as the real gateway's, so the comparison is about round trips, not concurrency. The
   scheduler's baseline is the same queries on a copy of the database without its indexes.
+- **Slack's rate limits apply.** The simulated Slack answers as Slack does past its limits:
+  HTTP 429 with `Retry-After`, per method per workspace by tier (tier 2 about 20 calls a minute,
+  tier 3 about 50, tier 4 about 100; each a token bucket holding a minute's calls) and per
+  conversation for `chat.postMessage` (three at once, then one a second). Both bots meet the
+  same limits: a figure that needs more Slack calls than Slack allows in its time is bounded by
+  Slack, not by the bot (for instance, one owner asked about a thousand requests in DMs gets
+  them over about a thousand seconds).
 - **Load.** {users} simulated people send signed requests, as Slack would: each waits for the
   answer, then thinks {think} s on average (uniformly between half and one and a half times
   that) before the next, the way load-testing tools model users; they arrive spread over the

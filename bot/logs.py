@@ -21,8 +21,10 @@ MASK = "[redacted]"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LogFormat = Literal["text", "json"]
 # Libraries that narrate routine work at INFO: APScheduler two lines per job per tick, aiohttp
-# one per HTTP request Slack sends.
-_CHATTY = ("apscheduler", "aiohttp.access")
+# one per HTTP request Slack sends, slack_sdk's client one per retry (a 429 waited out is
+# routine; handlers.rate_limits counts it and says so at DEBUG). slack_sdk's client checks its
+# own logger's level, so it is named exactly.
+_CHATTY = ("apscheduler", "aiohttp.access", "slack_sdk.web.async_base_client")
 # What every LogRecord has; anything else on a record was given with ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",

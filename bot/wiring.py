@@ -9,10 +9,6 @@ from datetime import timedelta
 
 from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit_secret import load_audit_key
@@ -33,10 +29,11 @@ from handlers.listeners.home import HomePublisher
 from handlers.notifier import Notifier
 from handlers.offboarding_batch import BatchWindow
 from handlers.ops.endpoints import OpsEndpoints
-from handlers.ops.metrics import CountingRateLimitRetries, Metrics
+from handlers.ops.metrics import Metrics
 from handlers.ops.readiness import bot_readiness
 from handlers.people import SlackPeople
 from handlers.policy import Policy
+from handlers.rate_limits import RateLimitCounter, retry_handlers
 from handlers.request_log import log_request_change
 from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
@@ -58,25 +55,20 @@ log = logging.getLogger(__name__)
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
 
-def slack_client(
-    settings: Settings, on_429: Callable[[str], None] = lambda method: None
-) -> AsyncWebClient:
-    """A Web API client that waits out 429s and retries 5xx and dropped connections.
+def slack_client(settings: Settings, rate_limits: RateLimitCounter | None = None) -> AsyncWebClient:
+    """A Web API client that waits out 429s (counted in ``rate_limits``) and retries 5xx and
+    dropped connections.
 
     Call it inside the running loop: the client keeps one HTTP session, so calls reuse open
     connections instead of paying a new connection (and session) each; ``Runtime.close``
-    closes it. ``on_429`` hears the method of every rate-limited answer (for the metrics).
+    closes it.
     """
     token = settings.slack_bot_token
     return AsyncWebClient(
         token=token.get_secret_value() if token else None,
         base_url=settings.slack_api_url or SLACK_API_DEFAULT,
         session=ClientSession(timeout=ClientTimeout(total=30)),
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            CountingRateLimitRetries(on_429, max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=retry_handlers(rate_limits or RateLimitCounter()),
     )
 
 
@@ -190,7 +182,8 @@ async def build_runtime(
     policy = EffectivePolicy(file_policy, overrides)
     homes = HomePublisher(HomeTabs(db))
     metrics = Metrics(RequestStats(db), gateway, clock)
-    client = slack_client(settings, on_429=metrics.rate_limited)
+    rate_limits = RateLimitCounter(listeners=[metrics.rate_limited])
+    client = slack_client(settings, rate_limits)
     instance_url = settings.salesforce_instance_url or ""
     lease = timedelta(seconds=settings.lease_seconds)
     config = BotConfig(
@@ -256,6 +249,7 @@ async def build_runtime(
         homes=homes,
         overrides=overrides,
         user_groups=SlackUserGroups(client),
+        rate_limits=rate_limits,
     )
     worker.bind(deps)
     homes.bind(deps)

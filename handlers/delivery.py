@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.channel_turns import ChannelTurns
 from handlers.views.message import SlackMessage
 from storage.db import Clock
 from storage.models import MessageRef
@@ -25,6 +26,7 @@ TRANSIENT_ERRORS = frozenset(
 )
 GIVE_UP_AFTER = timedelta(days=1)
 MAX_GAP = timedelta(minutes=30)
+OLDER_WAITING = "an older message to the conversation is waiting"
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,25 @@ def _transient(error: Exception) -> str | None:
     return None
 
 
+def _retry_after(error: Exception) -> timedelta | None:
+    """The wait a 429 asked for, when it said."""
+    if not isinstance(error, SlackApiError) or error.response.status_code != 429:
+        return None
+    value = (error.response.headers or {}).get("Retry-After")
+    try:
+        return timedelta(seconds=int(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
 class SlackDelivery:
-    """chat.postMessage and chat.update, with an outbox behind the client's own retries."""
+    """chat.postMessage and chat.update, with an outbox behind the client's own retries.
+
+    Slack takes about one message a second per conversation: posts to one conversation go out
+    one at a time in the order asked (the client waits out a 429's Retry-After before the
+    next), while other conversations go on. A post that still fails waits in the outbox, and
+    later posts to its conversation queue behind it there, so none overtakes another.
+    """
 
     def __init__(
         self,
@@ -68,6 +87,7 @@ class SlackDelivery:
         self._clock = clock
         self._worker = worker
         self._lease = lease
+        self._turns = ChannelTurns()
 
     async def post(
         self,
@@ -77,14 +97,21 @@ class SlackDelivery:
         thread_ts: str | None = None,
         keep: Keep | None = None,
     ) -> tuple[str, str] | None:
-        """Post now; (channel, ts) on success, None when it was queued or refused."""
-        try:
-            posted = await self._send_post(channel, message.text, message.blocks, thread_ts)
-        except Exception as error:
-            await self._queue_or_drop(
-                error, "chat.postMessage", channel, message, thread_ts=thread_ts, keep=keep
-            )
-            return None
+        """Post now, after earlier posts to the conversation; (channel, ts) on success, None
+        when it was queued or refused."""
+        async with self._turns.turn(channel):
+            if await self._outbox.has_post_waiting(self._turns.aliases(channel)):
+                await self._queue(
+                    "chat.postMessage", channel, message, OLDER_WAITING, thread_ts, keep=keep
+                )
+                return None
+            try:
+                posted = await self._send_post(channel, message.text, message.blocks, thread_ts)
+            except Exception as error:
+                await self._queue_or_drop(
+                    error, "chat.postMessage", channel, message, thread_ts=thread_ts, keep=keep
+                )
+                return None
         if keep is not None:
             await self._remember(keep, *posted)
         return posted
@@ -116,24 +143,41 @@ class SlackDelivery:
 
     async def flush(self, limit: int = 50) -> int:
         """Send what waits in the outbox (claimed, so once across processes); returns how many
-        Slack took."""
+        Slack took. A post that fails holds back the later posts to its conversation."""
         delivered = 0
+        held: dict[str, datetime] = {}
         for item in await self._outbox.claim(worker=self._worker, lease=self._lease, limit=limit):
+            is_post = item.method != "chat.update"
+            if is_post and item.channel in held:
+                await self._outbox.defer(item.id, held[item.channel])
+                continue
             try:
-                await self._resend(item)
-            except Exception as error:
-                reason = _transient(error)
-                too_old = self._clock() - item.created_at > GIVE_UP_AFTER
-                if reason is None or too_old:
-                    log.error("giving up on a message to %s: %s", item.channel, error)
-                    await self._outbox.failed(item.id, str(reason or error), None)
+                if is_post:
+                    async with self._turns.turn(item.channel):
+                        await self._resend(item)
                 else:
-                    gap = min(timedelta(seconds=5) * 2 ** min(item.attempts, 12), MAX_GAP)
-                    await self._outbox.failed(item.id, reason, self._clock() + gap)
+                    await self._resend(item)
+            except Exception as error:
+                retry_at = await self._failed(item, error)
+                if is_post and retry_at is not None:
+                    held[item.channel] = retry_at
                 continue
             await self._outbox.sent(item.id)
             delivered += 1
         return delivered
+
+    async def _failed(self, item: OutboxItem, error: Exception) -> datetime | None:
+        """Give up on ``item``, or store when to try it again (returned)."""
+        reason = _transient(error)
+        too_old = self._clock() - item.created_at > GIVE_UP_AFTER
+        if reason is None or too_old:
+            log.error("giving up on a message to %s: %s", item.channel, error)
+            await self._outbox.failed(item.id, str(reason or error), None)
+            return None
+        gap = min(timedelta(seconds=5) * 2 ** min(item.attempts, 12), MAX_GAP)
+        retry_at = self._clock() + (_retry_after(error) or gap)
+        await self._outbox.failed(item.id, reason, retry_at)
+        return retry_at
 
     async def _resend(self, item: OutboxItem) -> None:
         if item.method == "chat.update" and item.ts:
@@ -156,7 +200,9 @@ class SlackDelivery:
             unfurl_links=False,
             unfurl_media=False,
         )
-        return str(response["channel"]), str(response["ts"])
+        posted_in = str(response["channel"])
+        self._turns.learn(channel, posted_in)
+        return posted_in, str(response["ts"])
 
     async def _remember(self, keep: Keep, channel: str, ts: str) -> None:
         await self._repo.add_message(
@@ -186,6 +232,19 @@ class SlackDelivery:
             log.warning("Slack refused %s to %s: %s", method, channel, detail)
             return
         log.warning("%s to %s failed (%s); queued to send again", method, channel, reason)
+        await self._queue(method, channel, message, reason, thread_ts, ts=ts, keep=keep)
+
+    async def _queue(
+        self,
+        method: str,
+        channel: str,
+        message: SlackMessage,
+        reason: str,
+        thread_ts: str | None,
+        *,
+        ts: str | None = None,
+        keep: Keep | None = None,
+    ) -> None:
         await self._outbox.add(
             method=method,
             channel=channel,

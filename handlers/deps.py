@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from handlers.listeners.home import HomePublisher
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
+    from handlers.rate_limits import RateLimitCounter
     from handlers.user_groups import SlackUserGroups
     from handlers.worker import Worker
 
@@ -61,3 +62,5 @@ class Deps:
     homes: HomePublisher
     overrides: PolicyOverrides
     user_groups: SlackUserGroups
+    # The 429s Slack answered this process (for metrics); the client's retry handler counts.
+    rate_limits: RateLimitCounter

@@ -36,7 +36,8 @@ class OutboxItem(BaseModel):
 # The stored updates of one message: only the newest of them may reach Slack.
 SUPERSEDED = "superseded by a newer update of the message"
 # Pending rows due now and free; an update waits while another update of its message is out
-# (claimed by a live lease), so an older one landing late cannot overwrite it.
+# (claimed by a live lease), so an older one landing late cannot overwrite it; a post waits
+# while an older post to its channel is not due yet or is out, so none overtakes another.
 _CLAIM = """
     UPDATE outbox SET claimed_until = :until, claimed_by = :worker
      WHERE id IN (
@@ -47,6 +48,11 @@ _CLAIM = """
                SELECT 1 FROM outbox AS o
                 WHERE o.method = 'chat.update' AND o.channel = outbox.channel AND o.ts = outbox.ts
                   AND o.id <> outbox.id AND o.state = 'pending' AND o.claimed_until >= :now))
+           AND NOT (method = 'chat.postMessage' AND EXISTS (
+               SELECT 1 FROM outbox AS o
+                WHERE o.method = 'chat.postMessage' AND o.channel = outbox.channel
+                  AND o.id < outbox.id AND o.state = 'pending'
+                  AND (o.next_attempt_at > :now OR o.claimed_until >= :now)))
          ORDER BY id LIMIT :limit)
     RETURNING *
 """
@@ -147,6 +153,26 @@ class Outbox:
             (channel, ts),
         ) as cur:
             return await cur.fetchone() is not None
+
+    async def has_post_waiting(self, channels: tuple[str, ...]) -> bool:
+        """Whether a message to one of ``channels`` (names of one conversation) is still
+        stored unsent: a newer one must queue behind it to reach Slack in order."""
+        marks = ", ".join("?" for _ in channels)
+        async with self._db.conn.execute(
+            f"SELECT 1 FROM outbox WHERE channel IN ({marks}) "  # noqa: S608 - only placeholders
+            "AND method = 'chat.postMessage' AND state = 'pending' LIMIT 1",
+            channels,
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def defer(self, item_id: int, until: datetime) -> None:
+        """Hand a claimed message back, due at ``until``, without counting an attempt."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET next_attempt_at = ?, claimed_until = NULL, claimed_by = NULL "
+                "WHERE id = ?",
+                (to_db_time(until), item_id),
+            )
 
     async def release_claims_of(self, worker: str) -> int:
         """Drop the leases ``worker`` held when its previous run died."""

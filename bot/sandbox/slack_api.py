@@ -40,13 +40,18 @@ class SimulatedSlack:
         app_id: str = "A0DEMO",
         bot_name: str = "accessbot",
         clock: Callable[[], float] = time.monotonic,
+        rate_limits: bool = True,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
         self.socket_mode = SocketModeHub(app_id=app_id)
         self._lock = threading.RLock()
         self._state = SlackState(
-            team_id=team_id, bot_user_id=bot_user_id, app_id=app_id, clock=clock
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            app_id=app_id,
+            clock=clock,
+            rate_limits=rate_limits,
         )
         self._state.users[bot_user_id] = SlackUser(
             id=bot_user_id, name=bot_name, real_name=bot_name, is_bot=True, email=None
@@ -187,6 +192,15 @@ class SimulatedSlack:
         """Every Web API call received so far, or those of one method."""
         with self._lock:
             return [c for c in self._state.calls if method is None or c.method == method]
+
+    def rate_limited_calls(self, method: str | None = None) -> list[ApiCall]:
+        """The calls answered 429 so far (Slack's limits or an injected 429), or one method's."""
+        return [c for c in self.calls(method) if c.status == 429]
+
+    def set_rate_limits(self, *, enabled: bool) -> None:
+        """Apply Slack's rate limits (the default) or answer every call at once."""
+        with self._lock:
+            self._state.limits.enabled = enabled
 
     def messages(self, channel: str) -> list[PostedMessage]:
         """The channel's messages as they look now (updated, deleted ones left out)."""

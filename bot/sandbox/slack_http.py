@@ -69,7 +69,7 @@ class SlackHttp:
                     headers["Retry-After"] = str(fault.retry_after)
             elif method == CONNECTIONS_OPEN:
                 body = self._connections_open(token)
-            elif (wait := state.rate_limited(method)) is not None:
+            elif (wait := state.rate_limited(method, args)) is not None:
                 status, body = 429, {"ok": False, "error": "ratelimited"}
                 headers["Retry-After"] = str(wait)
             elif method not in METHODS:

@@ -5,7 +5,6 @@ Not thread-safe on its own: ``SimulatedSlack`` holds a lock around every use.
 
 from __future__ import annotations
 
-import math
 import random
 import string
 import time
@@ -14,15 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.sandbox.slack_limits import RateLimits
 from bot.sandbox.slack_records import ApiCall, PostedMessage, ResponsePost, SlackUser
 
 JsonDict = dict[str, Any]
 TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_USES = 5
-# Calls a minute Slack allows before it answers 429 (tier 2); other methods allow more than
-# the bot ever makes.
-RATE_LIMITS = {"users.list": 20, "usergroups.users.list": 20}
-RATE_WINDOW_SECONDS = 60.0
 
 
 class SlackFailure(Exception):
@@ -85,6 +81,7 @@ class SlackState:
         bot_user_id: str,
         app_id: str,
         clock: Callable[[], float],
+        rate_limits: bool = True,
     ) -> None:
         self.team_id = team_id
         self.team_domain = team_id.lower()
@@ -106,7 +103,7 @@ class SlackState:
         self.response_targets: dict[str, ResponseTarget] = {}
         self.calls: list[ApiCall] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
-        self._recent: dict[str, deque[float]] = defaultdict(deque)
+        self.limits = RateLimits(clock, enabled=rate_limits)
         self._last_ts_us = 0
         self._counters: dict[str, int] = defaultdict(int)
         self._rng = random.Random(team_id)
@@ -144,10 +141,13 @@ class SlackState:
     def im_of(self, user_id: str) -> str:
         """The IM channel between the bot and ``user_id``, opened on first use."""
         self.user(user_id)
-        if user_id not in self.ims:
-            # Derived from the user id so transcripts stay readable (U0ALICE -> D0ALICE).
-            self.ims[user_id] = "D" + user_id[1:]
+        self.ims[user_id] = self.im_id(user_id)
         return self.ims[user_id]
+
+    def im_id(self, user_id: str) -> str:
+        """The id of the IM with ``user_id``, whether or not it is open yet."""
+        # Derived from the user id so transcripts stay readable (U0ALICE -> D0ALICE).
+        return self.ims.get(user_id, "D" + user_id[1:])
 
     def im_owner(self, channel: str) -> str | None:
         """The person whose IM with the bot is ``channel``."""
@@ -219,19 +219,15 @@ class SlackState:
         self.response_targets[token] = ResponseTarget(user, channel, source_ts, ephemeral)
         return token
 
-    def rate_limited(self, method: str) -> int | None:
-        """Seconds to wait when ``method`` is over its limit (the call is refused); else None."""
-        limit = RATE_LIMITS.get(method)
-        if limit is None:
-            return None
-        now = self.clock()
-        recent = self._recent[method]
-        while recent and now - recent[0] >= RATE_WINDOW_SECONDS:
-            recent.popleft()
-        if len(recent) >= limit:
-            return max(1, math.ceil(RATE_WINDOW_SECONDS - (now - recent[0])))
-        recent.append(now)
-        return None
+    def rate_limited(self, method: str, args: JsonDict | None = None) -> int | None:
+        """Seconds to wait when this call is over Slack's limit (the call is refused); else None.
+
+        chat.postMessage counts per channel: a person's id and their IM are one channel.
+        """
+        channel = (args or {}).get("channel")
+        if isinstance(channel, str) and channel in self.users:
+            channel = self.im_id(channel)
+        return self.limits.check(method, channel if isinstance(channel, str) else None)
 
     def take_fault(self, method: str, args: JsonDict | None = None) -> Fault | None:
         """The next injected failure for ``method`` (and the call's channel), if any."""

@@ -7,16 +7,11 @@ can run in one process (the tests start many) without sharing a number.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
 from handlers.flows.ports import SalesforceGateway
 from storage.db import Clock
@@ -138,26 +133,3 @@ class Metrics:
         self.due_work.set(await self._stats.due_work(self._clock()))
         self.escalations.set(await self._stats.escalations_open())
         return generate_latest(self.registry)
-
-
-class CountingRateLimitRetries(AsyncRateLimitErrorRetryHandler):
-    """slack_sdk's 429 retry handler, telling ``on_429`` of every 429 (retried or not)."""
-
-    def __init__(self, on_429: Callable[[str], None], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._on_429 = on_429
-
-    async def can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        """Count the 429, then decide as the built-in handler does."""
-        if response is not None and response.status_code == 429:
-            self._on_429(request.url.rstrip("/").rsplit("/", 1)[-1])
-        return await super().can_retry_async(
-            state=state, request=request, response=response, error=error
-        )

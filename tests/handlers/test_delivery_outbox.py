@@ -20,6 +20,9 @@ from storage.outbox import SUPERSEDED, Outbox
 from storage.requests import RequestRepository
 
 CHANNEL = "C0APPROVALS"
+# Slack takes about one message a second per channel (bursts of three): twelve stored messages
+# go to four channels, three each, so one flush may send them all.
+CHANNELS = (CHANNEL, "C0ONE", "C0TWO", "C0THREE")
 LEASE = timedelta(minutes=5)
 
 
@@ -36,7 +39,8 @@ class Process:
 @pytest.fixture
 def slack() -> AsyncIterator[SimulatedSlack]:
     with SimulatedSlack() as simulated:
-        simulated.add_channel(CHANNEL, "access-approvals")
+        for number, channel in enumerate(CHANNELS):
+            simulated.add_channel(channel, f"access-{number}")
         yield simulated
 
 
@@ -67,14 +71,16 @@ async def test_two_processes_send_each_stored_message_once(
 ) -> None:
     a, b = two
     for n in range(12):
+        channel = CHANNELS[n % len(CHANNELS)]
         await a.outbox.add(
-            method="chat.postMessage", channel=CHANNEL, text=f"message {n}", blocks=[], error="500"
+            method="chat.postMessage", channel=channel, text=f"message {n}", blocks=[], error="500"
         )
     sent = await asyncio.gather(a.delivery.flush(), b.delivery.flush())
     assert sum(sent) == 12
-    assert sorted(m.text for m in slack.messages(CHANNEL)) == sorted(
-        f"message {n}" for n in range(12)
-    )
+    for first, channel in enumerate(CHANNELS):
+        # each once, in the order stored
+        expected = [f"message {n}" for n in range(first, 12, len(CHANNELS))]
+        assert [m.text for m in slack.messages(channel)] == expected
     assert len(slack.calls("chat.postMessage")) == 12
     assert await a.outbox.pending() == 0
 

@@ -11,7 +11,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from handlers.ops.metrics import CountingRateLimitRetries, Metrics
+from handlers.ops.metrics import Metrics
+from handlers.rate_limits import CountingRateLimitHandler, RateLimitCounter
 from storage.db import Database
 from storage.models import AccessRequest, Kind, RequestChange, State
 from storage.stats import RequestStats
@@ -89,7 +90,9 @@ async def test_each_runtime_has_its_own_registry(tmp_path: Path) -> None:
 
 async def test_a_429_is_counted_also_when_no_retry_is_left() -> None:
     heard: list[str] = []
-    handler = CountingRateLimitRetries(heard.append, max_retry_count=1)
+    handler = CountingRateLimitHandler(
+        RateLimitCounter(listeners=[heard.append]), max_retry_count=1
+    )
     call = HttpRequest(method="POST", url="https://slack.com/api/chat.postMessage", headers={})
     limited = HttpResponse(status_code=429, headers={"Retry-After": "1"})
     assert await handler.can_retry_async(state=RetryState(), request=call, response=limited)
