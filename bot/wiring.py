@@ -134,19 +134,25 @@ class Runtime:
 
     async def close(self) -> None:
         """Stop serving, wait for background steps, close Salesforce and the database."""
-        self.ticker.shutdown()
-        for runner in self._runners:
-            await runner.cleanup()
-        self.deps.worker.stop()  # queued departures stay leased; the next start runs them
-        await self.deps.worker.drain()
-        closer = getattr(self.deps.gateway, "aclose", None)
-        if closer is not None:
-            await closer()
-        if self.deps.client.session is not None:
-            await self.deps.client.session.close()
-        if self.heartbeat is not None:
-            await self.heartbeat.stop()  # the next process with this worker id starts at once
-        await self.db.close()
+        # Each step runs whatever the one before it did: a database left open keeps its thread,
+        # and with it the process, alive after the loop has ended.
+        try:
+            self.ticker.shutdown()
+            for runner in self._runners:
+                await runner.cleanup()
+            self.deps.worker.stop()  # queued departures stay leased; the next start runs them
+            await self.deps.worker.drain()
+        finally:
+            try:
+                closer = getattr(self.deps.gateway, "aclose", None)
+                if closer is not None:
+                    await closer()
+                if self.deps.client.session is not None:
+                    await self.deps.client.session.close()
+                if self.heartbeat is not None:
+                    await self.heartbeat.stop()  # the next process with this id starts at once
+            finally:
+                await self.db.close()
 
 
 async def build_runtime(

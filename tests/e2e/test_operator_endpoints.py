@@ -113,4 +113,7 @@ async def test_metrics_reflect_a_grant_and_its_revocation(stage: Stage) -> None:
     data_calls = [c for c in stage.org.calls if c.path.startswith("/services/data/")]
     assert sample(found, "accessbot_salesforce_api_calls_total") == len(data_calls) > 0
     assert sample(found, "accessbot_salesforce_api_budget_remaining") > 0
-    assert sample(found, "accessbot_slack_rate_limited_total", method="chat.postMessage") == 1
+    # the injected one, and any Slack's own limits gave on the way: each answered 429 counted
+    limited = len(stage.slack.rate_limited_calls("chat.postMessage"))
+    assert limited >= 1
+    assert sample(found, "accessbot_slack_rate_limited_total", method="chat.postMessage") == limited
