@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from storage.audit import append_audit
+from storage.audit import AuditLog, append_audit
 from storage.db import Database, from_db_time, to_db_time
 
 OFFERED = "catalog_offered"
@@ -134,18 +134,14 @@ class PolicyOverrides:
         actor: str,
     ) -> None:
         """Record that ``actor`` was refused offering ``name``, and why; nothing else changes."""
-        async with self._db.transaction() as conn:
-            await append_audit(
-                conn,
-                key=self._db.audit_key,
-                at=self._db.clock(),
-                request_id=None,
-                actor=actor,
-                action=REFUSED,
-                detail={
-                    "application": application,
-                    "kind": kind,
-                    "name": name,
-                    "reasons": list(reasons),
-                },
-            )
+        await AuditLog(self._db).append(
+            request_id=None,
+            actor=actor,
+            action=REFUSED,
+            detail={
+                "application": application,
+                "kind": kind,
+                "name": name,
+                "reasons": list(reasons),
+            },
+        )
