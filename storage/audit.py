@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,20 @@ def entry_hash(
         }
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def row_hash(prev_hash: str, row: sqlite3.Row) -> str:
+    """``entry_hash`` of a stored audit_log row."""
+    return entry_hash(
+        prev_hash,
+        at=row["at"],
+        request_id=row["request_id"],
+        actor=row["actor"],
+        action=row["action"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        detail=row["detail"],
+    )
 
 
 async def append_audit(
@@ -249,16 +264,7 @@ class AuditLog:
                 count += 1
                 if row["prev_hash"] != prev:
                     return bad(row["seq"], "chain broken")
-                expected = entry_hash(
-                    prev,
-                    at=row["at"],
-                    request_id=row["request_id"],
-                    actor=row["actor"],
-                    action=row["action"],
-                    from_state=row["from_state"],
-                    to_state=row["to_state"],
-                    detail=row["detail"],
-                )
+                expected = row_hash(prev, row)
                 if expected != row["hash"]:
                     return bad(row["seq"], "row altered")
                 if head is not None and count == head.rows and row["hash"] != head.hash:

@@ -16,7 +16,7 @@ import pytest
 from bot.cli import main
 from bot.sandbox.stage import BOB, JANE, MALLORY, OLIVIA, OMAR, start_stage
 from handlers.ids import ActionId
-from storage.audit import GENESIS, entry_hash
+from storage.audit import GENESIS, entry_hash, row_hash
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, in_state
 from tests.e2e.steps import approval_message, submit_request
@@ -194,16 +194,7 @@ def _rehash_from(db: sqlite3.Connection, seq: int, *, keep_mac: bool = True) -> 
     ).fetchone()
     previous = prev[0] if prev else GENESIS
     for row in db.execute("SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq", (seq,)).fetchall():
-        digest = entry_hash(
-            previous,
-            at=row["at"],
-            request_id=row["request_id"],
-            actor=row["actor"],
-            action=row["action"],
-            from_state=row["from_state"],
-            to_state=row["to_state"],
-            detail=row["detail"],
-        )
+        digest = row_hash(previous, row)
         db.execute(
             "UPDATE audit_log SET prev_hash = ?, hash = ?, mac = CASE WHEN ? THEN mac END "
             "WHERE seq = ?",

@@ -59,9 +59,8 @@ def build_loading_modal() -> View:
     )
 
 
-def build_unavailable_modal(reason: str) -> View:
-    """Replaces the loading modal when the options cannot be loaded; ``reason`` in plain words."""
-    text = f":warning: {safe(reason, SECTION_TEXT_MAX - 40)}\nPlease try again in a few minutes."
+def _notice(text: str) -> View:
+    """A modal that only says ``text`` (in place of the form), with Close."""
     return View(
         type="modal",
         callback_id=CallbackId.UNAVAILABLE,
@@ -69,6 +68,12 @@ def build_unavailable_modal(reason: str) -> View:
         close="Close",
         blocks=[SectionBlock(text=clip(text, SECTION_TEXT_MAX))],
     )
+
+
+def build_unavailable_modal(reason: str) -> View:
+    """Replaces the loading modal when the options cannot be loaded; ``reason`` in plain words."""
+    text = f":warning: {safe(reason, SECTION_TEXT_MAX - 40)}\nPlease try again in a few minutes."
+    return _notice(text)
 
 
 def _why_not(reason: Ineligibility, whose: str) -> str:
@@ -101,13 +106,7 @@ def build_cannot_request_for(
         f":warning: {head} get Salesforce access: {why}\n"
         f"Ask the admins of Salesforce access{admins_text}."
     )
-    return View(
-        type="modal",
-        callback_id=CallbackId.UNAVAILABLE,
-        title=TITLE,
-        close="Close",
-        blocks=[SectionBlock(text=clip(text, SECTION_TEXT_MAX))],
-    )
+    return _notice(text)
 
 
 def build_nothing_to_request(
@@ -122,13 +121,7 @@ def build_nothing_to_request(
         f":no_entry: There is nothing in {what} that {who} may request: the access policy "
         f"limits who may ask for it.\nAsk its admins{admins_text} if you need access."
     )
-    return View(
-        type="modal",
-        callback_id=CallbackId.UNAVAILABLE,
-        title=TITLE,
-        close="Close",
-        blocks=[SectionBlock(text=clip(text, SECTION_TEXT_MAX))],
-    )
+    return _notice(text)
 
 
 def build_request_modal(
