@@ -130,7 +130,7 @@ async def _policy(args: argparse.Namespace) -> int:
         raise StartupError(str(error)) from None
     text = await export_policy(
         policy,
-        settings.database_path,
+        settings.database,
         source=str(settings.policy_file),
         at=datetime.now(UTC),
     )
@@ -152,7 +152,7 @@ async def _audit(args: argparse.Namespace) -> int:
     from storage.audit import ChainHead
 
     settings = load_settings()
-    path = settings.database_path
+    path = settings.database
     try:
         if args.audit_command == "verify":
             head = ChainHead.parse(args.head) if args.head else None
