@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL server for the tests: Debian's binaries, a temporary data directory,
 a loopback port, stopped at the end. initdb and postgres refuse to run as root, so as root the
-server runs as the ``postgres`` system user the Debian package creates."""
+server runs as the ``postgres`` system user the Debian package creates (through setpriv)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def _as_server_user() -> list[str]:
     if os.geteuid() != 0:
         return []
     pwd.getpwnam(SERVER_USER)  # KeyError: the package's system user is missing
-    return ["runuser", "-u", SERVER_USER, "--"]
+    # setpriv execs the command itself (runuser would stay as a parent that keeps signals)
+    return ["setpriv", f"--reuid={SERVER_USER}", f"--regid={SERVER_USER}", "--init-groups", "--"]
 
 
 class PostgresServer:
@@ -133,7 +134,7 @@ def running_postgres() -> Iterator[PostgresServer]:
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                server.kill()
+                os.killpg(server.pid, signal.SIGKILL)  # its own session: the server and children
                 server.wait()
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import yaml
@@ -43,12 +44,15 @@ class World:
     slack: SimulatedSlack
     directory: Path
     port: int
+    database_settings: dict[str, Any]
     logs: list[str] = field(default_factory=list)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
-    def database(self) -> Path:
-        return self.directory / "accessbot.sqlite3"
+    def database(self) -> str:
+        """The SQLite file in the world's folder, or the PostgreSQL URL under test."""
+        url = self.database_settings.get("ACCESSBOT_DATABASE")
+        return str(url or self.directory / "accessbot.sqlite3")
 
     def env(self, worker: str) -> dict[str, str]:
         policy = self.directory / "policy.yml"
@@ -59,7 +63,8 @@ class World:
             "SLACK_BOT_TOKEN": self.slack.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": self.slack.api_url,
-            "ACCESSBOT_DATABASE": str(self.database),
+            "ACCESSBOT_DATABASE": self.database,
+            "ACCESSBOT_AUDIT_KEY_FILE": str(self.directory / "audit.key"),
             "ACCESSBOT_POLICY_FILE": str(policy),
             "ACCESSBOT_WORKER_ID": worker,
             "ACCESSBOT_TICK_SECONDS": "0.2",
@@ -134,7 +139,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, e2e_database: dict[str, Any]) -> AsyncIterator[World]:
     org = SimulatedOrg()
     org.seed_demo()
     org_server = OrgServer(org)
@@ -144,7 +149,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         slack.add_user(person.id, name=person.name, real_name=person.real_name, email=person.email)
     slack.start()
     try:
-        yield World(org, org_server, slack, tmp_path, free_port())
+        yield World(org, org_server, slack, tmp_path, free_port(), e2e_database)
     finally:
         org.release_all()
         slack.stop()
