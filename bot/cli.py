@@ -165,6 +165,15 @@ async def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _db(args: argparse.Namespace) -> int:
+    from bot.db_cli import copy_command
+
+    try:
+        return await copy_command(args.source, args.target)
+    except ValueError as error:
+        raise StartupError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="accessbot", description=__doc__)
@@ -203,6 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     policy_export.add_argument("--output", "-o", help="file to write (default: standard output)")
     policy.set_defaults(run=_policy)
+    db = sub.add_parser("db", help="database chores")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_copy = db_sub.add_parser(
+        "copy", help="copy a SQLite database into an empty PostgreSQL one (ids and audit kept)"
+    )
+    db_copy.add_argument("--from", dest="source", required=True, metavar="SQLITE_PATH")
+    db_copy.add_argument("--to", dest="target", required=True, metavar="URL")
+    db.set_defaults(run=_db)
     return parser
 
 

@@ -134,6 +134,14 @@ class Database:
         async with self._backend.transaction() as conn:
             yield conn
 
+    async def tables(self) -> list[str]:
+        """The database's own tables (the schema version's bookkeeping left out), by name."""
+        return await self._backend.tables(self.conn)
+
+    async def renumber(self, conn: Connection) -> None:
+        """After rows were written with their ids given: new rows number on from the highest."""
+        await self._backend.renumber(conn)
+
     def skip_locked(self, picker: str, table: str, key: str = "id") -> str:
         """``picker`` (a query of ``key``s of ``table``) less the rows another transaction
         holds, locked by this one (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; as is on SQLite)."""

@@ -192,6 +192,29 @@ class PostgresBackend:
             (int(version),),
         )
 
+    async def tables(self, conn: Connection) -> list[str]:
+        """The tables of the schema in use, but the schema version's."""
+        found = await conn.execute_fetchall(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
+            "AND table_name <> ? ORDER BY table_name",
+            (_VERSION_TABLE,),
+        )
+        return [str(row[0]) for row in found]
+
+    async def renumber(self, conn: Connection) -> None:
+        """Move each identity column's sequence past the highest id now stored."""
+        found = await conn.execute_fetchall(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        )
+        for table, column in ((str(r[0]), str(r[1])) for r in found):
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence(?, ?), "  # noqa: S608
+                f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)',
+                (table, column),
+            )
+
     def migration_statements(self, statement: str) -> list[str]:
         """A migration statement written for SQLite, as PostgreSQL runs it."""
         return pg_sql.migration(statement)

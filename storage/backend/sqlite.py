@@ -133,6 +133,17 @@ class SqliteBackend:
         """Record the version reached."""
         await conn.execute(f"PRAGMA user_version = {int(version)}")
 
+    async def tables(self, conn: Connection) -> list[str]:
+        """Every table but SQLite's own."""
+        found = await conn.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+        return [str(row[0]) for row in found]
+
+    async def renumber(self, conn: Connection) -> None:
+        """AUTOINCREMENT already counts on from the highest id inserted."""
+
     def migration_statements(self, statement: str) -> list[str]:
         """Migrations are written in SQLite's dialect: run as they are."""
         return [statement]
