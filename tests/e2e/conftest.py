@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox.stage import Stage, start_stage
+from tests.e2e.processes import World, simulated_world
 from tests.postgres_server import PostgresServer
 
 # The end-to-end files that run on PostgreSQL as well as SQLite by default: the grant, the
@@ -66,6 +67,13 @@ async def stage(tmp_path: Path, e2e_database: dict[str, Any]) -> AsyncIterator[S
         yield running
     finally:
         await running.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path, e2e_database: dict[str, Any]) -> AsyncIterator[World]:
+    """Simulators served for bot processes (``python -m bot serve``) on one database."""
+    async with simulated_world(tmp_path, e2e_database) as running:
+        yield running
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
