@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -100,7 +101,11 @@ def _announce(message: str) -> None:
 
 def _secrets(settings: Settings) -> list[str]:
     """Every SecretStr value in the settings, for the log filter to mask."""
-    return [value.get_secret_value() for _, value in settings if isinstance(value, SecretStr)]
+    found = [value.get_secret_value() for _, value in settings if isinstance(value, SecretStr)]
+    if settings.database_is_postgres:  # a password in the URL is a secret too
+        password = urlsplit(settings.database).password
+        found += [password] if password else []
+    return found
 
 
 async def _demo(args: argparse.Namespace) -> None:
