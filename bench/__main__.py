@@ -27,6 +27,7 @@ from bench.grants import run_grants
 from bench.machine import load_average, this_machine
 from bench.offboarding import run_offboarding
 from bench.org_process import remote_org, start_org_process
+from bench.replicas import replicas_figure, run_replicas
 from bench.report import Report, now_utc, text_table, write_report
 from bench.rig import REPO_ROOT, BenchUser
 from bench.scheduler import run_scheduler
@@ -162,6 +163,14 @@ class Run:
         folder.mkdir()
         self.figures.append(scheduler_figure(await run_scheduler(folder, self.size.stored)))
 
+    async def replicas(self) -> None:
+        """Grants with two replicas on PostgreSQL, beside one bot on SQLite."""
+        self.say(
+            f"grants on two replicas (PostgreSQL) and on one bot (SQLite): {self.size.grants} each"
+        )
+        one, two = await run_replicas(self.directory / "replicas", self.size)
+        self.figures.append(replicas_figure(one, two))
+
 
 async def measure(size: Size) -> Report:
     """Run every benchmark at ``size``."""
@@ -170,6 +179,7 @@ async def measure(size: Size) -> Report:
         run = Run(size, Path(tmp))
         await run.commands()
         await run.grants()
+        await run.replicas()
         await run.salesforce_calls()
         await run.scheduler()
     order = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import PostgresServer, running_postgres
+from bot.sandbox.postgres_server import PostgresServer, running_postgres
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.sandbox.postgres_server import PostgresServer
 from bot.settings import Settings
-from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

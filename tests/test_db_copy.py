@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.sandbox.postgres_server import PostgresServer
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.events import EventLog
@@ -22,7 +23,6 @@ from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
 from storage.workers import Heartbeats, ProcessStamp
-from tests.postgres_server import PostgresServer
 
 KEY = "k" * 64
 

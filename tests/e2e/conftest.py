@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.postgres_server import PostgresServer
 from bot.sandbox.stage import Stage, start_stage
 from tests.e2e.processes import World, simulated_world
-from tests.postgres_server import PostgresServer
 
 # The end-to-end files that run on PostgreSQL as well as SQLite by default: the grant, the
 # revocation, escalation, crash recovery, the outbox, the converger's access integrity, two

@@ -1,6 +1,7 @@
-"""A throwaway PostgreSQL server for the tests: Debian's binaries, a temporary data directory,
-a loopback port, stopped at the end. initdb and postgres refuse to run as root, so as root the
-server runs as the ``postgres`` system user the Debian package creates (through setpriv)."""
+"""A throwaway PostgreSQL server for the tests and the bench: Debian's binaries, a temporary
+data directory, a loopback port, stopped at the end. initdb and postgres refuse to run as root,
+so as root the server runs as the ``postgres`` system user the Debian package creates (through
+setpriv)."""
 
 from __future__ import annotations
 
