@@ -48,11 +48,9 @@ class SqliteExecutor:
         if _returns_rows(sql):
             rows = list(await self.conn.execute_fetchall(sql, args))
             return Cursor(rows, len(rows))
+        # One round trip: a finished statement's cursor holds nothing worth a second one to close.
         cursor = await self.conn.execute(sql, args)
-        try:
-            return Cursor([], cursor.rowcount)
-        finally:
-            await cursor.close()
+        return Cursor([], cursor.rowcount)
 
 
 class SqliteBackend:
