@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -20,7 +22,9 @@ pytestmark = pytest.mark.slow
 CLICKS = 10
 
 
-async def test_ten_approve_clicks_spread_over_two_replicas_make_one_user(world: World) -> None:
+@asynccontextmanager
+async def two_replicas(world: World) -> AsyncIterator[tuple[RoundRobinFront, Workspace]]:
+    """Two bot processes behind a round-robin front, and people's side of Slack sending to it."""
     ports = [world.port, free_port()]
     bots = [
         await world.start_bot("replica-a", ports[0]),
@@ -28,8 +32,21 @@ async def test_ten_approve_clicks_spread_over_two_replicas_make_one_user(world: 
     ]
     front = await RoundRobinFront(ports).start()
     workspace = Workspace(app_url=front.url, signing_secret=SIGNING_SECRET, slack=world.slack)
-    people = SimpleNamespace(workspace=workspace, slack=world.slack)
     try:
+        yield front, workspace
+    finally:
+        await workspace.aclose()
+        await front.close()
+        for bot in bots:
+            if bot.returncode is None:
+                bot.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(bot.wait(), 15)
+
+
+async def test_ten_approve_clicks_spread_over_two_replicas_make_one_user(world: World) -> None:
+    async with two_replicas(world) as (front, workspace):
+        ports = front.ports
+        people = SimpleNamespace(workspace=workspace, slack=world.slack)
         view_id = await open_request_form(people, JANE.id)
         await fill_request(people, JANE.id, view_id)
         assert (await workspace.submit(JANE.id, view_id)).status == 200
@@ -58,10 +75,23 @@ async def test_ten_approve_clicks_spread_over_two_replicas_make_one_user(world: 
         texts = dm_texts(people, JANE.id)
         assert sum("is ready" in t for t in texts) == 1
         assert sum("was approved" in t for t in texts) == 1
-    finally:
-        await workspace.aclose()
-        await front.close()
-        for bot in bots:
-            if bot.returncode is None:
-                bot.send_signal(signal.SIGTERM)
-                await asyncio.wait_for(bot.wait(), 15)
+
+
+async def test_a_retried_event_delivered_to_the_other_replica_runs_once(world: World) -> None:
+    def published() -> int:
+        return len(world.slack.calls("views.publish"))
+
+    home = {"type": "app_home_opened", "user": JANE.id, "tab": "home"}
+    home["channel"] = world.slack.dm_channel(JANE.id)
+    async with two_replicas(world) as (front, workspace):
+        assert (await workspace.event(home, event_id="EvHOME0001")).status == 200
+        await world.slack.wait_for(lambda: published() == 1)  # replica a served it
+        for retry in (1, 2, 3):  # to replica b, a, b: Slack thought the first one was lost
+            again = await workspace.event(home, event_id="EvHOME0001", retry_num=retry)
+            assert again.status == 200
+        # new events to each replica: by the time both are served, a retry would have been too
+        await workspace.event(home, event_id="EvHOME0002")
+        await workspace.event(home, event_id="EvHOME0003")
+        await world.slack.wait_for(lambda: published() >= 3)
+        assert all(count == 3 for count in front.served.values())
+    assert published() == 3
