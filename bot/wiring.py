@@ -230,6 +230,7 @@ async def build_runtime(
         lease=lease,
         cfg=config.provisioning,
     )
+    user_groups = SlackUserGroups(client)
     deps = Deps(
         repo=repo,
         events=EventLog(db),
@@ -250,11 +251,12 @@ async def build_runtime(
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
+            groups=user_groups,
         ),
         worker=worker,
         homes=homes,
         overrides=overrides,
-        user_groups=SlackUserGroups(client),
+        user_groups=user_groups,
         rate_limits=rate_limits,
     )
     worker.bind(deps)

@@ -76,6 +76,7 @@ class BlockId(StrEnum):
     ALTERNATIVE_USERNAME = "alternative_username"
     # messages
     APPROVAL_ACTIONS = "approval_actions"
+    APPROVAL_PROGRESS = "approval_progress"
     EXPIRY_ACTIONS = "expiry_actions"
     LOGIN_ACTIONS = "login_actions"
     ESCALATION_ACTIONS = "escalation_actions"

@@ -274,11 +274,18 @@ class Power(StrEnum):
     VIEW_ALL_DATA = "PermissionsViewAllData"
     MANAGE_USERS = "PermissionsManageUsers"
     AUTHOR_APEX = "PermissionsAuthorApex"
+    # Changes the org's setup, short of its data and users: high risk, not a takeover.
+    CUSTOMIZE_APPLICATION = "PermissionsCustomizeApplication"
 
     @property
     def label(self) -> str:
         """The permission's name in Setup."""
         return _POWER_LABELS[self]
+
+    @property
+    def takes_over_org(self) -> bool:
+        """Whoever holds it can take the whole org (so Slack may never offer it)."""
+        return self is not Power.CUSTOMIZE_APPLICATION
 
 
 _POWER_LABELS = {
@@ -286,6 +293,7 @@ _POWER_LABELS = {
     Power.VIEW_ALL_DATA: "View All Data",
     Power.MANAGE_USERS: "Manage Users",
     Power.AUTHOR_APEX: "Author Apex",
+    Power.CUSTOMIZE_APPLICATION: "Customize Application",
 }
 
 

@@ -83,6 +83,8 @@ class AccessRequest(BaseModel):
     updated_at: datetime
     version: int = 0
     pending_since: datetime | None = None  # sent back to the owners at; None: since created_at
+    tier: str = "standard"  # low, standard or high: what the policy's approval rules go by
+    approval_stage: int = 0  # the approval stage it waits at (0: the first)
 
 
 class RequestChange(BaseModel):
@@ -116,6 +118,17 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str
+
+
+class ApprovalVote(BaseModel):
+    """One approver's approval of a request at one stage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    stage: int
+    approver: str
+    at: datetime
 
 
 class MessageRef(BaseModel):
@@ -153,6 +166,7 @@ class NewRequest(BaseModel):
     sf_username: str | None = None
     needs_admin_reason: str | None = None
     next_attempt_at: datetime | None = None
+    tier: str = "standard"
 
     @classmethod
     def following(cls, grant: AccessRequest, **changes: Any) -> NewRequest:

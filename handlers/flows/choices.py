@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.approval_rules import Tier
 from handlers.policy import Application
 from salesforce.models import Catalog
 
@@ -29,6 +30,7 @@ class ProfileChoice(_Frozen):
     name: str
     license: str
     requesters: tuple[str, ...] | None = None  # None: whoever may ask for the application
+    tier: Tier = Tier.STANDARD
 
 
 class NamedChoice(_Frozen):
@@ -37,6 +39,7 @@ class NamedChoice(_Frozen):
     name: str
     label: str
     requesters: tuple[str, ...] | None = None  # None: whoever may ask for the application
+    tier: Tier = Tier.STANDARD
 
 
 class RequestChoices(_Frozen):
@@ -92,6 +95,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=prof.name,
                     license=license_name,
                     requesters=app.requesters_of("profiles", name),
+                    tier=app.tier_of("profiles", name),
                 )
             )
     roles: list[NamedChoice] = []
@@ -105,6 +109,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=role.developer_name,
                     label=role.name,
                     requesters=app.requesters_of("roles", name),
+                    tier=app.tier_of("roles", name),
                 )
             )
     sets: list[NamedChoice] = []
@@ -118,6 +123,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=ps.name,
                     label=ps.label,
                     requesters=app.requesters_of("permission_sets", name),
+                    tier=app.tier_of("permission_sets", name),
                 )
             )
     for name in app.permission_set_groups:
@@ -130,6 +136,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=f"group:{group.developer_name}",
                     label=group.label,
                     requesters=app.requesters_of("permission_set_groups", name),
+                    tier=app.tier_of("permission_set_groups", name),
                 )
             )
     return RequestChoices(

@@ -71,10 +71,11 @@ async def too_powerful(
             f"with it, so whoever got it would hold the bot's own access. {_HOW}",
             reasons=(INTEGRATION_USER, *found.powers),
         )
-    if found.powers:
+    takeover = tuple(p for p in found.powers if p.takes_over_org)
+    if takeover:
         return TooPowerful(
             why=f"{title} can't be made requestable from Slack: it grants "
-            f"{_listing(found.powers)}, enough to take over the whole Salesforce org. {_HOW}",
-            reasons=tuple(found.powers),
+            f"{_listing(takeover)}, enough to take over the whole Salesforce org. {_HOW}",
+            reasons=takeover,
         )
     return None

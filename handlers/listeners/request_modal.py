@@ -21,6 +21,7 @@ from handlers.flows.eligibility import (
 from handlers.flows.outcomes import Ineligible, Rejected
 from handlers.flows.people import ineligibility
 from handlers.flows.submit import submit_request
+from handlers.flows.tiers import request_tier
 from handlers.ids import ActionId, CallbackId
 from handlers.policy import Application, Policy
 from handlers.views.metadata import ModalRef
@@ -166,6 +167,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # opened.
         requester = await deps.people.get(requester_id, fresh=True)
         subject = await deps.people.get(ref.subject_id, fresh=True) if ref.subject_id else requester
+        verdict = await request_tier(
+            application, draft, choices, catalog=await deps.catalog.current(), gateway=deps.gateway
+        )
         outcome = await submit_request(
             deps.repo,
             application,
@@ -174,6 +178,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             requester=requester,
             subject=subject,
             idempotency_key=f"view:{view.get('id')}",
+            verdict=verdict,
         )
         if isinstance(outcome, Rejected):
             await ack(response_action="errors", errors=field_errors_to_blocks(outcome.errors))

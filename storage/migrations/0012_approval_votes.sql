@@ -1,0 +1,12 @@
+-- Approval policies: a request's risk tier, the approval stage it waits at, and the approvals
+-- given so far. One row per request and approver: nobody counts twice, at any stage.
+ALTER TABLE requests ADD COLUMN tier TEXT NOT NULL DEFAULT 'standard';
+ALTER TABLE requests ADD COLUMN approval_stage INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE approval_votes (
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    stage      INTEGER NOT NULL,
+    approver   TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (request_id, approver)
+);
+CREATE INDEX ix_approval_votes_stage ON approval_votes (request_id, stage);
