@@ -17,6 +17,7 @@ from handlers.flows.approvals import (
     request_tier,
     stage_approvers,
 )
+from handlers.flows.auto_approve import RULE as AUTO_RULE
 from handlers.flows.eligibility import GroupMembers
 from handlers.flows.labels import Labels
 from handlers.flows.offboard import Offboarding
@@ -29,7 +30,11 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.revoke import revocation_effect
 from handlers.policy import Application, Policy
-from handlers.views.approval import build_approval_outcome, build_approval_request
+from handlers.views.approval import (
+    build_approval_outcome,
+    build_approval_request,
+    build_auto_approved_fyi,
+)
 from handlers.views.approval_progress import progress_text
 from handlers.views.escalation import build_escalation
 from handlers.views.help import COMMAND
@@ -223,6 +228,22 @@ class Notifier:
             people = list(app.owners)  # in the policy's order, as before
         own = (request.requester_id, request.subject_id)
         return [p for p in people if p not in own] or people
+
+    async def auto_approved(self, request: AccessRequest) -> None:
+        """Approved by the policy: the owners get an FYI (no buttons), the requester the news."""
+        app = self._app(request)
+        shown = (await self._labels()).shown(request)
+        fyi = build_auto_approved_fyi(request, app, shown=shown, rule=AUTO_RULE)
+        own = (request.requester_id, request.subject_id)
+        targets = (
+            [app.approval_channel]
+            if app.approval_channel
+            else [o for o in app.owners if o not in own] or list(app.owners)
+        )
+        for target in targets:
+            recipient = None if target == app.approval_channel else target
+            await self._post(target, fyi, keep=Keep(request.id, APPROVAL, recipient))
+        await self._tell_people(request, build_approved_setting_up(request, app))
 
     async def voted(self, outcome: Voted) -> None:
         """An approval counted: every ask shows the progress; a finished stage asks the next."""

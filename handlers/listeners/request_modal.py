@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
+from handlers.flows.auto_approve import auto_approve
 from handlers.flows.choices import RequestChoices
 from handlers.flows.drafts import RequestDraft
 from handlers.flows.eligibility import (
@@ -193,8 +194,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="update", view=refusal)
             return
         await ack()
-        if outcome.created:
+        if not outcome.created:
+            return
+        approved = await auto_approve(deps.repo, application, outcome.request)
+        if approved is None:
             await deps.notifier.submitted(outcome.request)
+            return
+        await deps.notifier.auto_approved(approved.request)
+        deps.worker.kick(approved.request.id)
 
     async def on_request_options(ack: AsyncAck, body: dict[str, Any]) -> None:
         view = body.get("view") or {}

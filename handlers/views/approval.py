@@ -121,6 +121,27 @@ def build_approval_request(
     return message(clip(text, 3000), blocks)
 
 
+def build_auto_approved_fyi(
+    req: AccessRequest, app: Application, *, shown: ShownAccess | None = None, rule: str
+) -> SlackMessage:
+    """For the owners: a low-risk request the policy approved itself; nothing to decide."""
+    note = (
+        f":information_source: Approved automatically under the policy rule `{rule}` "
+        "(low-risk access). Nothing to do; revoke it from the Home tab if it should not be."
+    )
+    blocks: list[Block] = [
+        _header(app),
+        SectionBlock(text=who_line(req, app)),
+        *fact_blocks(req, shown=shown),
+        SectionBlock(block_id=BlockId.OUTCOME, text=clip(note, SECTION_TEXT_MAX)),
+        id_context(req),
+    ]
+    asker = _asker(req, "", req.subject_name)
+    return message(
+        f"FYI: {safe(app.title, 200)} access for {asker} was approved automatically.", blocks
+    )
+
+
 def build_approval_outcome(
     req: AccessRequest,
     app: Application,

@@ -12,7 +12,7 @@ from handlers.ids import ActionId, BlockId
 from handlers.policy import Policy
 from storage.models import State
 from tests.e2e.lifecycle_steps import actions, in_state
-from tests.e2e.steps import approval_message, current, submit_request
+from tests.e2e.steps import approval_message, current, dm_texts, submit_request
 from tests.e2e.test_eligibility import forged_values, form_after_license, submit_forged
 from tests.security.actors import press
 
@@ -191,5 +191,57 @@ async def test_a_forged_submission_beyond_the_tier_cap_is_refused(tmp_path: Path
         assert ok.status == 200 and not ok.body.strip()
         (stored,) = await stage.runtime.deps.repo.find(subject_id=JANE.id)
         assert stored.tier == "standard"
+    finally:
+        await stage.close()
+
+
+def low_risk_auto() -> Policy:
+    """Standard User with Reports_Export is low risk and approved by the policy."""
+    return demo_policy(
+        profiles=({"name": "Standard User", "tier": "low"}, "Sales User"),
+        permission_sets=({"name": "Reports_Export", "tier": "low"}, "Sales_Ops"),
+        tiers={"low": {"auto_approve": True, "max_duration": "P7D"}},
+    )
+
+
+async def test_a_low_risk_request_is_approved_by_the_policy_and_the_owners_hear(
+    tmp_path: Path,
+) -> None:
+    stage = await start_stage(tmp_path, policy=low_risk_auto())
+    try:
+        request = await submit_request(
+            stage,
+            JANE.id,
+            profile="Standard User",
+            role=None,
+            permission_sets=("Reports_Export",),
+            duration="P7D",
+        )
+        active = await in_state(stage, request.id, State.ACTIVE)
+        assert (active.tier, active.decided_by) == ("low", "policy")
+        user = stage.org.user_by_username("jane.doe@acme.com")
+        assert user is not None and "Reports_Export" in stage.org.assignments_of(user.id)
+        for owner in (OMAR.id, OLIVIA.id):
+            fyi = await stage.slack.wait_for(
+                lambda o=owner: [m for m in stage.slack.dms(o) if m.text.startswith("FYI:")]
+            )
+            shown = json.dumps(fyi[0].blocks)
+            assert "Approved automatically under the policy rule `tiers.low.auto_approve`" in shown
+            assert BlockId.APPROVAL_ACTIONS not in shown
+        await stage.slack.wait_for(
+            lambda: [t for t in dm_texts(stage, JANE.id) if "approved automatically" in t]
+        )
+        trail = await stage.runtime.deps.repo.audit.for_request(request.id)
+        decided = next(e for e in trail if e.action == "auto_approved")
+        assert decided.actor == "policy"
+        assert decided.detail["rule"] == "tiers.low.auto_approve"
+        assert [e.action for e in trail][:2] == ["submitted", "auto_approved"]
+
+        # A standard item in the same request: the owners decide as usual.
+        bob = await submit_request(
+            stage, BOB.id, profile="Sales User", role=None, permission_sets=("Reports_Export",)
+        )
+        assert bob.state is State.PENDING_APPROVAL and bob.tier == "standard"
+        await approval_message(stage, OMAR.id, bob.id)
     finally:
         await stage.close()
