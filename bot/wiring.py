@@ -16,6 +16,7 @@ from bot.heartbeat import WorkerHeartbeat
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
+from handlers.break_glass_notices import BreakGlassNotices
 from handlers.delivery import SlackDelivery
 from handlers.deps import BotConfig, Deps
 from handlers.flows.catalog import CatalogService
@@ -47,6 +48,7 @@ from storage.kv import CatalogCache, JobLeases
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import BreakGlassReviews
 from storage.stats import RequestStats
 from storage.workers import Heartbeats
 
@@ -258,6 +260,8 @@ async def build_runtime(
         overrides=overrides,
         user_groups=user_groups,
         rate_limits=rate_limits,
+        reviews=BreakGlassReviews(db),
+        break_glass=BreakGlassNotices(delivery, repo, policy, user_groups, labels=catalog.labels),
     )
     worker.bind(deps)
     homes.bind(deps)

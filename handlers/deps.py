@@ -16,10 +16,12 @@ from storage.db import Clock
 from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import BreakGlassReviews
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from handlers.break_glass_notices import BreakGlassNotices
     from handlers.listeners.home import HomePublisher
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
@@ -64,3 +66,6 @@ class Deps:
     user_groups: SlackUserGroups
     # The 429s Slack answered this process (for metrics); the client's retry handler counts.
     rate_limits: RateLimitCounter
+    # Break-glass reviews still due, and the messages about break-glass access.
+    reviews: BreakGlassReviews
+    break_glass: BreakGlassNotices

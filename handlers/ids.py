@@ -32,6 +32,11 @@ class ActionId(StrEnum):
     OPEN_LOGIN = "open_login"
     EXTEND = "extend"
     REVOKE_NOW = "revoke_now"
+    # break-glass: the requester's own approval, and the owners' review of it
+    BREAK_GLASS = "break_glass"
+    BREAK_GLASS_REASON = "break_glass_reason"
+    BREAK_GLASS_CONFIRM = "break_glass_confirm"
+    BREAK_GLASS_REVOKE = "break_glass_revoke"
     # escalation to admins
     COMPLETE_REQUEST = "complete_request"
     USE_OTHER_USERNAME = "use_other_username"
@@ -56,6 +61,7 @@ class CallbackId(StrEnum):
     COMPLETE_REQUEST = "complete_request"
     ALTERNATIVE_USERNAME = "alternative_username"
     REVOKE = "revoke"
+    BREAK_GLASS = "break_glass"
 
 
 class BlockId(StrEnum):
@@ -74,6 +80,7 @@ class BlockId(StrEnum):
     DENY_REASON = "deny_reason"
     REVOKE_REASON = "revoke_reason"
     ALTERNATIVE_USERNAME = "alternative_username"
+    BREAK_GLASS_REASON = "break_glass_reason"
     # messages
     APPROVAL_ACTIONS = "approval_actions"
     APPROVAL_PROGRESS = "approval_progress"
@@ -81,5 +88,7 @@ class BlockId(StrEnum):
     LOGIN_ACTIONS = "login_actions"
     ESCALATION_ACTIONS = "escalation_actions"
     OUTCOME = "outcome"
+    BREAK_GLASS_ACTIONS = "break_glass_actions"
+    REVIEW_ACTIONS = "review_actions"
     # App Home
     CATALOG_NAV = "catalog_nav"

@@ -85,6 +85,8 @@ class AccessRequest(BaseModel):
     pending_since: datetime | None = None  # sent back to the owners at; None: since created_at
     tier: str = "standard"  # low, standard or high: what the policy's approval rules go by
     approval_stage: int = 0  # the approval stage it waits at (0: the first)
+    review_due_at: datetime | None = None  # break-glass: an owner's review is due by then
+    review_escalated: bool = False  # nobody reviewed in time: the admins were asked
 
 
 class RequestChange(BaseModel):

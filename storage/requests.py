@@ -32,6 +32,7 @@ _TIME_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "pending_since",
+        "review_due_at",
     }
 )
 _MUTABLE_FIELDS = frozenset(
@@ -61,6 +62,7 @@ _MUTABLE_FIELDS = frozenset(
         "pending_since",
         "tier",
         "approval_stage",
+        "review_due_at",
     }
 )
 # Alphabet without look-alikes, so an id read aloud or typed back is unambiguous.

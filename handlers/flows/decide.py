@@ -39,6 +39,7 @@ async def record_decision(
     note: str | None = None,
     action: str | None = None,
     detail: dict[str, object] | None = None,
+    changes: dict[str, object] | None = None,
 ) -> Decided | Refused:
     """Approve or deny ``request`` for ``actor``, who may decide it: the first decision wins.
 
@@ -57,7 +58,12 @@ async def record_decision(
         return Refused(reason=RefusalReason.OWN_CHANGE, request=request)
     now = repo.clock()
     to = State.APPROVED if approve else State.DENIED
-    changes: dict[str, object] = {"decided_by": actor, "decided_at": now, "decision_note": note}
+    changes = {
+        **(changes or {}),
+        "decided_by": actor,
+        "decided_at": now,
+        "decision_note": note,
+    }
     if approve:
         changes["next_attempt_at"] = now
     audited = dict(detail or {})

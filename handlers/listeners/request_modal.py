@@ -199,6 +199,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         approved = await auto_approve(deps.repo, application, outcome.request)
         if approved is None:
             await deps.notifier.submitted(outcome.request)
+            await deps.break_glass.offer(outcome.request)
             return
         await deps.notifier.auto_approved(approved.request)
         deps.worker.kick(approved.request.id)
