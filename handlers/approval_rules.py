@@ -71,7 +71,7 @@ class Stage(_Strict):
     ``approvers`` absent: the application's owners.
     """
 
-    name: Annotated[str, Field(min_length=1, max_length=40)] = "owners"
+    name: Annotated[str, Field(min_length=1, max_length=40)]
     approvers: tuple[str, ...] | None = None
     required: int = Field(default=1, ge=1, le=10)
 
@@ -106,7 +106,7 @@ class TierRule(_Strict):
     @property
     def steps(self) -> tuple[Stage, ...]:
         """The stages in order; without ``stages``, one stage of ``required`` owners."""
-        return self.stages or (Stage(required=self.required),)
+        return self.stages or (Stage(name="owners", required=self.required),)
 
 
 class BreakGlass(_Strict):
