@@ -158,6 +158,8 @@ async def approve_or_deny(
         if any(v.approver == actor for v in votes):
             return Voted(request=request, progress=progress_of(app, request, votes), repeated=True)
         current = await repo.get(request_id)  # moved on between the check and the vote
+        if current is not None and current.state is State.PENDING_APPROVAL:
+            return Refused(reason=RefusalReason.STAGE_DONE, request=current)
         return Refused(
             reason=RefusalReason.ALREADY_DECIDED,
             request=current,

@@ -194,6 +194,8 @@ def build_cannot_decide(
     elif reason is RefusalReason.NOT_APPROVER:
         who = f" ({mentions(helpers)})" if helpers else ""
         text = f"This request waits for another stage's approvers{who}; you can't decide it now."
+    elif reason is RefusalReason.STAGE_DONE:
+        text = "Your stage was approved a moment ago by someone else: the request moved on."
     elif reason is RefusalReason.OWN_CHANGE:
         text = "You changed this request after it was approved: another owner has to approve it."
     elif reason is RefusalReason.OWN_ESCALATION:

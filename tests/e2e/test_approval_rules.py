@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, demo_policy, start_stage
+from bot.sandbox.stage import BOB, JANE, JORDAN, OLIVIA, OMAR, demo_policy, start_stage
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Policy
 from storage.models import State
@@ -243,5 +244,46 @@ async def test_a_low_risk_request_is_approved_by_the_policy_and_the_owners_hear(
         )
         assert bob.state is State.PENDING_APPROVAL and bob.tier == "standard"
         await approval_message(stage, OMAR.id, bob.id)
+    finally:
+        await stage.close()
+
+
+async def test_concurrent_approvals_at_each_stage_lead_to_one_provisioning(
+    tmp_path: Path,
+) -> None:
+    stage = await start_stage(tmp_path, policy=owners_then_security())
+    stage.slack.set_usergroup(SECURITY, [BOB.id, JORDAN.id])
+    try:
+        request = await submit_request(stage, JANE.id, duration="P7D")
+        owners = [await approval_message(stage, o.id, request.id) for o in (OMAR, OLIVIA)]
+        users_before = len(stage.org.users())
+        replies = await asyncio.gather(
+            stage.workspace.click(OMAR.id, owners[0], ActionId.APPROVE),
+            stage.workspace.click(OLIVIA.id, owners[1], ActionId.APPROVE),
+        )
+        assert [r.status for r in replies] == [200, 200]
+        security = [await approval_message(stage, p.id, request.id) for p in (BOB, JORDAN)]
+        replies = await asyncio.gather(
+            stage.workspace.click(BOB.id, security[0], ActionId.APPROVE),
+            stage.workspace.click(JORDAN.id, security[1], ActionId.APPROVE),
+        )
+        assert [r.status for r in replies] == [200, 200]
+        await in_state(stage, request.id, State.ACTIVE)
+        await stage.settle()
+        assert len(stage.org.users()) == users_before + 1
+        trail = await actions(stage, request.id)
+        assert trail.count("stage_approved") == 1
+        assert trail.count("approved") == 1
+        assert trail.count("provisioning_started") == 1
+        assert trail.count("provisioned") == 1
+        # Each stage asked its people once: the security members got one ask each.
+        for person in (BOB, JORDAN):
+            asks = [
+                m
+                for m in stage.slack.dms(person.id)
+                if not m.is_reply and request.id in json.dumps(m.blocks)
+            ]
+            assert len(asks) == 1
+            assert not any(b.get("type") == "actions" for b in asks[0].blocks)
     finally:
         await stage.close()
