@@ -274,18 +274,11 @@ class Power(StrEnum):
     VIEW_ALL_DATA = "PermissionsViewAllData"
     MANAGE_USERS = "PermissionsManageUsers"
     AUTHOR_APEX = "PermissionsAuthorApex"
-    # Changes the org's setup, short of its data and users: high risk, not a takeover.
-    CUSTOMIZE_APPLICATION = "PermissionsCustomizeApplication"
 
     @property
     def label(self) -> str:
         """The permission's name in Setup."""
         return _POWER_LABELS[self]
-
-    @property
-    def takes_over_org(self) -> bool:
-        """Whoever holds it can take the whole org (so Slack may never offer it)."""
-        return self is not Power.CUSTOMIZE_APPLICATION
 
 
 _POWER_LABELS = {
@@ -293,8 +286,11 @@ _POWER_LABELS = {
     Power.VIEW_ALL_DATA: "View All Data",
     Power.MANAGE_USERS: "Manage Users",
     Power.AUTHOR_APEX: "Author Apex",
-    Power.CUSTOMIZE_APPLICATION: "Customize Application",
 }
+
+
+# Read with the powers: a permission that makes a grant high risk without handing over the org.
+CUSTOMIZE_APPLICATION = "PermissionsCustomizeApplication"
 
 
 class GrantKind(StrEnum):
@@ -313,3 +309,5 @@ class RecordPowers(_Frozen):
     powers: tuple[Power, ...] = ()
     # The user the bot signs in as holds this record (its profile or one of its assignments).
     integration_user_holds: bool = False
+    # Customize Application: changes the org's setup; not a takeover, but high risk.
+    customizes_application: bool = False

@@ -71,11 +71,10 @@ async def too_powerful(
             f"with it, so whoever got it would hold the bot's own access. {_HOW}",
             reasons=(INTEGRATION_USER, *found.powers),
         )
-    takeover = tuple(p for p in found.powers if p.takes_over_org)
-    if takeover:
+    if found.powers:
         return TooPowerful(
             why=f"{title} can't be made requestable from Slack: it grants "
-            f"{_listing(takeover)}, enough to take over the whole Salesforce org. {_HOW}",
-            reasons=takeover,
+            f"{_listing(found.powers)}, enough to take over the whole Salesforce org. {_HOW}",
+            reasons=tuple(found.powers),
         )
     return None

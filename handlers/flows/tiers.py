@@ -65,7 +65,7 @@ async def request_tier(
         except SalesforceError:
             powerful.append(name)  # unknown powers count as powerful: the safe side
             continue
-        if found.powers:
+        if found.powers or found.customizes_application:
             powerful.append(name)
     return (
         TierVerdict(tier=Tier.HIGH, powerful=tuple(powerful))

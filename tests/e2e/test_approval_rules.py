@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import BOB, JANE, JORDAN, OLIVIA, OMAR, demo_policy, start_stage
 from handlers.ids import ActionId, BlockId
@@ -285,5 +286,41 @@ async def test_concurrent_approvals_at_each_stage_lead_to_one_provisioning(
             ]
             assert len(asks) == 1
             assert not any(b.get("type") == "actions" for b in asks[0].blocks)
+    finally:
+        await stage.close()
+
+
+async def test_a_set_the_org_says_is_powerful_is_high_and_capped(tmp_path: Path) -> None:
+    org = SimulatedOrg()
+    org.seed_demo()
+    org.add_permission_set(
+        "Setup_Tools", "Setup Tools", permissions=("PermissionsCustomizeApplication",)
+    )
+    policy = demo_policy(
+        permission_sets=("Sales_Ops", "Setup_Tools"),
+        high_if_powerful=True,
+        tiers={"high": {"max_duration": "P1D"}},
+    )
+    stage = await start_stage(tmp_path, policy=policy, org=org)
+    try:
+        view_id = await form_after_license(stage, JANE.id)
+        view = stage.slack.view(view_id)
+        assert view is not None
+        refused = await submit_forged(
+            stage, JANE.id, view, forged_values("Sales User", ("Setup_Tools",))
+        )
+        assert refused.json_or_none()["errors"] == {
+            BlockId.DURATION: "High-risk access lasts at most 1 day: choose a shorter duration."
+        }
+        # The form itself, with a duration within the cap, goes through as high.
+        request = await submit_request(
+            stage, JANE.id, permission_sets=("Setup_Tools",), duration="P1D"
+        )
+        assert request.tier == "high"
+        trail = await stage.runtime.deps.repo.audit.for_request(request.id)
+        assert trail[0].detail["powerful"] == ["Setup_Tools"]
+        # Sales_Ops grants nothing org-wide: standard, and seven days are fine.
+        bob = await submit_request(stage, BOB.id, permission_sets=("Sales_Ops",), duration="P7D")
+        assert bob.tier == "standard"
     finally:
         await stage.close()
