@@ -43,6 +43,14 @@ class ApprovalVotes:
             )
         return True
 
+    async def clear(self, request_id: str) -> None:
+        """Forget the request's approvals: it goes back to its first stage to be decided anew.
+
+        The audit log keeps who approved before; only the count starts again.
+        """
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM approval_votes WHERE request_id = ?", (request_id,))
+
     async def of(self, request_id: str) -> list[ApprovalVote]:
         """Every approval of the request, oldest first."""
         rows = await self._db.conn.execute_fetchall(

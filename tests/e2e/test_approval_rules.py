@@ -9,12 +9,13 @@ from typing import Any
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import BOB, JANE, JORDAN, OLIVIA, OMAR, demo_policy, start_stage
+from bot.sandbox.stage import ADA, BOB, JANE, JORDAN, OLIVIA, OMAR, demo_policy, start_stage
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Policy
 from storage.models import State
 from tests.e2e.lifecycle_steps import actions, in_state
 from tests.e2e.steps import approval_message, current, dm_texts, submit_request
+from tests.e2e.test_access_integrity_changes import change_request, escalation_to
 from tests.e2e.test_eligibility import forged_values, form_after_license, submit_forged
 from tests.security.actors import press
 
@@ -322,5 +323,45 @@ async def test_a_set_the_org_says_is_powerful_is_high_and_capped(tmp_path: Path)
         # Sales_Ops grants nothing org-wide: standard, and seven days are fine.
         bob = await submit_request(stage, BOB.id, permission_sets=("Sales_Ops",), duration="P7D")
         assert bob.tier == "standard"
+    finally:
+        await stage.close()
+
+
+async def test_a_request_sent_back_to_the_owners_counts_its_approvals_anew(
+    tmp_path: Path,
+) -> None:
+    stage = await start_stage(tmp_path, policy=two_owners())
+    try:
+        request = await submit_request(
+            stage,
+            JANE.id,
+            license="Salesforce Platform",
+            profile="Standard Platform User",
+            role=None,
+            permission_sets=(),
+        )
+        platform = stage.org.id_of("Profile", "Standard Platform User")
+        for name in ("kim", "lee"):
+            stage.org.add_user(f"{name}@acme.com", platform, last_name=name)
+        for owner in (OMAR, OLIVIA):
+            ask = await approval_message(stage, owner.id, request.id)
+            await stage.workspace.click(owner.id, ask, ActionId.APPROVE)
+        stuck = await in_state(stage, request.id, State.NEEDS_ADMIN)
+        assert stuck.needs_admin_reason == "no_free_seat"
+        dm = await stage.slack.wait_for(lambda: escalation_to(stage, ADA.id, request.id))
+
+        # Ada adds a permission set: more than the owners approved, so they decide again.
+        await change_request(stage, ADA.id, dm, sets=["Reports_Export"])
+        again = await in_state(stage, request.id, State.PENDING_APPROVAL)
+        assert again.approval_stage == 0
+        assert await stage.runtime.deps.repo.votes.of(request.id) == []
+        ask = await approval_message(stage, OMAR.id, request.id)
+        assert progress(ask) == "0 of 2; waiting for two owners"
+        await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+        waiting = "1 of 2: approved by <@U0OMAR>; waiting for one more owner"
+        await stage.slack.wait_for(lambda: progress(current(stage, ask)) == waiting)
+        still = await stage.runtime.deps.repo.get(request.id)
+        assert still is not None and still.state is State.PENDING_APPROVAL
+        assert (await actions(stage, request.id)).count("approval_recorded") == 3
     finally:
         await stage.close()
