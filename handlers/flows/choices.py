@@ -54,6 +54,8 @@ class RequestChoices(_Frozen):
     require_role: bool = False
     missing: tuple[str, ...] = ()
     requesters: tuple[str, ...] | None = None  # None: everyone may ask for the application
+    # The longest a request of a tier may last, where its rule says (tier, longest).
+    duration_caps: tuple[tuple[Tier, timedelta], ...] = ()
 
     def profiles_of(self, license_name: str | None) -> tuple[ProfileChoice, ...]:
         """Profiles valid for ``license_name`` (all of them when no license is chosen)."""
@@ -146,6 +148,11 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
         roles=tuple(roles),
         permission_sets=tuple(sets),
         durations=app.durations,
+        duration_caps=tuple(
+            (tier, rule.max_duration)
+            for tier, rule in sorted(app.tiers.items(), key=lambda item: item[0].rank)
+            if rule.max_duration is not None
+        ),
         require_role=app.require_role,
         missing=tuple(missing),
         requesters=app.requesters,

@@ -177,6 +177,9 @@ async def test_a_forged_submission_beyond_the_tier_cap_is_refused(tmp_path: Path
         view_id = await form_after_license(stage, JANE.id)
         view = stage.slack.view(view_id)
         assert view is not None
+        # The form says so beside the duration.
+        (duration,) = [b for b in view["blocks"] if b.get("block_id") == BlockId.DURATION]
+        assert duration["hint"]["text"] == "High-risk access lasts at most 1 day."
         reply = await submit_forged(
             stage, JANE.id, view, forged_values("Sales User", ("Sales_Ops",))
         )
