@@ -187,3 +187,32 @@ def test_serve_refuses_an_audit_key_it_cannot_sign_with(
         monkeypatch.setenv(name, value)
     assert main(["serve"]) == 2
     assert problem in capsys.readouterr().err
+
+
+def test_check_lists_the_tiers_and_who_approves_them(
+    org_server: OrgServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        POLICY.replace("Ghost Profile", "Standard User")
+        + "    tiers:\n      standard: {required: 1}\n      high:\n        stages:\n"
+        "          - {name: owners}\n          - {name: security, approvers: [S0SEC]}\n"
+        "    permission_set_groups: [{name: Sales_Bundle, tier: high}]\n"
+        "    break_glass: {group: [S0ONCALL]}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", org_server.ca_bundle_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("ACCESSBOT_POLICY_FILE", str(policy))
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", org_server.instance_url)
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", org_server.access_token)
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "  Tier high: Sales_Bundle (permission set group)\n" in out
+    assert "    approved by: 1 of owners (U0OMAR) [owners]; then 1 of S0SEC [security]\n" in out
+    assert "  Break-glass (high tier): S0ONCALL for at most 4 hours, reviewed within 1 day\n" in (
+        out
+    )
