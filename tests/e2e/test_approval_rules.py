@@ -16,6 +16,7 @@ from storage.models import State
 from tests.e2e.lifecycle_steps import actions, in_state
 from tests.e2e.steps import approval_message, current, dm_texts, submit_request
 from tests.e2e.test_access_integrity_changes import change_request, escalation_to
+from tests.e2e.test_commands import _reply, _text
 from tests.e2e.test_eligibility import forged_values, form_after_license, submit_forged
 from tests.security.actors import press
 
@@ -136,6 +137,11 @@ async def test_two_stages_the_security_group_hears_only_after_the_owner_and_deni
         moved = await stage.runtime.deps.repo.get(request.id)
         assert moved is not None
         assert (moved.state, moved.approval_stage) == (State.PENDING_APPROVAL, 1)
+        # `/salesforce pending`: it waits for Bob now, no longer for the owners.
+        bobs, _ = await _reply(stage, BOB.id, "pending")
+        assert "Waiting for your decision" in _text(bobs) and request.id in json.dumps(bobs.blocks)
+        omars, _ = await _reply(stage, OMAR.id, "pending")
+        assert "Nothing waits for you" in _text(omars)
 
         # Olivia, an owner, is not the security stage.
         olivia_ask = await approval_message(stage, OLIVIA.id, request.id)
