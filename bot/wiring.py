@@ -40,6 +40,7 @@ from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
+from storage.break_glass import BreakGlassReviews
 from storage.db import Clock, Database, utc_now
 from storage.due import DueWork
 from storage.events import EventLog
@@ -48,7 +49,6 @@ from storage.kv import CatalogCache, JobLeases
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
-from storage.reviews import BreakGlassReviews
 from storage.stats import RequestStats
 from storage.workers import Heartbeats
 
@@ -260,7 +260,7 @@ async def build_runtime(
         overrides=overrides,
         user_groups=user_groups,
         rate_limits=rate_limits,
-        reviews=BreakGlassReviews(db),
+        break_glass_reviews=BreakGlassReviews(db),
         break_glass=BreakGlassNotices(delivery, repo, policy, user_groups, labels=catalog.labels),
     )
     worker.bind(deps)

@@ -12,11 +12,11 @@ from handlers.flows.converge import Converger
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig
 from handlers.policy import Policy
+from storage.break_glass import BreakGlassReviews
 from storage.db import Clock
 from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
-from storage.reviews import BreakGlassReviews
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -67,5 +67,5 @@ class Deps:
     # The 429s Slack answered this process (for metrics); the client's retry handler counts.
     rate_limits: RateLimitCounter
     # Break-glass reviews still due, and the messages about break-glass access.
-    reviews: BreakGlassReviews
+    break_glass_reviews: BreakGlassReviews
     break_glass: BreakGlassNotices

@@ -89,6 +89,6 @@ class BlockId(StrEnum):
     ESCALATION_ACTIONS = "escalation_actions"
     OUTCOME = "outcome"
     BREAK_GLASS_ACTIONS = "break_glass_actions"
-    REVIEW_ACTIONS = "review_actions"
+    BREAK_GLASS_REVIEW_ACTIONS = "break_glass_review_actions"
     # App Home
     CATALOG_NAV = "catalog_nav"

@@ -109,7 +109,7 @@ class LifecycleJobs:
 
     async def escalate_reviews(self) -> int:
         """Ask the admins about break-glass access nobody reviewed in time (once each)."""
-        overdue = await self._deps.reviews.claim_overdue()
+        overdue = await self._deps.break_glass_reviews.claim_overdue()
         for request in overdue:
             await self._deps.break_glass.overdue(request)
         return len(overdue)

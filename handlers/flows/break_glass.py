@@ -17,9 +17,9 @@ from handlers.flows.eligibility import GroupMembers
 from handlers.flows.outcomes import Decided, Refused
 from handlers.flows.revoke_paths import revoke_grant
 from handlers.policy import Application, Policy
+from storage.break_glass import BreakGlassReviews
 from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
-from storage.reviews import BreakGlassReviews
 
 REASON_MIN = 10
 RULE = "break_glass"

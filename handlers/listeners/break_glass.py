@@ -66,7 +66,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         confirm = body["actions"][0].get("action_id") == ActionId.BREAK_GLASS_CONFIRM
         outcome = await review(
             deps.repo,
-            deps.reviews,
+            deps.break_glass_reviews,
             deps.policy(),
             request_id=action_value(body),
             actor=str(body["user"]["id"]),

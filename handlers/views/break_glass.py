@@ -106,7 +106,7 @@ def _review_buttons(req: AccessRequest) -> ActionsBlock:
         style="danger",
     )
     return ActionsBlock(
-        block_id=BlockId.REVIEW_ACTIONS,
+        block_id=BlockId.BREAK_GLASS_REVIEW_ACTIONS,
         elements=[
             ButtonElement(
                 text="Confirm",

@@ -18,6 +18,7 @@ from tests.security.actors import press
 
 ONCALL = "S0ONCALL"
 SECURITY_CHANNEL = "C0SECURITY"
+REVIEW = BlockId.BREAK_GLASS_REVIEW_ACTIONS
 REASON = "INC-4711: quoting is down for every customer and Sales Ops must fix the rules"
 
 
@@ -90,18 +91,14 @@ async def test_a_member_breaks_glass_everyone_is_told_and_an_ignored_review_esca
 
         # The owners review it; the admin and the security channel are told.
         reviews = [
-            await stage.slack.wait_for(
-                lambda o=owner: with_buttons(stage, o, BlockId.REVIEW_ACTIONS, request.id)
-            )
+            await stage.slack.wait_for(lambda o=owner: with_buttons(stage, o, REVIEW, request.id))
             for owner in (OMAR.id, OLIVIA.id)
         ]
         assert REASON in json.dumps(reviews[0].blocks)
         fyi = await stage.slack.wait_for(
             lambda: [m for m in stage.slack.dms(ADA.id) if request.id in json.dumps(m.blocks)]
         )
-        assert "Break-glass" in fyi[0].text and BlockId.REVIEW_ACTIONS not in json.dumps(
-            fyi[0].blocks
-        )
+        assert "Break-glass" in fyi[0].text and REVIEW not in json.dumps(fyi[0].blocks)
         security = await stage.slack.wait_for(lambda: stage.slack.messages(SECURITY_CHANNEL))
         assert REASON in json.dumps(security[0].blocks)
         trail = await stage.runtime.deps.repo.audit.for_request(request.id)
@@ -116,7 +113,7 @@ async def test_a_member_breaks_glass_everyone_is_told_and_an_ignored_review_esca
         clock.advance(timedelta(hours=25))
         await tick(stage)
         overdue = await stage.slack.wait_for(
-            lambda: with_buttons(stage, ADA.id, BlockId.REVIEW_ACTIONS, request.id)
+            lambda: with_buttons(stage, ADA.id, REVIEW, request.id)
         )
         assert overdue.text.startswith("Nobody reviewed")
         await tick(stage)
@@ -149,7 +146,7 @@ async def test_an_owner_revokes_break_glass_access_on_review(tmp_path: Path) -> 
         await stage.workspace.submit(JANE.id, modal["id"], {ActionId.BREAK_GLASS_REASON: REASON})
         await in_state(stage, request.id, State.ACTIVE)
         review = await stage.slack.wait_for(
-            lambda: with_buttons(stage, OLIVIA.id, BlockId.REVIEW_ACTIONS, request.id)
+            lambda: with_buttons(stage, OLIVIA.id, REVIEW, request.id)
         )
         await stage.workspace.click(OLIVIA.id, review, ActionId.BREAK_GLASS_REVOKE)
         await in_state(stage, request.id, State.REVOKED)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from storage.break_glass import BreakGlassReviews
 from storage.db import Database
 from storage.models import State
 from storage.requests import RequestRepository
-from storage.reviews import BreakGlassReviews
 from tests.storage.test_requests import new_grant
 
 
