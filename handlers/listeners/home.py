@@ -171,7 +171,21 @@ class HomePublisher:
         people = {request.requester_id, request.subject_id}
         if app is not None:
             people.update(app.owners, app.admins)
+            # The approvers the request's stage names (a security group, say) see it wait for
+            # them, and go when it moves on.
+            stages = app.stages_for(request_tier(request))
+            named = stages[min(request.approval_stage, len(stages) - 1)].approvers or ()
+            people.update(p for p in named if not p.startswith("S"))
+            groups = sorted(p for p in named if p.startswith("S"))
+            if groups:
+                self.deps.worker.spawn(self._refresh_groups(groups))
         self.refresh(people)
+
+    async def _refresh_groups(self, groups: Sequence[str]) -> None:
+        members: set[str] = set()
+        for group in groups:
+            members |= await self.deps.user_groups.members(group)
+        self.refresh(members)
 
     def refresh(self, user_ids: Iterable[str]) -> None:
         """Republish, shortly and once, the Home of each of ``user_ids`` who has one."""

@@ -18,6 +18,7 @@ from tests.e2e.steps import approval_message, current, dm_texts, submit_request
 from tests.e2e.test_access_integrity_changes import change_request, escalation_to
 from tests.e2e.test_commands import _reply, _text
 from tests.e2e.test_eligibility import forged_values, form_after_license, submit_forged
+from tests.e2e.test_home import home_where, open_home
 from tests.security.actors import press
 
 SECURITY = "S0SECURITY"
@@ -113,6 +114,8 @@ async def test_two_stages_the_security_group_hears_only_after_the_owner_and_deni
     stage = await start_stage(tmp_path, policy=owners_then_security())
     stage.slack.set_usergroup(SECURITY, [BOB.id])
     try:
+        home = await open_home(stage, BOB.id)  # Bob's Home tab follows the request's stages
+        assert "Waiting for your decision" not in json.dumps(home)
         request = await submit_request(stage, JANE.id, duration="P7D")
         assert request.tier == "high"
         omar_ask = await approval_message(stage, OMAR.id, request.id)
@@ -137,6 +140,7 @@ async def test_two_stages_the_security_group_hears_only_after_the_owner_and_deni
         moved = await stage.runtime.deps.repo.get(request.id)
         assert moved is not None
         assert (moved.state, moved.approval_stage) == (State.PENDING_APPROVAL, 1)
+        await home_where(stage, BOB.id, lambda h: request.id in json.dumps(h))
         # `/salesforce pending`: it waits for Bob now, no longer for the owners.
         bobs, _ = await _reply(stage, BOB.id, "pending")
         assert "Waiting for your decision" in _text(bobs) and request.id in json.dumps(bobs.blocks)
