@@ -8,6 +8,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
+from handlers.break_glass_notices import OFFER as BREAK_GLASS_OFFER
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
 from handlers.flows.approvals import (
@@ -36,6 +37,7 @@ from handlers.views.approval import (
     build_auto_approved_fyi,
 )
 from handlers.views.approval_progress import progress_text
+from handlers.views.break_glass import build_break_glass_offer_closed
 from handlers.views.escalation import build_escalation
 from handlers.views.help import COMMAND
 from handlers.views.lifecycle import (
@@ -265,6 +267,10 @@ class Notifier:
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
+            elif ref.purpose == BREAK_GLASS_OFFER and request.decided_by != request.requester_id:
+                # Decided by someone else (or expired): the offer's button goes. A break-glass
+                # approval rewrote the offer itself.
+                await self._update(ref, build_break_glass_offer_closed(request, app))
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""

@@ -60,6 +60,15 @@ def build_break_glass_offer(req: AccessRequest, app: Application, rule: BreakGla
     return message(text, blocks)
 
 
+def build_break_glass_offer_closed(req: AccessRequest, app: Application) -> SlackMessage:
+    """The offer once the request no longer waits: no button left."""
+    text = (
+        f"Your request for *{safe(app.title, 200)}* is {req.state.value.replace('_', ' ')}: "
+        "break-glass is no longer offered for it."
+    )
+    return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX)), id_context(req)])
+
+
 def build_break_glass_modal(req: AccessRequest, app: Application, rule: BreakGlass) -> View:
     """The written reason; ``private_metadata`` holds the request id."""
     intro = (

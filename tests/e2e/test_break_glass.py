@@ -13,7 +13,7 @@ from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.policy import Policy
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, actions, in_state, start, tick
-from tests.e2e.steps import current, submit_request
+from tests.e2e.steps import approval_message, current, submit_request
 from tests.security.actors import press
 
 ONCALL = "S0ONCALL"
@@ -191,5 +191,11 @@ async def test_break_glass_is_refused_to_a_non_member_and_beyond_its_longest_dur
         assert waiting is not None and waiting.state is State.PENDING_APPROVAL
         assert (await actions(stage, jane.id)).count("break_glass_refused") == 1
         assert stage.org.user_by_username("jane.doe@acme.com") is None
+
+        # An owner approves it the usual way: the offer's button goes.
+        ask = await approval_message(stage, OMAR.id, jane.id)
+        await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+        await stage.slack.wait_for(lambda: buttons_gone(stage, offer))
+        assert "break-glass is no longer offered" in current(stage, offer).text
     finally:
         await stage.close()
