@@ -126,6 +126,7 @@ class Application(_Strict):
         data = dict(data)
         restricted: dict[str, dict[str, tuple[str, ...]]] = {}
         tiers: dict[str, dict[str, object]] = {}
+        problems: list[str] = []  # every wrong entry, named at once
         for field in ITEM_LISTS:
             entries = data.get(field)
             if not isinstance(entries, list | tuple):
@@ -138,23 +139,30 @@ class Application(_Strict):
                 where = f"{field}[{i}]"
                 unknown = sorted(set(entry) - {"name", "requesters", "tier"})
                 if unknown or not isinstance(entry.get("name"), str):
-                    raise ValueError(
+                    problems.append(
                         f"{where}: write a name, or {{name: …, requesters: […]}}"
                         + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
                         + "; an entry may also give its tier: low, standard or high"
                     )
+                    continue
                 names.append(entry["name"])
                 if "requesters" in entry:
-                    restricted.setdefault(field, {})[entry["name"]] = _requesters(
-                        entry.get("requesters"), f"{where}.requesters"
-                    )
+                    try:
+                        restricted.setdefault(field, {})[entry["name"]] = _requesters(
+                            entry.get("requesters"), f"{where}.requesters"
+                        )
+                    except ValueError as error:
+                        problems.append(str(error))
                 if "tier" in entry:
-                    if entry["tier"] not in set(Tier):
-                        raise ValueError(
+                    if entry["tier"] in set(Tier):
+                        tiers.setdefault(field, {})[entry["name"]] = Tier(entry["tier"])
+                    else:
+                        problems.append(
                             f"{where}.tier: {entry['tier']!r} is not low, standard or high"
                         )
-                    tiers.setdefault(field, {})[entry["name"]] = Tier(entry["tier"])
             data[field] = tuple(names)
+        if problems:
+            raise ValueError("; ".join(problems))
         if restricted:
             data["item_requesters"] = restricted
         if tiers:

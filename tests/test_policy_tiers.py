@@ -135,6 +135,18 @@ def test_a_wrong_field_is_named(extra: str, named: str) -> None:
     assert named in str(raised.value)
 
 
+def test_every_wrong_item_is_named_at_once() -> None:
+    text = BASE + (
+        "    profiles: [{name: Sales User, tier: urgent}, {name: Standard User, tier: hi}]\n"
+        "    permission_sets: [{name: Sales_Ops, requesters: [sales]}]\n"
+    )
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(text)
+    said = str(raised.value)
+    assert "profiles[0].tier: 'urgent'" in said and "profiles[1].tier: 'hi'" in said
+    assert "permission_sets[0].requesters[0]: 'sales'" in said
+
+
 def test_every_wrong_field_is_named_at_once() -> None:
     text = (
         BASE
