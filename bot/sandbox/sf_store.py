@@ -19,6 +19,7 @@ class OrgPolicies:
     taken_elsewhere: set[str] = field(default_factory=set)
     blocks: dict[str, tuple[str, str]] = field(default_factory=dict)
     validation_rules: dict[str, str] = field(default_factory=dict)
+    record_rules: dict[str, str] = field(default_factory=dict)  # record Id -> rule's message
 
 
 class Store:
