@@ -48,6 +48,7 @@ from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
 from storage.stats import RequestStats
+from storage.transfers import Transfers
 from storage.workers import Heartbeats
 
 log = logging.getLogger(__name__)
@@ -230,8 +231,10 @@ async def build_runtime(
         lease=lease,
         cfg=config.provisioning,
     )
+    transfers = Transfers(db)
     deps = Deps(
         repo=repo,
+        transfers=transfers,
         events=EventLog(db),
         catalog=catalog,
         converger=converger,
@@ -250,6 +253,7 @@ async def build_runtime(
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
+            transfers=transfers,
         ),
         worker=worker,
         homes=homes,

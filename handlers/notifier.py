@@ -49,9 +49,11 @@ from handlers.views.reapproval import (
     build_sent_back,
 )
 from handlers.views.revocation import build_offboarding_summary
+from salesforce.blockers import classify
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
 from storage.requests import RequestRepository
+from storage.transfers import Transfer, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class Notifier:
         login_url: str,
         instance_url: str = "",
         command: str = COMMAND,
+        transfers: Transfers | None = None,
     ) -> None:
         self._delivery = delivery
         self._repo = repo
@@ -83,6 +86,7 @@ class Notifier:
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
+        self._transfers = transfers
 
     def _app(self, request: AccessRequest) -> Application:
         policy = self._policy()
@@ -334,6 +338,32 @@ class Notifier:
             )
         return True
 
+    def _blocked_issue(self, revocation: AccessRequest, transfer: Transfer | None) -> Escalation:
+        """A blocked deactivation's DM as stored: the blocker from Salesforce's message."""
+        raw = revocation.last_error or ""
+        info = classify(raw)
+        return Escalation(
+            kind=EscalationKind.BLOCKED_DEACTIVATION,
+            summary=info.explanation if raw else "",
+            fix=info.fix if raw else "",
+            raw_message=raw,
+            blocker=info.blocker,
+            sf_user_id=revocation.sf_user_id,
+            sf_username=revocation.sf_username,
+            instance_url=self._instance_url,
+            setup=info.setup,
+            transfer=transfer,
+        )
+
+    async def transfer_progress(self, transfer: Transfer) -> None:
+        """Show how far a hand-over got in the DM it was started from (progress, outcome)."""
+        if not transfer.revocation_id:
+            return
+        revocation = await self._repo.get(transfer.revocation_id)
+        if revocation is None or revocation.state is not State.BLOCKED:
+            return
+        await self._escalate(revocation, self._blocked_issue(revocation, transfer))
+
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:
         """Replace an open escalation's buttons with how it ended."""
         existing = await self._repo.messages(request.id, ESCALATION)
@@ -342,11 +372,15 @@ class Notifier:
         issue = Escalation.from_problem(request.needs_admin_reason or "other")
         if request.kind is Kind.REVOKE and request.needs_admin_reason in set(Blocker):
             # A blocked deactivation closes on the message the admins know, link included.
+            transfer = None
+            if self._transfers is not None:
+                transfer = await self._transfers.for_revocation(request.id)
             issue = Escalation(
                 kind=EscalationKind.BLOCKED_DEACTIVATION,
                 sf_user_id=request.sf_user_id,
                 sf_username=request.sf_username,
                 instance_url=self._instance_url,
+                transfer=transfer,
             )
         shown = (await self._labels()).shown(request, with_names=True)
         message = build_escalation(

@@ -108,6 +108,12 @@ class SimulatedOrg(OrgSetup):
         with self._lock:
             self.store.policies.blocks[user_id] = (message, error_code)
 
+    def block_deactivation_while_approver(self, user_id: str) -> None:
+        """Refuse to deactivate ``user_id`` as long as approval work items wait on them (the
+        refusal clears by itself once they are reassigned)."""
+        with self._lock:
+            self.store.policies.approver_blocks.add(user_id)
+
     def clear_block(self, user_id: str) -> None:
         """The admin cleared the blocker."""
         with self._lock:

@@ -190,6 +190,8 @@ def update_user(store: Store, user: dict[str, Any], values: dict[str, Any]) -> N
     if user["IsActive"] and values.get("IsActive") is False and user["Id"] in store.policies.blocks:
         message, code = store.policies.blocks[user["Id"]]
         raise SfApiError(400, code, message)
+    if user["IsActive"] and values.get("IsActive") is False and _approver_blocked(store, user):
+        raise SfApiError(400, "FIELD_INTEGRITY_EXCEPTION", APPROVER_BLOCK_MESSAGE)
     old_profile = user["ProfileId"]
     user.update(values)
     if "FirstName" in values or "LastName" in values:
@@ -258,6 +260,22 @@ def update_assignment(store: Store, row: dict[str, Any], values: dict[str, Any])
                 (name,),
             )
     row.update(sf_expiry.checked(values, store.clock()))
+
+
+APPROVER_BLOCK_MESSAGE = (
+    "This user is already in an approval process or designated as an approver. Reassign "
+    "their pending approval requests before deactivating them."
+)
+
+
+def _approver_blocked(store: Store, user: dict[str, Any]) -> bool:
+    """A user the org blocks while approval work items still wait on them."""
+    if user["Id"] not in store.policies.approver_blocks:
+        return False
+    return any(
+        str(item["ActorId"])[:15] == str(user["Id"])[:15]
+        for item in store.rows("ProcessInstanceWorkitem")
+    )
 
 
 INACTIVE_OWNER_MESSAGE = "operation performed with inactive user"

@@ -574,6 +574,7 @@ class Converger:
                     "blocker": blocked.blocker.value,
                     "salesforce": blocked.raw_message,
                     "frozen": blocked.frozen,
+                    **({"holdings": holdings.counts()} if holdings else {}),
                 },
                 touch=False,
             )
