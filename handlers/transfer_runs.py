@@ -71,11 +71,23 @@ async def run_transfers_due(deps: Deps) -> int:
 
 async def run_claimed(deps: Deps, transfer: Transfer) -> Transfer | None:
     """Move what is left, tell the admins, and retry the deactivation when all moved."""
+    running = deps.worker.transfers_running
+    if transfer.id in running:  # a tick while a click's run is still going
+        return None
+    running.add(transfer.id)
     try:
         done = await run_transfer(
-            deps.gateway, deps.transfers, transfer, progress=deps.notifier.transfer_progress
+            deps.gateway,
+            deps.transfers,
+            transfer,
+            progress=deps.notifier.transfer_progress,
+            keep_going=lambda: not deps.worker.stopping,
         )
     except SalesforceError:  # logged by the flow; the lease runs out and a tick resumes it
+        return None
+    finally:
+        running.discard(transfer.id)
+    if done.state is TransferState.RUNNING:
         return None
     await deps.notifier.transfer_progress(done)
     if done.state is TransferState.DONE and done.revocation_id:

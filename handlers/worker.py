@@ -43,6 +43,8 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self.batcher = RevocationBatcher(self.deprovision_together, self.spawn, window)
         self.departures = Departures()
+        self.transfers_running: set[str] = set()  # transfer ids this process is moving
+        self.stopping = False
 
     def bind(self, deps: Deps) -> None:
         """Attach the collaborators (the worker is itself one of them)."""
@@ -105,6 +107,7 @@ class Worker:
 
     def stop(self) -> None:
         """Start no more batches (shutdown); what they held stays leased in the database."""
+        self.stopping = True
         self.batcher.stop()
 
     async def drain(self) -> None:

@@ -91,7 +91,8 @@ async def _move_one(
     what: str,
     *,
     progress: Progress,
-) -> Transfer:
+    keep_going: Callable[[], bool],
+) -> Transfer | None:
     step = transfer.step(what)
     job_id = step.job_id
     if job_id is None:
@@ -107,6 +108,8 @@ async def _move_one(
         job = await gateway.bulk_job(what, job_id)
         if job.finished:
             break
+        if not keep_going():  # shutting down: the next process looks at the same job
+            return None
         await asyncio.sleep(POLL_SECONDS)
     failures = await gateway.bulk_failures(what, job_id) if job.failed else ()
     refused = [RefusedRow(**f.model_dump()) for f in failures]
@@ -120,13 +123,17 @@ async def run_transfer(
     transfer: Transfer,
     *,
     progress: Progress,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> Transfer:
-    """Move every object not done yet, telling ``progress`` after each; then finish."""
+    """Move every object not done yet, telling ``progress`` after each; then finish (unless
+    ``keep_going`` turned false: the transfer stays running, its job recorded)."""
     for what in transfer.objects:
         if transfer.step(what).done:
             continue
         try:
-            transfer = await _move_one(gateway, transfers, transfer, what, progress=progress)
+            moved = await _move_one(
+                gateway, transfers, transfer, what, progress=progress, keep_going=keep_going
+            )
         except SalesforceError as error:  # the lease runs out and the next tick resumes it
             log.warning(
                 "transfer %s: %s could not move: %s %s",
@@ -136,6 +143,9 @@ async def run_transfer(
                 error.raw_message,
             )
             raise
+        if moved is None:
+            return await transfers.get(transfer.id) or transfer
+        transfer = moved
         await progress(transfer)
     return await transfers.finish(transfer)
 
