@@ -230,8 +230,9 @@ async def build_runtime(
         worker=settings.worker_id,
         lease=lease,
         cfg=config.provisioning,
+        transfers=Transfers(db),
     )
-    transfers = Transfers(db)
+    transfers = converger.transfers or Transfers(db)
     deps = Deps(
         repo=repo,
         transfers=transfers,

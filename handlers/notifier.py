@@ -49,6 +49,7 @@ from handlers.views.reapproval import (
     build_sent_back,
 )
 from handlers.views.revocation import build_offboarding_summary
+from handlers.views.transfer import build_transfer_summary
 from salesforce.blockers import classify
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
@@ -306,6 +307,10 @@ class Notifier:
                 by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
+        if outcome.transfer is not None and outcome.transfer.decided_by == "policy":
+            summary = build_transfer_summary(revocation, app.title, outcome.transfer)
+            for admin in app.admins:
+                await self._post(admin, summary)
         for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
         await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
 

@@ -131,6 +131,10 @@ class SalesforceGateway:
         """Ids of what still points at the user: owned records, approvals, reports (1 query)."""
         return await self._run(transfer.held_ids, self._client, what, user_id)
 
+    async def manager_of(self, user_id: str) -> transfer.Manager | None:
+        """The user's Salesforce Manager, if any (1 query)."""
+        return await self._run(transfer.manager_of, self._client, user_id)
+
     async def move_records(
         self, what: str, ids: Sequence[str], successor_id: str
     ) -> transfer.Moved:

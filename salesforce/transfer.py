@@ -199,3 +199,21 @@ def bulk_failures(client: SalesforceClient, api_name: str, job_id: str) -> tuple
             RowFailure(record_id=row.get("sf__Id") or row.get("Id", ""), code=code, message=message)
         )
     return tuple(failures)
+
+
+class Manager(_Frozen):
+    """A user's Salesforce Manager (ManagerId) and whether they are active."""
+
+    id: str
+    is_active: bool
+
+
+def manager_of(client: SalesforceClient, user_id: str) -> Manager | None:
+    """The user's Manager, if the user names one (1 query)."""
+    rows = client.query(
+        format_soql("SELECT ManagerId, Manager.IsActive FROM User WHERE Id = {}", user_id)
+    )
+    if not rows or not rows[0].get("ManagerId"):
+        return None
+    manager = rows[0].get("Manager") or {}
+    return Manager(id=str(rows[0]["ManagerId"]), is_active=bool(manager.get("IsActive")))

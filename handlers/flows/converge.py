@@ -50,7 +50,8 @@ from handlers.flows.provision import (
     spec_for,
 )
 from handlers.flows.revoke import HOLDING, OPEN_REVOCATION, is_offboarding, revocation_failed
-from handlers.policy import Application, Policy
+from handlers.flows.transfer import choices, run_transfer, successor_problem
+from handlers.policy import MANAGER, Application, Policy
 from salesforce.errors import DuplicateUsername, RecordNotFound, SalesforceError
 from salesforce.expiration import EXPIRATION_DATE
 from salesforce.holdings import DEFAULT_OBJECTS, Holdings
@@ -66,6 +67,7 @@ from salesforce.models import (
 from storage.managed import ManagedUsers
 from storage.models import AccessRequest, Kind, ManagedOrigin, ManagedUser, State
 from storage.requests import RequestRepository
+from storage.transfers import Transfer, Transfers, TransferState
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class _Plan:
     error: SalesforceError | None = None  # the catalog could not be read
     expiry: bool = False  # the org ends assignments by their ExpirationDate
     ends: dict[str, datetime] = field(default_factory=dict)  # grant id -> its end
+    transfer: Transfer | None = None  # the work handed over before the deactivation
 
     def end_of(self, grant: AccessRequest) -> datetime | None:
         """When ``grant`` ends: its recorded end, or (not active yet) start + duration.
@@ -135,8 +138,10 @@ class Converger:
         worker: str,
         lease: timedelta,
         cfg: ProvisioningConfig,
+        transfers: Transfers | None = None,
     ) -> None:
         self.repo, self.managed, self.gateway = repo, managed, gateway
+        self.transfers = transfers
         self.catalog, self.policy, self.people = catalog, policy, people
         self.worker, self.lease, self.cfg = worker, lease, cfg
         self._busy: set[str] = set()
@@ -443,7 +448,13 @@ class Converger:
         ids = [p.user.sf_user_id or "" for p in plans]
         # What leavers hold is counted before they go, for the offboarding summary and the
         # audit (2 calls per 200 users); a blocked deactivation counts it then (see _blocked).
-        held = await self._holdings([p for p in plans if any(map(is_offboarding, p.to_close))])
+        held = await self._holdings(
+            [p for p in plans if any(map(is_offboarding, p.to_close)) or self._hands_over(p)]
+        )
+        for plan in plans:
+            holdings = held.get(plan.user.sf_user_id or "")
+            if self._hands_over(plan) and holdings is not None:
+                await self._hand_over(plan, holdings)
         try:
             if len(ids) == 1:
                 results = {ids[0]: await self.gateway.deactivate(ids[0])}
@@ -472,6 +483,82 @@ class Converger:
             await self._settle(
                 plan, result, None, None, DesiredUser(active=False), holdings=holdings
             )
+
+    def _hands_over(self, plan: _Plan) -> bool:
+        """The policy names who takes the user's work (``offboarding.transfer_to``)."""
+        app = self._app_of(plan)
+        return bool(self.transfers and plan.to_close and app and app.offboarding.transfer_to)
+
+    async def _hand_over(self, plan: _Plan, holdings: Holdings) -> None:
+        """Move the user's work to the policy's successor before deactivating (unattended); a
+        transfer a crash interrupted carries on from its recorded job."""
+        transfers, app = self.transfers, self._app_of(plan)
+        if transfers is None or app is None or app.offboarding.transfer_to is None:
+            return
+        revocation = plan.to_close[0]
+        existing = await transfers.for_revocation(revocation.id)
+        if existing is not None and existing.state is not TransferState.RUNNING:
+            plan.transfer = existing
+            return
+        try:
+            transfer = existing or await self._start_hand_over(plan, holdings, app)
+            if transfer is None:
+                return
+            plan.transfer = await run_transfer(self.gateway, transfers, transfer, progress=_quiet)
+        except SalesforceError as error:  # the deactivation goes ahead; the records can follow
+            log.warning(
+                "%s: handing work over failed: %s %s",
+                plan.user.username,
+                error.human,
+                error.raw_message,
+            )
+
+    async def _start_hand_over(
+        self, plan: _Plan, holdings: Holdings, app: Application
+    ) -> Transfer | None:
+        objects = tuple(c.what for c in choices(holdings))
+        target = app.offboarding.transfer_to or ""
+        user_id = plan.user.sf_user_id or ""
+        successor, slack_id, problem = await self._successor(target, user_id)
+        if successor is None or not objects or self.transfers is None:
+            if objects:
+                log.warning("%s: no transfer: %s", plan.user.username, problem)
+                await self.repo.audit.append(
+                    request_id=plan.to_close[0].id,
+                    actor="policy",
+                    action="transfer_skipped",
+                    detail={"to": target, "why": problem},
+                )
+            return None
+        return await self.transfers.create(
+            username=plan.user.username,
+            from_user_id=user_id,
+            to_user_id=successor,
+            to_slack_id=slack_id,
+            objects=objects,
+            decided_by="policy",
+            worker=self.worker,
+            lease=self.lease,
+            revocation_id=plan.to_close[0].id,
+        )
+
+    async def _successor(
+        self, target: str, user_id: str
+    ) -> tuple[str | None, str | None, str | None]:
+        """The policy's successor: (Salesforce Id, Slack id, why there is none)."""
+        if target == MANAGER:
+            manager = await self.gateway.manager_of(user_id)
+            if manager is None:
+                return None, None, "they have no Manager in Salesforce"
+            if not manager.is_active:
+                return None, None, "their Manager's Salesforce user is inactive"
+            return manager.id, None, None
+        person = await self.people(target)
+        username = f"{person.email.strip().lower()}{self.cfg.username_suffix}"
+        found, problem = await successor_problem(
+            self.gateway, username if person.email else None, leaver_id=user_id
+        )
+        return found, target, problem
 
     async def _holdings(self, plans: list[_Plan]) -> dict[str, Holdings]:
         """What the users own and what points at them, by Salesforce user Id, read per set of
@@ -631,6 +718,7 @@ class Converger:
                         n for n in revocation.permission_sets if n not in kept_sets
                     ),
                     holdings=holdings,
+                    transfer=plan.transfer,
                 )
             )
 
@@ -688,6 +776,10 @@ class Converger:
         return policy.application(requests[0].application) or policy.default_application
 
 
+async def _quiet(_transfer: Transfer) -> None:
+    """Unattended transfers report once, in the admins' summary."""
+
+
 def _outdated_catalog(error: SalesforceError) -> bool:
     """Salesforce refused an Id or the ExpirationDate field the cached catalog vouched for."""
     if error.error_code == STALE_ID:
@@ -707,6 +799,7 @@ async def close_revocation(
     restored: bool,
     removed_names: tuple[str, ...] = (),
     holdings: Holdings | None = None,
+    transfer: Transfer | None = None,
 ) -> RevokedAccess | Skipped:
     """Close the grant, then the revocation (a crash in between re-runs harmlessly)."""
     grant = None
@@ -753,4 +846,5 @@ async def close_revocation(
         restored=restored,
         removed=() if deactivated or restored else removed_names,
         holdings=holdings,
+        transfer=transfer,
     )

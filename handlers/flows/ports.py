@@ -19,7 +19,7 @@ from salesforce.models import (
     UserSpec,
     UserState,
 )
-from salesforce.transfer import BulkJob, Moved, RowFailure
+from salesforce.transfer import BulkJob, Manager, Moved, RowFailure
 
 
 class SalesforceGateway(Protocol):
@@ -81,6 +81,10 @@ class SalesforceGateway(Protocol):
 
     async def held_ids(self, what: str, user_id: str) -> list[str]:
         """Ids of what still points at the user: owned records, approvals, reports."""
+        ...
+
+    async def manager_of(self, user_id: str) -> Manager | None:
+        """The user's Salesforce Manager, if any."""
         ...
 
     async def move_records(self, what: str, ids: Sequence[str], successor_id: str) -> Moved:

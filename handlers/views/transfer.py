@@ -15,6 +15,7 @@ from slack_sdk.models.views import View
 
 from handlers.flows.transfer import TransferChoice
 from handlers.ids import ActionId, BlockId, CallbackId
+from handlers.views.message import SlackMessage, message
 from handlers.views.metadata import ModalRef
 from handlers.views.state import selected_values
 from handlers.views.text import SECTION_TEXT_MAX, clip, code, mention, safe
@@ -89,6 +90,23 @@ def parse_transfer(state_values: object) -> tuple[str | None, tuple[str, ...]]:
     return successor, objects
 
 
+def build_transfer_summary(
+    revocation: AccessRequest, title: str, transfer: Transfer
+) -> SlackMessage:
+    """The admins' summary of a transfer the policy ran by itself before the deactivation."""
+    user = code(revocation.sf_username or transfer.username, 120)
+    intro = (
+        f"*{safe(title, 200)}:* {mention(revocation.subject_id)}'s work in Salesforce ({user}) "
+        "was handed over as the policy says (`offboarding.transfer_to`), then the user was "
+        "deactivated."
+    )
+    blocks = [
+        SectionBlock(text=clip(intro, SECTION_TEXT_MAX)),
+        SectionBlock(text=transfer_text(transfer)),
+    ]
+    return message(f"{title}: work handed over for {mention(revocation.subject_id)}.", blocks)
+
+
 def transfer_text(transfer: Transfer) -> str:
     """How far the hand-over got, for the DM: running, done, or the rows Salesforce refused."""
     to = mention(transfer.to_slack_id) if transfer.to_slack_id else code(transfer.to_user_id, 40)
@@ -98,18 +116,16 @@ def transfer_text(transfer: Transfer) -> str:
         if transfer.step(what).moved
     ]
     moved_text = ", ".join(moved) if moved else "nothing yet"
+    by = mention(transfer.decided_by) if transfer.decided_by != "policy" else "the policy"
     if transfer.state is TransferState.RUNNING:
         waiting = [w for w in transfer.objects if not transfer.step(w).done]
         now = f" Moving {code(waiting[0], 60)} now." if waiting else ""
         lines = [f":hourglass_flowing_sand: *Handing over to {to}.* Moved: {moved_text}.{now}"]
     elif transfer.state is TransferState.DONE:
-        lines = [
-            f":white_check_mark: *Handed over to {to}* by {mention(transfer.decided_by)}: "
-            f"{moved_text}."
-        ]
+        lines = [f":white_check_mark: *Handed over to {to}* by {by}: {moved_text}."]
     else:
         lines = [
-            f":warning: *Handed over to {to}* by {mention(transfer.decided_by)}: {moved_text}. "
+            f":warning: *Handed over to {to}* by {by}: {moved_text}. "
             f"Salesforce refused {transfer.failed:,} "
             f"{'row' if transfer.failed == 1 else 'rows'}:"
         ]
