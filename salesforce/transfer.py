@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -22,10 +23,12 @@ from simple_salesforce.format import format_soql
 
 from salesforce.client import SalesforceClient
 from salesforce.composite import chunks
-from salesforce.errors import RecordNotFound
+from salesforce.errors import RecordNotFound, UnknownSalesforceError
 from salesforce.holdings import HeldObject, held_object
 
 BULK_THRESHOLD = 1000  # from this many records of one object on, a Bulk API 2.0 job is cheaper
+QUERY_PAGE = 100_000  # Ids per results call of a Bulk API 2.0 query job (18 bytes each)
+QUERY_POLL_SECONDS = 0.2
 FINISHED = (JobState.job_complete.value, JobState.failed.value, JobState.aborted.value)
 APPROVALS = "ProcessInstanceWorkitem"
 REPORTS = "ManagerId"
@@ -80,7 +83,50 @@ def owned_ids(client: SalesforceClient, held: HeldObject, user_id: str) -> list[
         owner=user_id,
         extra=where,
     )
-    return [str(r["Id"]) for r in client.query(soql)]
+    return _ids(client, held.api_name, soql)
+
+
+def _ids(client: SalesforceClient, sobject: str, soql: str) -> list[str]:
+    """A REST query's Ids; when the first page says there are many, one Bulk API 2.0 query job
+    reads them all (4 calls) instead of a page of 2,000 per call."""
+    first = client.rest("GET", "query", params={"q": soql})
+    ids = [str(r["Id"]) for r in first.get("records", [])]
+    if first.get("done", True):
+        return ids
+    if int(first.get("totalSize") or 0) >= BULK_THRESHOLD:
+        return bulk_query_ids(client, sobject, soql)
+    page = first
+    while not page.get("done", True):
+        page = client.query_more(str(page["nextRecordsUrl"]))
+        ids += [str(r["Id"]) for r in page.get("records", [])]
+    return ids
+
+
+def bulk_query_ids(client: SalesforceClient, sobject: str, soql: str) -> list[str]:
+    """Every Id a Bulk API 2.0 query job returns (create, look until complete, read results)."""
+
+    def run(sf: Salesforce) -> list[str]:
+        jobs = _bulk(sf, sobject)
+        job_id = str(jobs.create_job(Operation.query, query=soql)["id"])
+        while True:
+            state = str(jobs.get_job(job_id, True).get("state"))
+            if state == JobState.job_complete.value:
+                break
+            if state in FINISHED:
+                raise UnknownSalesforceError(
+                    f"Bulk API query job {job_id} ended {state}", error_code=state
+                )
+            time.sleep(QUERY_POLL_SECONDS)
+        ids: list[str] = []
+        locator = ""
+        while True:
+            page = jobs.get_query_results(job_id, locator, max_records=QUERY_PAGE)
+            ids += [row["Id"] for row in csv.DictReader(io.StringIO(page.get("records", "")))]
+            locator = page.get("locator", "")
+            if not locator:
+                return ids
+
+    return client.call(run)
 
 
 def pointing_at(client: SalesforceClient, what: str, user_id: str) -> list[str]:

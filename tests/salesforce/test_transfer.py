@@ -95,3 +95,32 @@ async def test_approvals_and_reports_follow_the_successor_and_an_inactive_one_is
 )
 def test_a_bulk_error_reads_as_code_and_message(text: str, expected: tuple[str, str]) -> None:
     assert parse_bulk_error(text) == expected
+
+
+async def test_many_records_are_listed_with_one_bulk_query_job(
+    org: SimulatedOrg, gateway: SalesforceGateway
+) -> None:
+    leaver, _ = _people(org)
+    accounts = org.add_records("Account", leaver, 4500)
+    org.add_records("Opportunity", leaver, 2500, IsClosed=True)
+    open_opps = org.add_records("Opportunity", leaver, 2100)
+    org.reset_counters()
+
+    found = await gateway.held_ids("Account", leaver)
+    opps = await gateway.held_ids("Opportunity", leaver)
+
+    assert sorted(found) == sorted(accounts)
+    assert sorted(opps) == sorted(open_opps)  # the job keeps the query's filter
+    # each: a first REST page, then create, two looks, one results page
+    assert org.api_calls == 2 * (1 + 1 + 2 + 1)
+
+
+async def test_fewer_than_the_threshold_are_read_with_one_rest_query(
+    org: SimulatedOrg, gateway: SalesforceGateway
+) -> None:
+    leaver, _ = _people(org)
+    org.add_records("Case", leaver, BULK_THRESHOLD - 1)
+    org.reset_counters()
+
+    assert len(await gateway.held_ids("Case", leaver)) == BULK_THRESHOLD - 1
+    assert org.api_calls == 1

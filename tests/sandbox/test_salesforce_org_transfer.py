@@ -216,3 +216,37 @@ def test_bulk2_refuses_a_column_the_object_does_not_have(org: SimulatedOrg, sf: 
 
     assert "Owner_Typo" in str(refused.value)
     assert [job["state"] for job in org.bulk_jobs()] == ["Aborted"]
+
+
+def test_bulk2_query_pages_through_a_query_job_with_its_locator(
+    org: SimulatedOrg, sf: Salesforce
+) -> None:
+    ada = org.id_of("User", "admin@acme.com")
+    opps = org.add_records("Opportunity", ada, 7)
+    org.add_records("Opportunity", ada, 2, IsClosed=True)
+    soql = format_soql(
+        "SELECT Id, Owner.Username FROM Opportunity WHERE OwnerId = {} AND IsClosed = false", ada
+    )
+
+    pages = list(bulk2(sf).Opportunity.query(soql, max_records=3, wait=0))
+
+    rows = [row for page in pages for row in csv.DictReader(io.StringIO(str(page)))]
+    assert len(pages) == 3
+    assert [r["Id"] for r in rows] == opps
+    assert {r["Owner.Username"] for r in rows} == {"admin@acme.com"}
+
+
+def test_a_bulk_query_job_refuses_counts_and_bad_soql(server: OrgServer) -> None:
+    base = f"{server.instance_url}/services/data/v62.0/jobs/query"
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {server.access_token}"
+
+    counted = session.post(
+        base, json={"operation": "query", "query": "SELECT COUNT() FROM Account"}, timeout=5
+    )
+    broken = session.post(
+        base, json={"operation": "query", "query": "SELECT Nope FROM Account"}, timeout=5
+    )
+
+    assert counted.status_code == 400 and counted.json()[0]["errorCode"] == "INVALIDJOB"
+    assert broken.status_code == 400 and broken.json()[0]["errorCode"] == "INVALID_FIELD"
