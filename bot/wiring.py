@@ -220,6 +220,7 @@ async def build_runtime(
         max_age=timedelta(seconds=settings.catalog_max_age_seconds),
     )
     people = SlackPeople(client)
+    transfers = Transfers(db)
     converger = Converger(
         repo,
         repo.managed,
@@ -230,9 +231,8 @@ async def build_runtime(
         worker=settings.worker_id,
         lease=lease,
         cfg=config.provisioning,
-        transfers=Transfers(db),
+        transfers=transfers,
     )
-    transfers = converger.transfers or Transfers(db)
     deps = Deps(
         repo=repo,
         transfers=transfers,

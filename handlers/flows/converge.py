@@ -23,6 +23,7 @@ from handlers.flows.desired import (
     difference,
     removable,
 )
+from handlers.flows.hand_over import HandOver
 from handlers.flows.outcomes import (
     GrantOutcome,
     Provisioned,
@@ -50,8 +51,7 @@ from handlers.flows.provision import (
     spec_for,
 )
 from handlers.flows.revoke import HOLDING, OPEN_REVOCATION, is_offboarding, revocation_failed
-from handlers.flows.transfer import choices, run_transfer, successor_problem
-from handlers.policy import MANAGER, Application, Policy
+from handlers.policy import Application, Policy
 from salesforce.errors import DuplicateUsername, RecordNotFound, SalesforceError
 from salesforce.expiration import EXPIRATION_DATE
 from salesforce.holdings import DEFAULT_OBJECTS, Holdings
@@ -67,7 +67,7 @@ from salesforce.models import (
 from storage.managed import ManagedUsers
 from storage.models import AccessRequest, Kind, ManagedOrigin, ManagedUser, State
 from storage.requests import RequestRepository
-from storage.transfers import Transfer, Transfers, TransferState
+from storage.transfers import Transfer, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,11 @@ class Converger:
         transfers: Transfers | None = None,
     ) -> None:
         self.repo, self.managed, self.gateway = repo, managed, gateway
-        self.transfers = transfers
+        self.hand_over = (
+            HandOver(repo, gateway, transfers, people, cfg, worker=worker, lease=lease)
+            if transfers is not None
+            else None
+        )
         self.catalog, self.policy, self.people = catalog, policy, people
         self.worker, self.lease, self.cfg = worker, lease, cfg
         self._busy: set[str] = set()
@@ -487,78 +491,19 @@ class Converger:
     def _hands_over(self, plan: _Plan) -> bool:
         """The policy names who takes the user's work (``offboarding.transfer_to``)."""
         app = self._app_of(plan)
-        return bool(self.transfers and plan.to_close and app and app.offboarding.transfer_to)
+        return bool(self.hand_over and plan.to_close and app and app.offboarding.transfer_to)
 
     async def _hand_over(self, plan: _Plan, holdings: Holdings) -> None:
-        """Move the user's work to the policy's successor before deactivating (unattended); a
-        transfer a crash interrupted carries on from its recorded job."""
-        transfers, app = self.transfers, self._app_of(plan)
-        if transfers is None or app is None or app.offboarding.transfer_to is None:
+        app = self._app_of(plan)
+        if self.hand_over is None or app is None or app.offboarding.transfer_to is None:
             return
-        revocation = plan.to_close[0]
-        existing = await transfers.for_revocation(revocation.id)
-        if existing is not None and existing.state is not TransferState.RUNNING:
-            plan.transfer = existing
-            return
-        try:
-            transfer = existing or await self._start_hand_over(plan, holdings, app)
-            if transfer is None:
-                return
-            plan.transfer = await run_transfer(self.gateway, transfers, transfer, progress=_quiet)
-        except SalesforceError as error:  # the deactivation goes ahead; the records can follow
-            log.warning(
-                "%s: handing work over failed: %s %s",
-                plan.user.username,
-                error.human,
-                error.raw_message,
-            )
-
-    async def _start_hand_over(
-        self, plan: _Plan, holdings: Holdings, app: Application
-    ) -> Transfer | None:
-        objects = tuple(c.what for c in choices(holdings))
-        target = app.offboarding.transfer_to or ""
-        user_id = plan.user.sf_user_id or ""
-        successor, slack_id, problem = await self._successor(target, user_id)
-        if successor is None or not objects or self.transfers is None:
-            if objects:
-                log.warning("%s: no transfer: %s", plan.user.username, problem)
-                await self.repo.audit.append(
-                    request_id=plan.to_close[0].id,
-                    actor="policy",
-                    action="transfer_skipped",
-                    detail={"to": target, "why": problem},
-                )
-            return None
-        return await self.transfers.create(
+        plan.transfer = await self.hand_over.run(
             username=plan.user.username,
-            from_user_id=user_id,
-            to_user_id=successor,
-            to_slack_id=slack_id,
-            objects=objects,
-            decided_by="policy",
-            worker=self.worker,
-            lease=self.lease,
+            user_id=plan.user.sf_user_id or "",
             revocation_id=plan.to_close[0].id,
+            holdings=holdings,
+            target=app.offboarding.transfer_to,
         )
-
-    async def _successor(
-        self, target: str, user_id: str
-    ) -> tuple[str | None, str | None, str | None]:
-        """The policy's successor: (Salesforce Id, Slack id, why there is none)."""
-        if target == MANAGER:
-            manager = await self.gateway.manager_of(user_id)
-            if manager is None:
-                return None, None, "they have no Manager in Salesforce"
-            if not manager.is_active:
-                return None, None, "their Manager's Salesforce user is inactive"
-            return manager.id, None, None
-        person = await self.people(target)
-        username = f"{person.email.strip().lower()}{self.cfg.username_suffix}"
-        found, problem = await successor_problem(
-            self.gateway, username if person.email else None, leaver_id=user_id
-        )
-        return found, target, problem
 
     async def _holdings(self, plans: list[_Plan]) -> dict[str, Holdings]:
         """What the users own and what points at them, by Salesforce user Id, read per set of
@@ -774,10 +719,6 @@ class Converger:
         if not requests:
             return None
         return policy.application(requests[0].application) or policy.default_application
-
-
-async def _quiet(_transfer: Transfer) -> None:
-    """Unattended transfers report once, in the admins' summary."""
 
 
 def _outdated_catalog(error: SalesforceError) -> bool:
