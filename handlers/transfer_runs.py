@@ -82,6 +82,7 @@ async def run_claimed(deps: Deps, transfer: Transfer) -> Transfer | None:
             transfer,
             progress=deps.notifier.transfer_progress,
             keep_going=lambda: not deps.worker.stopping,
+            worker=deps.config.worker_id,
         )
     except SalesforceError:  # logged by the flow; the lease runs out and a tick resumes it
         return None

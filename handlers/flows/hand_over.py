@@ -62,7 +62,9 @@ class HandOver:
             )
             if transfer is None:
                 return None
-            return await run_transfer(self.gateway, self.transfers, transfer, progress=_quiet)
+            return await run_transfer(
+                self.gateway, self.transfers, transfer, progress=_quiet, worker=self.worker
+            )
         except SalesforceError as error:  # the deactivation goes ahead; the records can follow
             log.warning(
                 "%s: handing work over failed: %s %s", username, error.human, error.raw_message

@@ -21,12 +21,13 @@ from salesforce.errors import SalesforceError
 from salesforce.holdings import DEFAULT_OBJECTS, Holdings
 from salesforce.models import Blocker
 from salesforce.transfer import APPROVALS, BULK_THRESHOLD, DELEGATORS, REPORTS
-from storage.transfers import RefusedRow, Transfer, Transfers, TransferState
+from storage.transfers import RefusedRow, Transfer, Transfers
 
 log = logging.getLogger(__name__)
 
 # Blockers that handing work over can clear; the others only change in Setup.
 TRANSFER_CLEARS = frozenset({Blocker.APPROVER, Blocker.HIERARCHY_FIELD, Blocker.UNKNOWN})
+LEASE = timedelta(minutes=2)  # renewed at each look at a job, so only a stopped process loses it
 POLL_SECONDS = 0.5  # between looks at a Bulk API job; it never waits past the lease
 Progress = Callable[[Transfer], Awaitable[None]]
 
@@ -92,6 +93,7 @@ async def _move_one(
     *,
     progress: Progress,
     keep_going: Callable[[], bool],
+    renew: Callable[[], Awaitable[object]],
 ) -> Transfer | None:
     step = transfer.step(what)
     job_id = step.job_id
@@ -110,6 +112,7 @@ async def _move_one(
             break
         if not keep_going():  # shutting down: the next process looks at the same job
             return None
+        await renew()  # a long job keeps its lease: no other process takes it over
         await asyncio.sleep(POLL_SECONDS)
     failures = await gateway.bulk_failures(what, job_id) if job.failed else ()
     refused = [RefusedRow(**f.model_dump()) for f in failures]
@@ -124,15 +127,29 @@ async def run_transfer(
     *,
     progress: Progress,
     keep_going: Callable[[], bool] = lambda: True,
+    worker: str | None = None,
 ) -> Transfer:
     """Move every object not done yet, telling ``progress`` after each; then finish (unless
-    ``keep_going`` turned false: the transfer stays running, its job recorded)."""
+    ``keep_going`` turned false: the transfer stays running, its job recorded). While a job
+    runs, ``worker`` (default: the lease holder) renews the lease."""
+    holder = worker or transfer.claimed_by or ""
+    transfer_id = transfer.id
+
+    async def renew() -> None:
+        await transfers.claim(transfer_id, worker=holder, lease=LEASE)
+
     for what in transfer.objects:
         if transfer.step(what).done:
             continue
         try:
             moved = await _move_one(
-                gateway, transfers, transfer, what, progress=progress, keep_going=keep_going
+                gateway,
+                transfers,
+                transfer,
+                what,
+                progress=progress,
+                keep_going=keep_going,
+                renew=renew,
             )
         except SalesforceError as error:  # the lease runs out and the next tick resumes it
             log.warning(
@@ -169,7 +186,3 @@ async def successor_problem(
 def wanted(objects: Sequence[str], allowed: Sequence[str]) -> tuple[str, ...]:
     """The ticked objects, in the order the holdings list them, unknown ones dropped."""
     return tuple(o for o in allowed if o in set(objects))
-
-
-FINISHED = (TransferState.DONE, TransferState.FAILED)
-LEASE = timedelta(minutes=2)

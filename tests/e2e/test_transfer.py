@@ -8,12 +8,18 @@ import json
 from typing import Any
 
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import ADA, JANE, JORDAN, OLIVIA, OMAR, Stage
+from bot.sandbox.stage import ADA, JANE, JORDAN, MALLORY, OLIVIA, OMAR, Stage
 from handlers.ids import ActionId, CallbackId
 from storage.models import AccessRequest, State
 from tests.e2e.steps import current
 from tests.e2e.test_escalation import buttons, escalation
-from tests.e2e.test_revocation import active_grant, open_modal, revocation_of, until_state
+from tests.e2e.test_revocation import (
+    active_grant,
+    open_modal,
+    revocation_of,
+    said_to,
+    until_state,
+)
 
 
 async def _blocked_with_work(
@@ -92,13 +98,15 @@ async def test_the_admin_hands_the_work_over_and_the_user_is_deactivated_in_one_
 async def test_only_the_applications_admins_may_start_a_transfer(stage: Stage) -> None:
     grant, revocation, dm, _ = await _blocked_with_work(stage)
 
-    for stranger in (OMAR.id, JANE.id):
+    for stranger in (OMAR.id, JANE.id, MALLORY.id):  # an owner, the leaver, a stranger
         await stage.workspace.click(stranger, dm, ActionId.TRANSFER_TO)
         assert open_modal(stage, stranger, CallbackId.TRANSFER) is None
 
     entries = await stage.runtime.deps.repo.audit.for_request(revocation.id)
     refused = [e for e in entries if e.action == "escalation_refused"]
-    assert [e.detail["why"] for e in refused] == ["not_admin", "not_admin"]
+    assert [e.detail["why"] for e in refused] == ["not_admin"] * 3
+    told = await stage.slack.wait_for(lambda: said_to(stage, MALLORY.id) or None)
+    assert "admins" in told
     assert stage.org.owned_by("Account", grant.sf_user_id or "") == 300
 
 
