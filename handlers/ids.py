@@ -86,6 +86,7 @@ class BlockId(StrEnum):
     EXPIRY_ACTIONS = "expiry_actions"
     LOGIN_ACTIONS = "login_actions"
     ESCALATION_ACTIONS = "escalation_actions"
+    SUMMARY_ACTIONS = "summary_actions"
     OUTCOME = "outcome"
     # App Home
     CATALOG_NAV = "catalog_nav"

@@ -49,7 +49,7 @@ from handlers.views.reapproval import (
     build_sent_back,
 )
 from handlers.views.revocation import build_offboarding_summary
-from handlers.views.transfer import build_transfer_summary
+from handlers.views.transfer import build_transfer_reply, build_transfer_summary
 from salesforce.blockers import classify
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
@@ -62,6 +62,7 @@ APPROVAL = "approval"
 ESCALATION = "escalation"
 UNDECIDED = "undecided"
 EXPIRY_WARNING = "expiry_warning"
+TRANSFER_REPLY = "transfer_reply"  # a transfer's progress under the offboarding summary
 
 
 class Notifier:
@@ -365,9 +366,24 @@ class Notifier:
         if not transfer.revocation_id:
             return
         revocation = await self._repo.get(transfer.revocation_id)
-        if revocation is None or revocation.state is not State.BLOCKED:
+        if revocation is None:
             return
-        await self._escalate(revocation, self._blocked_issue(revocation, transfer))
+        if revocation.state is State.BLOCKED:
+            await self._escalate(revocation, self._blocked_issue(revocation, transfer))
+            return
+        if not transfer.channel or not transfer.thread_ts:
+            return
+        reply = build_transfer_reply(transfer)
+        existing = await self._repo.messages(revocation.id, TRANSFER_REPLY)
+        for ref in existing:
+            await self._update(ref, reply)
+        if not existing:
+            await self._post(
+                transfer.channel,
+                reply,
+                thread_ts=transfer.thread_ts,
+                keep=Keep(revocation.id, TRANSFER_REPLY, transfer.decided_by),
+            )
 
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:
         """Replace an open escalation's buttons with how it ended."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from handlers.flows.escalate import Resumed, retry
 from handlers.flows.transfer import LEASE, run_transfer
 from salesforce.errors import SalesforceError
-from storage.models import AccessRequest
+from storage.models import AccessRequest, State
 from storage.transfers import Transfer, TransferState
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ async def start_transfer(
     successor_slack_id: str | None,
     objects: Sequence[str],
     decided_by: str,
+    thread: tuple[str, str] | None = None,
 ) -> Transfer:
     """Record the transfer (leased to this process), show it in the DM, run it in the
     background."""
@@ -41,6 +42,7 @@ async def start_transfer(
         worker=deps.config.worker_id,
         lease=LEASE,
         revocation_id=revocation.id,
+        thread=thread,
     )
     await deps.notifier.transfer_progress(transfer)
     deps.worker.spawn(run_claimed(deps, transfer))
@@ -91,14 +93,15 @@ async def run_claimed(deps: Deps, transfer: Transfer) -> Transfer | None:
     if done.state is TransferState.RUNNING:
         return None
     await deps.notifier.transfer_progress(done)
-    if done.state is TransferState.DONE and done.revocation_id:
+    revocation = await deps.repo.get(done.revocation_id) if done.revocation_id else None
+    if done.state is TransferState.DONE and revocation and revocation.state is State.BLOCKED:
         resumed = await retry(
             deps.repo,
             deps.policy(),
-            request_id=done.revocation_id,
+            request_id=revocation.id,
             actor=done.decided_by,
             button="transfer_done",
         )
         if isinstance(resumed, Resumed):
-            deps.worker.kick(done.revocation_id)
+            deps.worker.kick(revocation.id)
     return done

@@ -69,6 +69,8 @@ class Transfer(_Frozen):
     moved: int
     failed: int
     decided_by: str
+    channel: str | None = None
+    thread_ts: str | None = None
     claimed_by: str | None
     claimed_until: datetime | None
     created_at: datetime
@@ -117,6 +119,7 @@ class Transfers:
         lease: timedelta,
         revocation_id: str | None = None,
         to_slack_id: str | None = None,
+        thread: tuple[str, str] | None = None,
     ) -> Transfer:
         """A new running transfer, leased to ``worker``, and its audit row."""
         now = self._db.clock()
@@ -124,8 +127,9 @@ class Transfers:
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "INSERT INTO transfers (id, revocation_id, username, from_user_id, to_user_id, "
-                "to_slack_id, objects, state, decided_by, claimed_by, claimed_until, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?) RETURNING *",
+                "to_slack_id, objects, state, decided_by, channel, thread_ts, claimed_by, "
+                "claimed_until, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     transfer_id,
                     revocation_id,
@@ -135,6 +139,8 @@ class Transfers:
                     to_slack_id,
                     json.dumps(list(objects)),
                     decided_by,
+                    thread[0] if thread else None,
+                    thread[1] if thread else None,
                     worker,
                     to_db_time(now + lease),
                     to_db_time(now),

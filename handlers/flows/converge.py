@@ -772,6 +772,7 @@ async def close_revocation(
             "already_inactive": already_inactive,
             "removed_assignments": removed,
             "kept_active_for": list(kept_for),
+            **({"holdings": holdings.counts()} if holdings and deactivated else {}),
         },
         touch=False,
     )

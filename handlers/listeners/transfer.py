@@ -38,7 +38,8 @@ async def _blocked(deps: Deps, request_id: str, actor: str, button: str) -> Acce
         request_id=request_id,
         actor=actor,
         button=button,
-        states=(State.BLOCKED,),
+        # Blocked: from the escalation; done: from the offboarding summary (user deactivated).
+        states=(State.BLOCKED, State.DONE),
         kind=Kind.REVOKE,
     )
 
@@ -47,7 +48,8 @@ async def _held_counts(deps: Deps, revocation: AccessRequest) -> dict[str, int]:
     """What Salesforce last said the user holds (counted when the deactivation was blocked)."""
     entries = await deps.repo.audit.for_request(revocation.id)
     for entry in reversed(entries):
-        held = entry.detail.get("holdings") if entry.action == "deactivation_blocked" else None
+        counted = entry.action in ("deactivation_blocked", "deactivated")
+        held = entry.detail.get("holdings") if counted else None
         if isinstance(held, dict):
             return {str(k): int(v) for k, v in held.items()}
     return {}
@@ -81,7 +83,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             text = "Salesforce reported nothing this user holds that a transfer can move."
             await tell_privately(client, body, respond, _note(text))
             return
-        modal = build_transfer_modal(found, offered)
+        container = body.get("container") or {}
+        thread = None
+        if found.state is State.DONE and container.get("message_ts"):
+            thread = (str(container.get("channel_id") or ""), str(container["message_ts"]))
+        modal = build_transfer_modal(found, offered, thread=thread)
         await client.views_open(trigger_id=str(body.get("trigger_id")), view=modal)
 
     async def on_transfer_submitted(
@@ -119,9 +125,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        thread = (ref.channel, ref.message_ts) if ref.channel and ref.message_ts else None
         await start_transfer(
             deps,
             found,
+            thread=thread,
             successor_id=user_id,
             successor_slack_id=successor,
             objects=objects,

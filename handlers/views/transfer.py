@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
     CheckboxesElement,
     InputBlock,
     Option,
@@ -43,7 +46,12 @@ def label_of(what: str, count: int) -> str:
     return f"{count:,} {held.one if count == 1 else held.many}"
 
 
-def build_transfer_modal(revocation: AccessRequest, choices: Sequence[TransferChoice]) -> View:
+def build_transfer_modal(
+    revocation: AccessRequest,
+    choices: Sequence[TransferChoice],
+    *,
+    thread: tuple[str, str] | None = None,
+) -> View:
     """Pick a successor and what to hand over; the counts are what Salesforce last reported."""
     preview = ", ".join(label_of(c.what, c.count) for c in choices)
     text = (
@@ -58,7 +66,11 @@ def build_transfer_modal(revocation: AccessRequest, choices: Sequence[TransferCh
         title="Transfer to…",
         submit="Transfer",
         close="Cancel",
-        private_metadata=ModalRef(request_id=revocation.id).dump(),
+        private_metadata=ModalRef(
+            request_id=revocation.id,
+            channel=thread[0] if thread else None,
+            message_ts=thread[1] if thread else None,
+        ).dump(),
         blocks=[
             SectionBlock(text=clip(text, SECTION_TEXT_MAX)),
             InputBlock(
@@ -105,6 +117,21 @@ def build_transfer_summary(
         SectionBlock(text=transfer_text(transfer)),
     ]
     return message(f"{title}: work handed over for {mention(revocation.subject_id)}.", blocks)
+
+
+def build_transfer_reply(transfer: Transfer) -> SlackMessage:
+    """Progress and outcome under the message a transfer was started from (not an escalation),
+    with "Retry failed rows" when Salesforce refused some."""
+    blocks: list[Block] = [SectionBlock(text=transfer_text(transfer))]
+    if transfer.state is TransferState.FAILED:
+        retry = ButtonElement(
+            text="Retry failed rows",
+            action_id=ActionId.RETRY_TRANSFER,
+            value=transfer.id,
+            style="primary",
+        )
+        blocks.append(ActionsBlock(elements=[retry]))
+    return message(f"Transfer {transfer.id}: {transfer.state.value}.", blocks)
 
 
 def transfer_text(transfer: Transfer) -> str:

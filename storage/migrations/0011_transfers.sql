@@ -1,6 +1,8 @@
 -- Work handed from a leaving Salesforce user to a successor. ``progress`` holds, per object
 -- (or approvals, reports), the Bulk API job in flight and what moved or was refused, so a
 -- restarted process looks at the same job again instead of sending the records twice.
+-- ``channel``/``thread_ts``: the message it was started from when that is not an escalation
+-- (the offboarding summary), under which its progress is shown.
 CREATE TABLE transfers (
     id             TEXT PRIMARY KEY,
     revocation_id  TEXT,
@@ -15,6 +17,8 @@ CREATE TABLE transfers (
     moved          INTEGER NOT NULL DEFAULT 0,
     failed         INTEGER NOT NULL DEFAULT 0,
     decided_by     TEXT NOT NULL,
+    channel        TEXT,
+    thread_ts      TEXT,
     claimed_by     TEXT,
     claimed_until  TEXT,
     created_at     TEXT NOT NULL,

@@ -15,6 +15,7 @@ from tests.e2e.steps import current
 from tests.e2e.test_escalation import buttons, escalation
 from tests.e2e.test_revocation import (
     active_grant,
+    dms_saying,
     open_modal,
     revocation_of,
     said_to,
@@ -126,3 +127,38 @@ async def test_a_successor_without_an_active_salesforce_user_is_refused_beside_t
     assert "Salesforce user is inactive" in was_active["errors"]["transfer_successor"]
     assert stage.org.owned_by("Account", grant.sf_user_id or "") == 300
     assert await stage.runtime.deps.transfers.for_revocation(revocation.id) is None
+
+
+async def test_the_offboarding_summary_offers_a_transfer_and_shows_it_in_its_thread(
+    stage: Stage,
+) -> None:
+    grant = await active_grant(stage, JANE.id)
+    uid = grant.sf_user_id or ""
+    omar = _omar_in_salesforce(stage)
+    stage.org.add_records("Account", uid, 30)
+    stage.org.add_records("Opportunity", uid, 4)
+    event = {"type": "user_change", "user": stage.slack.set_deleted(JANE.id), "cache_ts": 1}
+    await stage.workspace.event(event, event_id="EvLEFTXFER1")
+    await until_state(stage, grant.id, State.REVOKED)
+    summary = (await stage.slack.wait_for(lambda: dms_saying(stage, ADA.id, "left Slack")))[0]
+    assert ActionId.TRANSFER_TO in buttons(summary)
+
+    await stage.workspace.click(ADA.id, summary, ActionId.TRANSFER_TO)
+    modal = await stage.slack.wait_for(lambda: open_modal(stage, ADA.id, CallbackId.TRANSFER))
+    assert "30 Accounts, 4 open Opportunities" in json.dumps(modal["blocks"])
+    await stage.workspace.submit(ADA.id, modal["id"], transfer_successor=OMAR.id)
+
+    reply = await stage.slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stage.slack.dms(ADA.id)
+                if m.is_reply and "Handed over to <@U0OMAR>" in json.dumps(m.blocks)
+            ),
+            None,
+        )
+    )
+    assert "30 Accounts, 4 open Opportunities" in json.dumps(reply.blocks)
+    assert stage.org.owned_by("Account", omar) == 30
+    user = stage.org.user(uid)
+    assert user is not None and not user.is_active
