@@ -286,11 +286,11 @@ class Transfers:
         failed = sum(len(p.refused) for p in progress.values())
         finished = state is not None and state is not TransferState.RUNNING
         async with self._db.transaction() as conn:
+            # A finished transfer gives its lease back.
+            release = ", claimed_by = NULL, claimed_until = NULL" if finished else ""
             rows = await conn.execute_fetchall(
-                "UPDATE transfers SET progress = ?, job_ids = ?, state = ?, moved = ?, "
-                "failed = ?, updated_at = ?, claimed_by = CASE WHEN ? THEN NULL ELSE "
-                "claimed_by END, claimed_until = CASE WHEN ? THEN NULL ELSE claimed_until END "
-                "WHERE id = ? RETURNING *",
+                "UPDATE transfers SET progress = ?, job_ids = ?, state = ?, moved = ?, "  # noqa: S608
+                f"failed = ?, updated_at = ?{release} WHERE id = ? RETURNING *",
                 (
                     _progress_json(progress),
                     json.dumps(list(job_ids if job_ids is not None else transfer.job_ids)),
@@ -298,8 +298,6 @@ class Transfers:
                     moved,
                     failed,
                     to_db_time(now),
-                    int(finished),
-                    int(finished),
                     transfer.id,
                 ),
             )
