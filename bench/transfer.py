@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -44,6 +46,20 @@ class Row:
     note: str = ""
 
 
+@contextlib.contextmanager
+def _trusting(server: OrgServer) -> Iterator[None]:
+    """requests trusts the simulated org's CA while the block runs (REQUESTS_CA_BUNDLE)."""
+    saved = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle_path
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = saved
+
+
 def _org() -> tuple[SimulatedOrg, str, str]:
     org = SimulatedOrg()
     org.seed_demo()
@@ -58,8 +74,8 @@ async def bot_way(records: int, directory: Path) -> Row:
     """The transfer flow: list with a Bulk query job, move with one ingest job."""
     org, leaver, successor = _org()
     org.add_records("Account", leaver, records)
-    with OrgServer(org) as server:
-        os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle_path
+    with contextlib.ExitStack() as stack, OrgServer(org) as server:
+        stack.enter_context(_trusting(server))
         gateway = SalesforceGateway(
             SalesforceAuth(instance_url=server.instance_url, access_token=server.access_token)
         )
@@ -97,8 +113,8 @@ def naive_collections(records: int) -> Row:
     """List with REST query pages, then PATCH 200 records a call."""
     org, leaver, successor = _org()
     ids = org.add_records("Account", leaver, records)
-    with OrgServer(org) as server:
-        os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle_path
+    with contextlib.ExitStack() as stack, OrgServer(org) as server:
+        stack.enter_context(_trusting(server))
         sf = _client(server)
         org.reset_counters()
         started = time.perf_counter()
@@ -120,8 +136,8 @@ def naive_per_record(records: int, sample: int) -> Row:
     """One PATCH per record on a sample; calls and time scaled to ``records``."""
     org, leaver, successor = _org()
     ids = org.add_records("Account", leaver, sample)
-    with OrgServer(org) as server:
-        os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle_path
+    with contextlib.ExitStack() as stack, OrgServer(org) as server:
+        stack.enter_context(_trusting(server))
         sf = _client(server)
         org.reset_counters()
         started = time.perf_counter()
