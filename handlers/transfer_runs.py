@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from handlers.flows.escalate import Resumed, retry
-from handlers.flows.transfer import LEASE, run_transfer
+from handlers.flows.transfer import run_transfer
 from salesforce.errors import SalesforceError
 from storage.models import AccessRequest, State
 from storage.transfers import Transfer, TransferState
@@ -40,7 +40,7 @@ async def start_transfer(
         objects=objects,
         decided_by=decided_by,
         worker=deps.config.worker_id,
-        lease=LEASE,
+        lease=deps.config.lease,
         revocation_id=revocation.id,
         thread=thread,
     )
@@ -54,7 +54,9 @@ async def retry_failed_rows(deps: Deps, transfer: Transfer, *, actor: str) -> Tr
     reopened = await deps.transfers.reopen(transfer.id, actor=actor)
     if reopened is None:
         return None
-    claimed = await deps.transfers.claim(reopened.id, worker=deps.config.worker_id, lease=LEASE)
+    claimed = await deps.transfers.claim(
+        reopened.id, worker=deps.config.worker_id, lease=deps.config.lease
+    )
     if not claimed:
         return None
     await deps.notifier.transfer_progress(claimed[0])
@@ -64,7 +66,9 @@ async def retry_failed_rows(deps: Deps, transfer: Transfer, *, actor: str) -> Tr
 
 async def run_transfers_due(deps: Deps) -> int:
     """Resume the transfers a stopped process left running (their lease ran out, or ours)."""
-    claimed = await deps.transfers.claim(None, worker=deps.config.worker_id, lease=LEASE)
+    claimed = await deps.transfers.claim(
+        None, worker=deps.config.worker_id, lease=deps.config.lease
+    )
     for transfer in claimed:
         log.info("transfer %s: resuming", transfer.id)
         await run_claimed(deps, transfer)
@@ -85,6 +89,7 @@ async def run_claimed(deps: Deps, transfer: Transfer) -> Transfer | None:
             progress=deps.notifier.transfer_progress,
             keep_going=lambda: not deps.worker.stopping,
             worker=deps.config.worker_id,
+            lease=deps.config.lease,
         )
     except SalesforceError:  # logged by the flow; the lease runs out and a tick resumes it
         return None

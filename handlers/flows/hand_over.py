@@ -63,7 +63,12 @@ class HandOver:
             if transfer is None:
                 return None
             return await run_transfer(
-                self.gateway, self.transfers, transfer, progress=_quiet, worker=self.worker
+                self.gateway,
+                self.transfers,
+                transfer,
+                progress=_quiet,
+                worker=self.worker,
+                lease=self.lease,
             )
         except SalesforceError as error:  # the deactivation goes ahead; the records can follow
             log.warning(

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Blockers that handing work over can clear; the others only change in Setup.
 TRANSFER_CLEARS = frozenset({Blocker.APPROVER, Blocker.HIERARCHY_FIELD, Blocker.UNKNOWN})
-LEASE = timedelta(minutes=2)  # renewed at each look at a job, so only a stopped process loses it
+LEASE = timedelta(minutes=2)  # the default lease; renewed at each look at a job
 POLL_SECONDS = 0.5  # between looks at a Bulk API job; it never waits past the lease
 Progress = Callable[[Transfer], Awaitable[None]]
 
@@ -128,6 +128,7 @@ async def run_transfer(
     progress: Progress,
     keep_going: Callable[[], bool] = lambda: True,
     worker: str | None = None,
+    lease: timedelta = LEASE,
 ) -> Transfer:
     """Move every object not done yet, telling ``progress`` after each; then finish (unless
     ``keep_going`` turned false: the transfer stays running, its job recorded). While a job
@@ -136,7 +137,7 @@ async def run_transfer(
     transfer_id = transfer.id
 
     async def renew() -> None:
-        await transfers.claim(transfer_id, worker=holder, lease=LEASE)
+        await transfers.claim(transfer_id, worker=holder, lease=lease)
 
     for what in transfer.objects:
         if transfer.step(what).done:
