@@ -272,6 +272,9 @@ class Notifier:
             sf_username=revocation.sf_username,
             holdings=outcome.holdings,
         )
+        if self._transfers is not None:  # a transfer started earlier stays in the DM
+            transfer = await self._transfers.for_revocation(revocation.id)
+            issue = issue.model_copy(update={"transfer": transfer})
         entries = await self._repo.audit.for_request(revocation.id)
         tries = sum(1 for entry in entries if entry.action == "deactivation_blocked")
         if tries > 1:
