@@ -38,7 +38,6 @@ class TransferChoice(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     what: str  # an object's API name, or APPROVALS, REPORTS, DELEGATORS
-    label: str
     count: int
 
 
@@ -57,32 +56,20 @@ def choices_from_counts(counts: dict[str, int]) -> list[TransferChoice]:
         if name in _NOT_MOVED or count <= 0:
             continue
         what = _COUNTED.get(name, name)
-        found.append(TransferChoice(what=what, label=what, count=count))
+        found.append(TransferChoice(what=what, count=count))
     return sorted(found, key=lambda c: _ORDER.get(c.what, (1, c.what)))
 
 
 def choices(holdings: Holdings) -> list[TransferChoice]:
-    """What the user holds that a transfer can move, largest first within each kind."""
-    found = [
-        TransferChoice(what=c.api_name, label=c.many if c.count != 1 else c.one, count=c.count)
-        for c in holdings.owned
-        if c.count
-    ]
-    if holdings.approvals:
-        found.append(
-            TransferChoice(what=APPROVALS, label="pending approvals", count=holdings.approvals)
-        )
-    if holdings.reports:
-        found.append(TransferChoice(what=REPORTS, label="direct reports", count=holdings.reports))
-    if holdings.delegators:
-        found.append(
-            TransferChoice(
-                what=DELEGATORS,
-                label="users naming them delegated approver",
-                count=holdings.delegators,
-            )
-        )
-    return found
+    """What the user holds that a transfer can move: owned records, then approvals, reports
+    and delegators (queue and group memberships end with the user)."""
+    found = [TransferChoice(what=c.api_name, count=c.count) for c in holdings.owned if c.count]
+    others = (
+        (APPROVALS, holdings.approvals),
+        (REPORTS, holdings.reports),
+        (DELEGATORS, holdings.delegators),
+    )
+    return found + [TransferChoice(what=what, count=n) for what, n in others if n]
 
 
 async def _move_one(

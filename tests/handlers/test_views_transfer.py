@@ -97,8 +97,8 @@ def test_refused_rows_are_listed_up_to_ten_with_salesforces_message() -> None:
 def test_the_modal_ticks_everything_and_reads_back_the_choice() -> None:
     request = make_request(kind="revoke", state="blocked", sf_username="jane.doe@acme.com")
     offered = [
-        TransferChoice(what="Account", label="Account", count=300),
-        TransferChoice(what=APPROVALS, label=APPROVALS, count=1),
+        TransferChoice(what="Account", count=300),
+        TransferChoice(what=APPROVALS, count=1),
     ]
     view = build_transfer_modal(request, offered).to_dict()
     shown = json.dumps(view)
