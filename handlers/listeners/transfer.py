@@ -31,7 +31,9 @@ from storage.models import AccessRequest, Kind, State
 SALESFORCE_WAIT = 2.0  # a view submission is answered within 3 seconds
 
 
-async def _blocked(deps: Deps, request_id: str, actor: str, button: str) -> AccessRequest | Refused:
+async def _transferable(
+    deps: Deps, request_id: str, actor: str, button: str
+) -> AccessRequest | Refused:
     return await check_admin_press(
         deps.repo,
         deps.policy(),
@@ -74,7 +76,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        found = await _blocked(deps, action_value(body), body["user"]["id"], "transfer_to")
+        found = await _transferable(deps, action_value(body), body["user"]["id"], "transfer_to")
         if isinstance(found, Refused):
             await tell_refusal(deps, body, respond, found)
             return
@@ -96,7 +98,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ref = ModalRef.load(view.get("private_metadata"))
         actor = body["user"]["id"]
         successor, ticked = parse_transfer(view.get("state", {}).get("values"))
-        found = await _blocked(deps, ref.request_id or "", actor, "transfer")
+        found = await _transferable(deps, ref.request_id or "", actor, "transfer")
         if isinstance(found, Refused):
             text = refusal_text(deps, found)
             await ack(response_action="errors", errors={BlockId.TRANSFER_SUCCESSOR: text})
@@ -142,7 +144,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         transfer = await deps.transfers.get(action_value(body))
         actor = body["user"]["id"]
-        found = await _blocked(
+        found = await _transferable(
             deps, transfer.revocation_id or "" if transfer else "", actor, "retry_transfer"
         )
         if isinstance(found, Refused):
