@@ -48,6 +48,7 @@ from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
 from storage.stats import RequestStats
+from storage.transfers import Transfers
 from storage.workers import Heartbeats
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,7 @@ async def build_runtime(
         max_age=timedelta(seconds=settings.catalog_max_age_seconds),
     )
     people = SlackPeople(client)
+    transfers = Transfers(db)
     converger = Converger(
         repo,
         repo.managed,
@@ -229,9 +231,11 @@ async def build_runtime(
         worker=settings.worker_id,
         lease=lease,
         cfg=config.provisioning,
+        transfers=transfers,
     )
     deps = Deps(
         repo=repo,
+        transfers=transfers,
         events=EventLog(db),
         catalog=catalog,
         converger=converger,
@@ -250,6 +254,7 @@ async def build_runtime(
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
+            transfers=transfers,
         ),
         worker=worker,
         homes=homes,

@@ -26,6 +26,7 @@ from handlers.listeners import (
     offboarding,
     request_modal,
     revoke,
+    transfer,
 )
 from handlers.worker import Worker
 
@@ -93,6 +94,7 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         home,
         catalog_admin,
         extend,
+        transfer,
     ):
         module.register(app, deps)
 

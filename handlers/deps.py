@@ -16,6 +16,7 @@ from storage.db import Clock
 from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.transfers import Transfers
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -64,3 +65,4 @@ class Deps:
     user_groups: SlackUserGroups
     # The 429s Slack answered this process (for metrics); the client's retry handler counts.
     rate_limits: RateLimitCounter
+    transfers: Transfers

@@ -39,6 +39,10 @@ class ActionId(StrEnum):
     RETRY_DEACTIVATION = "retry_deactivation"
     RESOLVED_IN_SALESFORCE = "resolved_in_salesforce"
     ADOPT_USER = "adopt_user"
+    TRANSFER_TO = "transfer_to"
+    RETRY_TRANSFER = "retry_transfer"
+    TRANSFER_SUCCESSOR = "transfer_successor"
+    TRANSFER_OBJECTS = "transfer_objects"
     # App Home: what can be requested (the value says which application, kind and page)
     CATALOG_KIND = "catalog_kind"
     CATALOG_PREVIOUS = "catalog_previous"
@@ -56,6 +60,7 @@ class CallbackId(StrEnum):
     COMPLETE_REQUEST = "complete_request"
     ALTERNATIVE_USERNAME = "alternative_username"
     REVOKE = "revoke"
+    TRANSFER = "transfer"
 
 
 class BlockId(StrEnum):
@@ -74,11 +79,14 @@ class BlockId(StrEnum):
     DENY_REASON = "deny_reason"
     REVOKE_REASON = "revoke_reason"
     ALTERNATIVE_USERNAME = "alternative_username"
+    TRANSFER_SUCCESSOR = "transfer_successor"
+    TRANSFER_OBJECTS = "transfer_objects"
     # messages
     APPROVAL_ACTIONS = "approval_actions"
     EXPIRY_ACTIONS = "expiry_actions"
     LOGIN_ACTIONS = "login_actions"
     ESCALATION_ACTIONS = "escalation_actions"
+    SUMMARY_ACTIONS = "summary_actions"
     OUTCOME = "outcome"
     # App Home
     CATALOG_NAV = "catalog_nav"

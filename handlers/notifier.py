@@ -49,9 +49,12 @@ from handlers.views.reapproval import (
     build_sent_back,
 )
 from handlers.views.revocation import build_offboarding_summary
+from handlers.views.transfer import build_transfer_reply, build_transfer_summary
+from salesforce.blockers import classify
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
 from storage.requests import RequestRepository
+from storage.transfers import Transfer, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ APPROVAL = "approval"
 ESCALATION = "escalation"
 UNDECIDED = "undecided"
 EXPIRY_WARNING = "expiry_warning"
+TRANSFER_REPLY = "transfer_reply"  # a transfer's progress under the offboarding summary
 
 
 class Notifier:
@@ -74,6 +78,7 @@ class Notifier:
         login_url: str,
         instance_url: str = "",
         command: str = COMMAND,
+        transfers: Transfers | None = None,
     ) -> None:
         self._delivery = delivery
         self._repo = repo
@@ -83,6 +88,7 @@ class Notifier:
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
+        self._transfers = transfers
 
     def _app(self, request: AccessRequest) -> Application:
         policy = self._policy()
@@ -266,6 +272,9 @@ class Notifier:
             sf_username=revocation.sf_username,
             holdings=outcome.holdings,
         )
+        if self._transfers is not None:  # a transfer started earlier stays in the DM
+            transfer = await self._transfers.for_revocation(revocation.id)
+            issue = issue.model_copy(update={"transfer": transfer})
         entries = await self._repo.audit.for_request(revocation.id)
         tries = sum(1 for entry in entries if entry.action == "deactivation_blocked")
         if tries > 1:
@@ -302,6 +311,10 @@ class Notifier:
                 by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
+        if outcome.transfer is not None and outcome.transfer.decided_by == "policy":
+            summary = build_transfer_summary(revocation, app.title, outcome.transfer)
+            for admin in app.admins:
+                await self._post(admin, summary)
         for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
         await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
 
@@ -334,6 +347,47 @@ class Notifier:
             )
         return True
 
+    def _blocked_issue(self, revocation: AccessRequest, transfer: Transfer | None) -> Escalation:
+        """A blocked deactivation's DM as stored: the blocker from Salesforce's message."""
+        raw = revocation.last_error or ""
+        info = classify(raw)
+        return Escalation(
+            kind=EscalationKind.BLOCKED_DEACTIVATION,
+            summary=info.explanation if raw else "",
+            fix=info.fix if raw else "",
+            raw_message=raw,
+            blocker=info.blocker,
+            sf_user_id=revocation.sf_user_id,
+            sf_username=revocation.sf_username,
+            instance_url=self._instance_url,
+            setup=info.setup,
+            transfer=transfer,
+        )
+
+    async def transfer_progress(self, transfer: Transfer) -> None:
+        """Show how far a hand-over got in the DM it was started from (progress, outcome)."""
+        if not transfer.revocation_id:
+            return
+        revocation = await self._repo.get(transfer.revocation_id)
+        if revocation is None:
+            return
+        if revocation.state is State.BLOCKED:
+            await self._escalate(revocation, self._blocked_issue(revocation, transfer))
+            return
+        if not transfer.channel or not transfer.thread_ts:
+            return
+        reply = build_transfer_reply(transfer)
+        existing = await self._repo.messages(revocation.id, TRANSFER_REPLY)
+        for ref in existing:
+            await self._update(ref, reply)
+        if not existing:
+            await self._post(
+                transfer.channel,
+                reply,
+                thread_ts=transfer.thread_ts,
+                keep=Keep(revocation.id, TRANSFER_REPLY, transfer.decided_by),
+            )
+
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:
         """Replace an open escalation's buttons with how it ended."""
         existing = await self._repo.messages(request.id, ESCALATION)
@@ -342,11 +396,15 @@ class Notifier:
         issue = Escalation.from_problem(request.needs_admin_reason or "other")
         if request.kind is Kind.REVOKE and request.needs_admin_reason in set(Blocker):
             # A blocked deactivation closes on the message the admins know, link included.
+            transfer = None
+            if self._transfers is not None:
+                transfer = await self._transfers.for_revocation(request.id)
             issue = Escalation(
                 kind=EscalationKind.BLOCKED_DEACTIVATION,
                 sf_user_id=request.sf_user_id,
                 sf_username=request.sf_username,
                 instance_url=self._instance_url,
+                transfer=transfer,
             )
         shown = (await self._labels()).shown(request, with_names=True)
         message = build_escalation(

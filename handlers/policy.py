@@ -54,12 +54,29 @@ class Timings(_Strict):
     retry_max_attempts: int = Field(default=5, ge=1)
 
 
+MANAGER = "manager"
+
+
 class Offboarding(_Strict):
     """What the admins are shown that a leaving user holds."""
 
     # Records counted when the user is deactivated or the deactivation is blocked: standard
     # objects (Account, Contact, Opportunity, Lead, Case, Campaign) or custom ones (Name__c).
     objects: tuple[str, ...] = DEFAULT_OBJECTS
+    # Who takes a leaver's work over without asking, before the deactivation: "manager" (the
+    # user's Salesforce Manager) or a Slack member id (who needs an active Salesforce user).
+    # Absent: the admins choose with "Transfer to…" when a deactivation is blocked.
+    transfer_to: str | None = None
+
+    @field_validator("transfer_to")
+    @classmethod
+    def _known_target(cls, value: str | None) -> str | None:
+        if value is None or value == MANAGER or SLACK_USER_ID.fullmatch(value):
+            return value
+        raise ValueError(
+            f"transfer_to is {value!r}: write manager (the leaver's Salesforce Manager), a Slack "
+            "member id such as U012ABCDEF, or leave it out to let the admins choose"
+        )
 
     @field_validator("objects")
     @classmethod

@@ -22,6 +22,7 @@ from handlers.flows.provision import start_provisioning
 from handlers.flows.revoke import EXTENSION_CANCELLED, is_offboarding
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from handlers.request_log import fields
+from handlers.transfer_runs import run_transfers_due
 from storage.models import CARRIED_STATES, AccessRequest, Kind, State
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self.batcher = RevocationBatcher(self.deprovision_together, self.spawn, window)
         self.departures = Departures()
+        self.transfers_running: set[str] = set()  # transfer ids this process is moving
+        self.stopping = False
 
     def bind(self, deps: Deps) -> None:
         """Attach the collaborators (the worker is itself one of them)."""
@@ -104,6 +107,7 @@ class Worker:
 
     def stop(self) -> None:
         """Start no more batches (shutdown); what they held stays leased in the database."""
+        self.stopping = True
         self.batcher.stop()
 
     async def drain(self) -> None:
@@ -225,8 +229,10 @@ class Worker:
         revocations = [r for r in claimed if r.kind is not Kind.GRANT]
         if revocations:
             await self.deprovision_together(revocations)
+        # Transfers a stopped process left running pick up from their recorded job.
+        resumed = await run_transfers_due(deps)
         # Users left dirty with no request to carry them (a cancellation, a crash).
-        return len(claimed) + await self.converge_due()
+        return len(claimed) + resumed + await self.converge_due()
 
     async def _resume(self, grant: AccessRequest) -> None:
         if grant.state is State.PROVISIONING:

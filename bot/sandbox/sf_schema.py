@@ -16,6 +16,7 @@ PERMISSION_FIELDS = (
     "PermissionsModifyAllData",
     "PermissionsViewAllData",
     "PermissionsAuthorApex",
+    "PermissionsTransferAnyEntity",
 )
 
 
@@ -173,6 +174,7 @@ def owned_object(name: str, prefix: str, *flags: str) -> SObjectType:
         prefix,
         ("Id", "Name", "OwnerId", *flags),
         (Relationship("Owner", "OwnerId", "User"),),
+        frozenset({"update"}),
     )
 
 
@@ -201,6 +203,7 @@ def _records_people_hold() -> list[SObjectType]:
                 Relationship("ProcessInstance", "ProcessInstanceId", "ProcessInstance"),
                 Relationship("Actor", "ActorId", "User"),
             ),
+            frozenset({"update"}),
         ),
     ]
 

@@ -12,6 +12,7 @@ from handlers.flows.people import Ineligibility
 from salesforce.holdings import Holdings
 from salesforce.models import DeactivationBlocked, ProvisionResult
 from storage.models import AccessRequest
+from storage.transfers import Transfer
 
 
 class _Outcome(BaseModel):
@@ -117,6 +118,7 @@ class RevokedAccess(_Outcome):
     restored: bool = False
     removed: tuple[str, ...] = ()  # permission set names taken away (when the user stays)
     holdings: Holdings | None = None  # what the deactivated user still owns, when counted
+    transfer: Transfer | None = None  # the work handed over first (offboarding.transfer_to)
 
     @property
     def effect(self) -> str:

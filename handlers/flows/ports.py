@@ -19,6 +19,7 @@ from salesforce.models import (
     UserSpec,
     UserState,
 )
+from salesforce.transfer import BulkJob, Manager, Moved, RowFailure
 
 
 class SalesforceGateway(Protocol):
@@ -76,6 +77,30 @@ class SalesforceGateway(Protocol):
         self, user_ids: Sequence[str], objects: Sequence[str]
     ) -> dict[str, Holdings]:
         """What each user owns and what points at them (2 calls per 200 users by default)."""
+        ...
+
+    async def held_ids(self, what: str, user_id: str) -> list[str]:
+        """Ids of what still points at the user: owned records, approvals, reports."""
+        ...
+
+    async def manager_of(self, user_id: str) -> Manager | None:
+        """The user's Salesforce Manager, if any."""
+        ...
+
+    async def move_records(self, what: str, ids: Sequence[str], successor_id: str) -> Moved:
+        """Point these at the successor with sObject Collections (200 a call)."""
+        ...
+
+    async def start_bulk_move(self, what: str, ids: Sequence[str], successor_id: str) -> str:
+        """Open, fill and close a Bulk API 2.0 update job; its Id."""
+        ...
+
+    async def bulk_job(self, what: str, job_id: str) -> BulkJob:
+        """A Bulk API 2.0 job's state and counts."""
+        ...
+
+    async def bulk_failures(self, what: str, job_id: str) -> tuple[RowFailure, ...]:
+        """The rows a finished job refused."""
         ...
 
     async def freeze(self, user_id: str) -> bool:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from handlers.flows.offboard import OffboardedGrant, Offboarding
 from handlers.flows.outcomes import (
@@ -14,6 +21,8 @@ from handlers.flows.outcomes import (
     RevokedAccess,
     WillRetry,
 )
+from handlers.flows.transfer import choices
+from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.holdings import holdings_line
 from handlers.views.message import SlackMessage, message
@@ -149,6 +158,26 @@ def _line(item: OffboardedGrant, title: str) -> str:
     return f":hourglass_flowing_sand: {head}: already being removed ({safe(outcome.why, 100)})."
 
 
+def _transfer_buttons(
+    report: Offboarding, title_of: Callable[[AccessRequest], str]
+) -> list[ButtonElement]:
+    """ "Transfer to…" for each deactivated user who holds something a transfer can move."""
+    buttons: list[ButtonElement] = []
+    users: set[str] = set()
+    for item in report.revoked:
+        outcome, rev = item.outcome, item.revocation
+        if not isinstance(outcome, RevokedAccess) or not outcome.deactivated:
+            continue
+        if outcome.holdings is None or not choices(outcome.holdings):
+            continue
+        if outcome.transfer is not None or (rev.sf_user_id or "") in users:
+            continue
+        users.add(rev.sf_user_id or "")
+        label = "Transfer to…" if len(report.revoked) == 1 else f"Transfer to… ({title_of(rev)})"
+        buttons.append(ButtonElement(text=label[:75], action_id=ActionId.TRANSFER_TO, value=rev.id))
+    return buttons[:5]
+
+
 def build_offboarding_summary(
     report: Offboarding, *, title_of: Callable[[AccessRequest], str], subject_name: str = ""
 ) -> SlackMessage:
@@ -169,6 +198,9 @@ def build_offboarding_summary(
     if len(lines) > SUMMARY_LINES_MAX:
         more = f"and {len(lines) - SUMMARY_LINES_MAX} more; see the audit log."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    transfers = _transfer_buttons(report, title_of)
+    if transfers:
+        blocks.append(ActionsBlock(block_id=BlockId.SUMMARY_ACTIONS, elements=transfers))
     note = "Done without approval: a deactivated member keeps no access."
     if report.swept:
         note += " Found by the daily check of deactivated members: Slack's event never came."
