@@ -244,6 +244,14 @@ class OrgSetup(RecordSetup):
             row.update(fields)
             self.store.recount_seats()
 
+    def record_login(self, user_id: str, at: datetime) -> None:
+        """The user logged in at ``at``: Salesforce sets its read-only LastLoginDate."""
+        with self._lock:
+            row = self.store.get("User", user_id)
+            if row is None:
+                raise KeyError(user_id)
+            row["LastLoginDate"] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
     def delete_in_setup(self, sobject: str, record_id: str) -> None:
         """Delete a profile, role or permission set as an admin in Setup would.
 
