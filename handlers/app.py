@@ -25,6 +25,7 @@ from handlers.listeners import (
     home,
     offboarding,
     request_modal,
+    review,
     revoke,
 )
 from handlers.worker import Worker
@@ -93,6 +94,7 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         home,
         catalog_admin,
         extend,
+        review,
     ):
         module.register(app, deps)
 

@@ -16,6 +16,7 @@ from storage.db import Clock
 from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import Reviews
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
     from handlers.rate_limits import RateLimitCounter
+    from handlers.review_messages import ReviewMessenger
     from handlers.user_groups import SlackUserGroups
     from handlers.worker import Worker
 
@@ -64,3 +66,6 @@ class Deps:
     user_groups: SlackUserGroups
     # The 429s Slack answered this process (for metrics); the client's retry handler counts.
     rate_limits: RateLimitCounter
+    # Access review campaigns, and each reviewer's message of them.
+    reviews: Reviews
+    review_messenger: ReviewMessenger
