@@ -139,6 +139,8 @@ async def carry_out(
         settled = await store.settle(item.id, outcome=Outcome.ENDED, grant_id=grant.id)
         return LineDecided(item=settled or item)
     kind = "deactivate" if effect.deactivates else "restore" if effect.restores else "reduce"
+    if item.drift and effect.restores:
+        kind = "deactivate"  # adopted by the review with an inactive baseline
     settled = await store.settle(
         item.id,
         outcome=Outcome.REVOKING,
