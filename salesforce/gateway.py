@@ -17,6 +17,7 @@ from salesforce import (
     deprovisioning,
     holdings,
     identity,
+    logins,
     powers,
     provisioning,
     soql,
@@ -24,7 +25,6 @@ from salesforce import (
 from salesforce.auth import SalesforceAuth
 from salesforce.client import SalesforceClient, TimeoutAdapter
 from salesforce.coalesce import Coalescer
-from salesforce.expiration import from_salesforce
 from salesforce.models import (
     ApiBudget,
     Catalog,
@@ -39,11 +39,9 @@ from salesforce.models import (
     UserSpec,
     UserState,
 )
-from salesforce.records import LastLoginRow, UserRow, is_salesforce_id
+from salesforce.records import UserRow
 
 T = TypeVar("T")
-# Ids per LastLoginDate query: 500 Ids keep the SOQL text far below its 100,000 characters.
-LOGINS_PER_QUERY = 500
 
 
 class SalesforceGateway:
@@ -165,15 +163,8 @@ class SalesforceGateway:
         return [UserRow.model_validate(r).to_user() for r in rows]
 
     async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
-        """When each user last logged in (one query per 500 users); absent: no such user."""
-        ids = [i for i in dict.fromkeys(user_ids) if is_salesforce_id(i)]
-        found: dict[str, datetime | None] = {}
-        for start in range(0, len(ids), LOGINS_PER_QUERY):
-            chunk = ids[start : start + LOGINS_PER_QUERY]
-            for row in await self._run(self._client.query, soql.last_logins(chunk)):
-                read = LastLoginRow.model_validate(row)
-                found[read.id] = from_salesforce(read.last_login)
-        return found
+        """When each user last logged in (1,000 users a call); absent: no such user."""
+        return await self._run(logins.read_last_logins, self._client, list(user_ids))
 
     def budget(self) -> ApiBudget | None:
         """The API budget seen on the last response, if any."""
