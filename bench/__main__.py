@@ -20,6 +20,7 @@ from bench.figures import (
     memory_figure,
     offboarding_figure,
     offboarding_notes,
+    review_figure,
     scheduler_figure,
     slack_offboarding_figure,
 )
@@ -28,6 +29,7 @@ from bench.machine import load_average, this_machine
 from bench.offboarding import run_offboarding
 from bench.org_process import remote_org, start_org_process
 from bench.report import Report, now_utc, text_table, write_report
+from bench.reviews import run_review
 from bench.rig import REPO_ROOT, BenchUser
 from bench.scheduler import run_scheduler
 from bench.sf_calls import grant_calls, offboard_calls
@@ -162,6 +164,16 @@ class Run:
         folder.mkdir()
         self.figures.append(scheduler_figure(await run_scheduler(folder, self.size.stored)))
 
+    async def reviews(self) -> None:
+        """An access review campaign over many grants, opened under Slack's limits."""
+        self.say(f"access review over {self.size.reviews:,} grants")
+        folder = self.directory / "reviews"
+        folder.mkdir()
+        sample = min(30, self.size.reviews)
+        self.figures.append(
+            review_figure(await run_review(folder, self.size.reviews, sample=sample))
+        )
+
 
 async def measure(size: Size) -> Report:
     """Run every benchmark at ``size``."""
@@ -172,6 +184,7 @@ async def measure(size: Size) -> Report:
         await run.grants()
         await run.salesforce_calls()
         await run.scheduler()
+        await run.reviews()
     order = [
         "slash command ack",
         "modal open",
@@ -180,6 +193,7 @@ async def measure(size: Size) -> Report:
         "Salesforce calls per grant",
         "offboarding",
         "scheduler tick",
+        "access review",
         "memory",
         "command capacity",
     ]

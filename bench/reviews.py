@@ -18,13 +18,13 @@ from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.stage import JORDAN, OLIVIA, OMAR, demo_policy, start_stage
 from handlers.policy import Policy
 from handlers.rate_limits import RateLimitCounter, retry_handlers
 from handlers.review_jobs import ReviewJobs
 from storage.db import to_db_time
 from storage.due import DueWork
-from tests.security.actors import roomy_org
 
 REVIEWERS = (OMAR.id, OLIVIA.id, JORDAN.id)
 
@@ -51,7 +51,10 @@ class ReviewRun:
 
 async def run_review(directory: Path, grants: int, *, sample: int = 40) -> ReviewRun:
     """Open one campaign over ``grants`` grants; then the baseline over ``sample`` lines."""
-    org = roomy_org(grants + 100)
+    org = SimulatedOrg()
+    org.seed_demo()
+    seats = org.id_of("UserLicense", "Salesforce")
+    org.admin_update("UserLicense", seats, TotalLicenses=grants + 100)
     profile = org.id_of("Profile", "Sales User")
     user_ids = org.import_users([f"review{n:06d}@acme.com" for n in range(grants)], profile)
     policy = Policy(applications=demo_policy(reviews={"reviewers": list(REVIEWERS)}).applications)

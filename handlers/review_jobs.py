@@ -92,6 +92,7 @@ class ReviewJobs:
                 campaign.scope,
             )
             await deps.review_messenger.post_missing(now_open)
+            deps.homes.refresh({line.reviewer for line in lines})
         return opened
 
     async def follow_open(self) -> int:
@@ -142,6 +143,7 @@ class ReviewJobs:
                 deps.worker.kick(revocation.id)
             await deps.review_messenger.refresh_all(closed.campaign)
             await deps.review_messenger.summarise(closed)
+            deps.homes.refresh({item.reviewer for item in closed.items})
             log.info(
                 "access review %s closed: %s",
                 campaign.id,

@@ -124,7 +124,9 @@ async def carry_out(
             settled = await store.settle(item.id, outcome=Outcome.ADOPTED, grant_id=grant.id)
             return LineDecided(item=settled or item)
     if item.decision is Decision.KEEP or grant is None:
-        outcome = Outcome.KEPT if grant is not None else Outcome.ENDED
+        # A grant that ended meanwhile (expired, revoked elsewhere) is not kept by a click.
+        holding = grant is not None and grant.state is State.ACTIVE
+        outcome = Outcome.KEPT if holding else Outcome.ENDED
         settled = await store.settle(item.id, outcome=outcome)
         return LineDecided(item=settled or item)
     effect = await revocation_effect(repo, grant)

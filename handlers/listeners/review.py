@@ -84,6 +84,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if campaign is not None:
             await _where_clicked(deps, body, campaign, actor)
             await deps.review_messenger.show(campaign, actor)
+        deps.homes.refresh([actor])
 
     async def on_keep_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -109,6 +110,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await _decide(deps, item, actor, Decision.KEEP)
         await _where_clicked(deps, body, campaign, actor)
         await deps.review_messenger.show(campaign, actor)
+        deps.homes.refresh([actor])
 
     async def on_page_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
