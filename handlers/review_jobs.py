@@ -79,6 +79,7 @@ class ReviewJobs:
                 catalog=catalog,
                 policy=policy,
                 members=deps.user_groups.members,
+                email_of=self._email_of,
             )
             now_open = await open_campaign(deps.reviews, campaign, lines, app=app, now=deps.clock())
             if now_open is None:
@@ -112,6 +113,9 @@ class ReviewJobs:
                     deps.worker.kick(line.revocation.id)
                 await deps.review_messenger.show(campaign, line.item.reviewer)
         return done
+
+    async def _email_of(self, member: str) -> str:
+        return (await self._deps.people.get(member)).email
 
     async def context(self, campaign: Campaign) -> ReviewContext | None:
         """The application and catalog a decision on ``campaign`` needs."""

@@ -116,7 +116,8 @@ async def carry_out(
     actor = item.decided_by or BOT
     grant = await repo.get(item.grant_id) if item.grant_id else None
     if grant is None and item.drift:
-        grant = await adopt(repo, gateway, context, item, actor=actor, subject_id=subject_id)
+        owner = subject_id or item.subject_id
+        grant = await adopt(repo, gateway, context, item, actor=actor, subject_id=owner)
         if grant is None:
             settled = await store.settle(item.id, outcome=Outcome.ENDED)
             return LineDecided(item=settled or item)

@@ -22,6 +22,8 @@ from storage.review_models import Campaign, NewItem
 from storage.reviews import Reviews as ReviewStore
 
 GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
+# A Slack member id -> their email (to know a reviewer's own Salesforce user among the drift).
+EmailOf = Callable[[str], Awaitable[str]]
 
 
 def review_settings(app: Application) -> Reviews:
@@ -93,7 +95,9 @@ def _grant_line(grant: AccessRequest, reviewer: str) -> NewItem:
     )
 
 
-def _drift_line(user: SalesforceUser, catalog: Catalog, reviewer: str) -> NewItem:
+def _drift_line(
+    user: SalesforceUser, catalog: Catalog, reviewer: str, subject_id: str | None
+) -> NewItem:
     names = {p.id: p.name for p in catalog.profiles}
     names.update((r.id, r.developer_name) for r in catalog.roles)
     holds = (
@@ -103,6 +107,7 @@ def _drift_line(user: SalesforceUser, catalog: Catalog, reviewer: str) -> NewIte
         drift=True,
         sf_user_id=user.id,
         username=user.username,
+        subject_id=subject_id,
         subject_name=user.username,
         holds=f"{holds} (no grant)",
         reviewer=reviewer,
@@ -135,21 +140,33 @@ async def collect_lines(
     catalog: Catalog,
     policy: Policy,
     members: GroupMembers,
+    email_of: EmailOf,
 ) -> list[NewItem]:
     """Every line of the campaign, assigned, with each user's last login (read once)."""
     app = policy.application(campaign.application)
     if app is None:
         return []
     settings = review_settings(app)
-    assigner = Assigner(await reviewers_of(app, settings, members), app)
+    reviewers = await reviewers_of(app, settings, members)
+    assigner = Assigner(reviewers, app)
     scope = ReviewScope(campaign.scope)
     lines: list[NewItem] = []
     if scope is ReviewScope.DRIFT:
         bot_user = await gateway.integration_user_id()
         users = await not_granted(due, gateway, catalog, policy, app.name)
+        # A drift user has no Slack member on record: one whose email is a possible
+        # reviewer's is that reviewer's own (few reviewers: one users.info each, cached).
+        people = [*reviewers, *app.admins, *app.owners]
+        own = {
+            email.casefold(): member
+            for member in dict.fromkeys(people)
+            if (email := await email_of(member))
+        }
         for user in sorted(users, key=lambda u: u.username):
-            if user.id[:15] != bot_user[:15]:  # the bot's own user is never up for review
-                lines.append(_drift_line(user, catalog, assigner.pick(None)))
+            if user.id[:15] == bot_user[:15]:  # the bot's own user is never up for review
+                continue
+            subject = own.get((user.email or "").casefold()) or own.get(user.username.casefold())
+            lines.append(_drift_line(user, catalog, assigner.pick(subject), subject))
     else:
         grants = await due.grants_in((State.ACTIVE,), application=app.name)
         if scope is ReviewScope.HIGH:

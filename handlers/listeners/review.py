@@ -48,7 +48,7 @@ async def _decide(
     if app is None:
         return ReviewRefused(reason=ReviewRefusal.CLOSED, item=item)
     subject = None
-    if item.drift and item.grant_id is None and actor == item.reviewer:
+    if item.drift and item.grant_id is None and not item.subject_id and actor == item.reviewer:
         subject = await _member_by_email(deps, item.username)
     outcome = await decide_line(
         deps.reviews,

@@ -28,6 +28,8 @@ async def test_a_drift_user_kept_becomes_managed_and_one_revoked_is_deactivated(
     stage.slack.add_user(KIM.id, name=KIM.name, real_name=KIM.real_name, email=KIM.email)
     profile = stage.org.id_of("Profile", "Sales User")
     kim_user = stage.org.add_user("kim.park@acme.com", profile, first_name="Kim", last_name="Park")
+    # an owner's own Salesforce user that no grant explains: another reviewer gets the line
+    stage.org.add_user("omar.haddad@acme.com", profile, first_name="Omar", last_name="Haddad")
     try:
         campaign = await open_review(stage)
         deps = stage.runtime.deps
@@ -36,6 +38,8 @@ async def test_a_drift_user_kept_becomes_managed_and_one_revoked_is_deactivated(
         assert {"kim.park@acme.com", "maria.garcia@acme.com"} <= set(items)
         assert "accessbot@acme.com" not in items
         kim, maria = items["kim.park@acme.com"], items["maria.garcia@acme.com"]
+        omars = items["omar.haddad@acme.com"]
+        assert omars.subject_id == OMAR.id and omars.reviewer == OLIVIA.id
         assert kim.drift and kim.grant_id is None and kim.reviewer in (OMAR.id, OLIVIA.id)
         shown = json.dumps(review_message(stage, kim.reviewer).blocks)  # type: ignore[union-attr]
         assert "no grant: nobody approved it" in shown
