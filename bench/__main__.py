@@ -175,16 +175,17 @@ class Run:
         )
 
 
-async def measure(size: Size) -> Report:
-    """Run every benchmark at ``size``."""
+STEPS = ("commands", "grants", "salesforce_calls", "scheduler", "reviews")
+
+
+async def measure(size: Size, only: Sequence[str] = STEPS) -> Report:
+    """Run every benchmark (or those named in ``only``) at ``size``."""
     started, load_before, clock = now_utc(), load_average(), time.monotonic()
     with tempfile.TemporaryDirectory(prefix="accessbot-bench-") as tmp:
         run = Run(size, Path(tmp))
-        await run.commands()
-        await run.grants()
-        await run.salesforce_calls()
-        await run.scheduler()
-        await run.reviews()
+        for step in STEPS:
+            if step in only:
+                await getattr(run, step)()
     order = [
         "slash command ack",
         "modal open",
@@ -229,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the Markdown report (default: docs/performance.md)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--only",
+        choices=STEPS,
+        action="append",
+        help="run only this step (repeatable), e.g. --only reviews",
+    )
     return parser
 
 
@@ -236,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; 0 when every correctness check passed (targets may still be missed)."""
     args = build_parser().parse_args(argv)
     size = SIZES[args.size] if args.size else QUICK if args.quick else SIZES["full"]
-    report = asyncio.run(measure(size))
+    report = asyncio.run(measure(size, args.only or STEPS))
     print(text_table(report.rows()))
     for note in report.notes:
         print(f"- {note}")
