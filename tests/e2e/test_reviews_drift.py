@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.sandbox.stage import OLIVIA, OMAR, demo_policy
+from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, demo_policy
 from handlers.flows.reconcile import not_granted
 from handlers.ids import ActionId
 from handlers.policy import Policy
@@ -13,7 +13,7 @@ from storage.due import DueWork
 from storage.models import Kind, ManagedOrigin, State
 from storage.review_models import Outcome
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
-from tests.e2e.review_steps import click_line, open_review, review_message
+from tests.e2e.review_steps import all_active, click_line, granted, open_review, review_message
 from tests.security.actors import KIM
 
 
@@ -74,5 +74,34 @@ async def test_a_drift_user_kept_becomes_managed_and_one_revoked_is_deactivated(
         )
         assert {u.username for u in left}.isdisjoint({"kim.park@acme.com", "maria.garcia@acme.com"})
         assert await deps.repo.find(grant_id=grant.id, kind=Kind.REVOKE) == []
+    finally:
+        await stage.close()
+
+
+async def test_a_high_review_asks_only_about_access_that_could_take_over_the_org(
+    tmp_path: Path,
+) -> None:
+    clock = ShiftedClock()
+    profiles = (*demo_policy().applications[0].profiles, "System Administrator")
+    policy = Policy(
+        applications=demo_policy(reviews={"scope": "high"}, profiles=profiles).applications
+    )
+    stage = await start(tmp_path, clock, policy=policy)
+    stage.slack.set_rate_limits(enabled=False)  # about scope, not Slack's limits
+    try:
+        plain = await granted(stage, JANE, duration="permanent")
+        admin = await granted(
+            stage,
+            BOB,
+            profile="System Administrator",
+            role=None,
+            permission_sets=(),
+            duration="permanent",
+        )
+        await all_active(stage, [plain, admin])
+        campaign = await open_review(stage)
+        items = await stage.runtime.deps.reviews.items(campaign.id)
+        assert [i.grant_id for i in items] == [admin.id]
+        assert "System Administrator" in items[0].holds
     finally:
         await stage.close()
