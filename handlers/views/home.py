@@ -133,7 +133,7 @@ def _review_part(policy: Policy, reviews: Sequence[tuple[Campaign, int]]) -> _Pa
         rows.append(
             [
                 SectionBlock(
-                    text=f"*{title}*: {waiting} lines to decide{due}. Keep or Revoke each in "
+                    text=f"*{title}*: {waiting} to decide{due}. Keep or Revoke each line in "
                     f"the review message in your DMs (review `{campaign.id}`)."
                 )
             ]

@@ -51,6 +51,10 @@ _OUTCOME_WORDS = {
 }
 
 
+def _lines(count: int) -> str:
+    return f"{count} line" if count == 1 else f"{count} lines"
+
+
 def page_count(total: int) -> int:
     """Pages of ``total`` lines (at least one)."""
     return max(1, -(-total // PAGE_SIZE))
@@ -153,7 +157,7 @@ def _nav(campaign: Campaign, page: int, pages: int, waiting: int) -> ActionsBloc
                 value=campaign.id,
                 confirm=ConfirmObject(
                     title="Keep the rest?",
-                    text=f"The {waiting} lines you have not decided yet are kept.",
+                    text=f"The {_lines(waiting)} you have not decided yet will be kept.",
                     confirm="Keep them",
                     deny="Back",
                 ),
@@ -204,7 +208,7 @@ def build_review_reminder(campaign: Campaign, app: Application, waiting: int) ->
     """A reviewer still has lines to decide before the deadline."""
     due = slack_date(campaign.deadline_at) if campaign.deadline_at else "soon"
     text = (
-        f"Reminder: {waiting} lines of the access review of {app.title} wait for you "
+        f"Reminder: {_lines(waiting)} of the access review of {app.title} wait for you "
         f"(review {campaign.id}); the review closes {due}. "
         f"Lines nobody decides are handled by the policy: {campaign.unanswered}."
     )
@@ -243,7 +247,7 @@ def build_review_summary(
     escalated = [i for i in items if i.outcome is Outcome.ESCALATED]
     text = (
         f"The access review {campaign.id} of {app.title} closed {slack_date(at)}: "
-        f"{len(items)} lines — {listing}."
+        f"{_lines(len(items))} — {listing}."
     )
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Access review closed: {app.title}", HEADER_TEXT_MAX)),
@@ -255,7 +259,7 @@ def build_review_summary(
         blocks.append(
             SectionBlock(
                 text=clip(
-                    f"*Nobody answered for {len(escalated)} lines; they are kept until you "
+                    f"*Nobody answered for {_lines(len(escalated))}; kept until you "
                     f"decide:* {names}{more}",
                     SECTION_TEXT_MAX,
                 )

@@ -163,4 +163,4 @@ def test_the_summary_lists_what_the_admins_must_decide() -> None:
     items[2] = items[2].model_copy(update={"outcome": Outcome.ESCALATED})
     summary = build_review_summary(_campaign(CampaignState.CLOSED), _app(), items, NOW)
     assert "3 lines" in summary.text
-    assert "Nobody answered for 1 lines" in json.dumps(summary.blocks)
+    assert "Nobody answered for 1 line;" in json.dumps(summary.blocks)
