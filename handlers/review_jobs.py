@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from handlers.flows.review_close import close_campaign, finish_decided, refresh_outcomes
 from handlers.flows.review_decide import BOT, ReviewContext
 from handlers.flows.review_open import collect_lines, open_campaign
+from salesforce.errors import SalesforceError
 from storage.due import DueWork
 from storage.review_models import Campaign, CampaignState
 
@@ -71,16 +72,20 @@ class ReviewJobs:
             if app is None:
                 log.warning("review %s names an application the policy lost", campaign.id)
                 continue
-            catalog = await deps.catalog.current()
-            lines = await collect_lines(
-                campaign,
-                due=self._due,
-                gateway=deps.gateway,
-                catalog=catalog,
-                policy=policy,
-                members=deps.user_groups.members,
-                email_of=self._email_of,
-            )
+            try:
+                lines = await collect_lines(
+                    campaign,
+                    due=self._due,
+                    gateway=deps.gateway,
+                    catalog=await deps.catalog.current(),
+                    policy=policy,
+                    members=deps.user_groups.members,
+                    email_of=self._email_of,
+                )
+            except SalesforceError as error:
+                # Its lease runs out and a later tick tries again; the other steps go on.
+                log.warning("access review %s cannot open yet: %s", campaign.id, error.human)
+                continue
             now_open = await open_campaign(deps.reviews, campaign, lines, app=app, now=deps.clock())
             if now_open is None:
                 continue
