@@ -35,6 +35,8 @@ from handlers.people import SlackPeople
 from handlers.policy import Policy
 from handlers.rate_limits import RateLimitCounter, retry_handlers
 from handlers.request_log import log_request_change
+from handlers.review_jobs import ReviewJobs
+from handlers.review_messages import ReviewMessenger
 from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
@@ -47,6 +49,7 @@ from storage.kv import CatalogCache, JobLeases
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import Reviews
 from storage.stats import RequestStats
 from storage.transfers import Transfers
 from storage.workers import Heartbeats
@@ -233,6 +236,7 @@ async def build_runtime(
         cfg=config.provisioning,
         transfers=transfers,
     )
+    reviews = Reviews(db)
     deps = Deps(
         repo=repo,
         transfers=transfers,
@@ -261,6 +265,8 @@ async def build_runtime(
         overrides=overrides,
         user_groups=SlackUserGroups(client),
         rate_limits=rate_limits,
+        reviews=reviews,
+        review_messenger=ReviewMessenger(delivery, reviews, policy, clock),
     )
     worker.bind(deps)
     homes.bind(deps)
@@ -291,6 +297,7 @@ async def build_runtime(
     await outbox.release_claims_of(settings.worker_id)
     for name, job in jobs.jobs():
         ticker.add(name, job)
+    ticker.add("reviews", ReviewJobs(deps, DueWork(db)).run)
     ticker.add("heartbeat", heartbeat.beat, seconds=heartbeat.every)
     ops = OpsEndpoints(bot_readiness(db, client, gateway), metrics)
     return Runtime(

@@ -25,6 +25,7 @@ from handlers.listeners import (
     home,
     offboarding,
     request_modal,
+    review,
     revoke,
     transfer,
 )
@@ -95,6 +96,7 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         catalog_admin,
         extend,
         transfer,
+        review,
     ):
         module.register(app, deps)
 

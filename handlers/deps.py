@@ -17,6 +17,7 @@ from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
 from storage.transfers import Transfers
+from storage.reviews import Reviews
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
     from handlers.rate_limits import RateLimitCounter
+    from handlers.review_messages import ReviewMessenger
     from handlers.user_groups import SlackUserGroups
     from handlers.worker import Worker
 
@@ -66,3 +68,6 @@ class Deps:
     # The 429s Slack answered this process (for metrics); the client's retry handler counts.
     rate_limits: RateLimitCounter
     transfers: Transfers
+    # Access review campaigns, and each reviewer's message of them.
+    reviews: Reviews
+    review_messenger: ReviewMessenger

@@ -48,6 +48,11 @@ class ActionId(StrEnum):
     CATALOG_PREVIOUS = "catalog_previous"
     CATALOG_NEXT = "catalog_next"
     TOGGLE_REQUESTABLE = "toggle_requestable"
+    # access reviews (the value names the line, or the campaign and page)
+    REVIEW_KEEP = "review_keep"
+    REVIEW_REVOKE = "review_revoke"
+    REVIEW_KEEP_REST = "review_keep_rest"
+    REVIEW_PAGE = "review_page"
 
 
 class CallbackId(StrEnum):

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from handlers.durations import parse_iso_duration
+from handlers.review_policy import Reviews
 from salesforce.holdings import DEFAULT_OBJECTS, MAX_OBJECTS, STANDARD_OBJECTS, held_object
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -113,6 +114,8 @@ class Application(_Strict):
     extra_user_fields: dict[str, str | int | bool] = Field(default_factory=dict)
     auto_revoke_drift: bool = False
     offboarding: Offboarding = Offboarding()
+    # Periodic access reviews (None: only started by hand, with the defaults of ``Reviews``).
+    reviews: Reviews | None = None
     # None: everyone may ask. Otherwise only these members and user groups may.
     requesters: tuple[str, ...] | None = None
     # Items restricted further: list name -> item name -> requesters (from ``{name, requesters}``

@@ -6,6 +6,7 @@ import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import TypeVar
 
 import requests
@@ -16,6 +17,7 @@ from salesforce import (
     deprovisioning,
     holdings,
     identity,
+    logins,
     powers,
     provisioning,
     soql,
@@ -186,6 +188,10 @@ class SalesforceGateway:
             return []
         rows = await self._run(self._client.query, soql.active_users(list(profile_ids)))
         return [UserRow.model_validate(r).to_user() for r in rows]
+
+    async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """When each user last logged in (1,000 users a call); absent: no such user."""
+        return await self._run(logins.read_last_logins, self._client, list(user_ids))
 
     def budget(self) -> ApiBudget | None:
         """The API budget seen on the last response, if any."""

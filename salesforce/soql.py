@@ -133,6 +133,11 @@ def logins_of(user_ids: Sequence[str]) -> str:
     )
 
 
+def last_logins(user_ids: Sequence[str]) -> str:
+    """When each of these users last logged in (LastLoginDate; null: never)."""
+    return format_soql("SELECT Id, LastLoginDate FROM User WHERE Id IN {ids}", ids=list(user_ids))
+
+
 def removable_assignments(user_ids: Sequence[str]) -> str:
     """Permission set (and group) assignments of these users that no profile owns."""
     return format_soql(

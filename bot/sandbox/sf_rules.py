@@ -167,6 +167,7 @@ def create_user(
             "UserType": "Standard",
             "CreatedDate": created,
             "CreatedById": created_by or (first["Id"] if first else None),
+            "LastLoginDate": None,  # never logged in yet
         },
     )
     store.insert("UserLogin", {"UserId": user_id, "IsFrozen": False, "IsPasswordLocked": False})

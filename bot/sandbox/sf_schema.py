@@ -146,6 +146,7 @@ def build_schema() -> dict[str, SObjectType]:
                 "DelegatedApproverId",
                 "CreatedDate",
                 "CreatedById",
+                "LastLoginDate",
             ),
             (
                 Relationship("Profile", "ProfileId", "Profile"),
@@ -215,8 +216,10 @@ def canonical_type(schema: dict[str, SObjectType], name: str) -> SObjectType | N
 
 
 # Fields the API computes or that never change after insert.
-READ_ONLY_FIELDS = frozenset({"Id", "Name", "UserType", "CreatedDate", "CreatedById", "UserId"})
-_DATE_TIMES = frozenset({"CreatedDate", "ExpirationDate"})
+READ_ONLY_FIELDS = frozenset(
+    {"Id", "Name", "UserType", "CreatedDate", "CreatedById", "UserId", "LastLoginDate"}
+)
+_DATE_TIMES = frozenset({"CreatedDate", "ExpirationDate", "LastLoginDate"})
 
 
 def _field_type(name: str) -> str:

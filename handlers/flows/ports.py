@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from salesforce.holdings import Holdings
@@ -113,6 +114,10 @@ class SalesforceGateway(Protocol):
 
     async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
         """Active users holding one of these profiles (for reconciliation)."""
+        ...
+
+    async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """When each user last logged in (User.LastLoginDate; None: never)."""
         ...
 
     def budget(self) -> ApiBudget | None:
