@@ -16,8 +16,8 @@ from storage.db import Clock
 from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
-from storage.transfers import Transfers
 from storage.reviews import Reviews
+from storage.transfers import Transfers
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from bot.sandbox.stage import ADA, JANE, Stage, demo_policy
-from storage.models import State
 from handlers.ids import ActionId
+from storage.models import State
 from tests.e2e.test_escalation import BLOCKER, buttons, escalation
 from tests.e2e.test_revocation import active_grant, dms_saying, revocation_of, until_state
 
