@@ -146,3 +146,33 @@ def test_the_policy_names_a_wrong_transfer_target(wrong: str) -> None:
     with pytest.raises(ValidationError) as refused:
         Offboarding(transfer_to=wrong)
     assert f"transfer_to is {wrong!r}" in str(refused.value)
+
+
+async def test_a_leavers_admins_get_one_dm_with_the_transfer_in_its_thread(stage: Stage) -> None:
+    stage.set_policy(demo_policy(offboarding={"transfer_to": "manager"}))
+    grant = await active_grant(stage, JANE.id)
+    uid = grant.sf_user_id or ""
+    org = stage.org
+    maria = org.id_of("User", "maria.garcia@acme.com")
+    org.admin_update("User", uid, ManagerId=maria)
+    org.add_records("Account", uid, 30)
+    org.add_records("Opportunity", uid, 4)
+
+    event = {"type": "user_change", "user": stage.slack.set_deleted(JANE.id), "cache_ts": 1}
+    await stage.workspace.event(event, event_id="EvLEFTPOLICY1")
+    revocation = await until_state(stage, (await revocation_of(stage, grant)).id, State.DONE)
+
+    assert revocation.state is State.DONE
+    assert org.owned_by("Account", maria) == 30 and org.owned_by("Opportunity", maria) == 4
+    user = org.user(uid)
+    assert user is not None and not user.is_active
+    dms = [m for m in stage.slack.dms(ADA.id) if not m.is_reply]
+    assert len(dms) == 1 and "left Slack" in dms[0].text  # the summary, and nothing else
+    summary = json.dumps(dms[0].blocks)
+    assert "goes to their Manager" in summary and "Progress in the thread" in summary
+    replies = [m for m in stage.slack.dms(ADA.id) if m.is_reply]
+    assert len(replies) == 1 and replies[0].thread_ts == dms[0].ts
+    shown = json.dumps(replies[0].blocks)
+    assert "Handed over to" in shown and "by the policy" in shown
+    assert "30 Accounts, 4 open Opportunities" in shown
+    assert "Then the Salesforce user was deactivated." in shown
