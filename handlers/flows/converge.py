@@ -23,10 +23,9 @@ from handlers.flows.desired import (
     difference,
     removable,
 )
-from handlers.flows.hand_over import HandOver, Launch, Leaver, Sorted, Waiting, hand_over_first
+from handlers.flows.hand_over import HandOver, Launch, Leaver, hand_over_first, leaver
 from handlers.flows.outcomes import (
     GrantOutcome,
-    HandingOver,
     Provisioned,
     RevocationBlocked,
     RevokedAccess,
@@ -454,9 +453,10 @@ class Converger:
     # --- users with no grant left --------------------------------------------------------
     async def _deactivate(self, plans: list[_Plan]) -> None:
         # A leaver whose policy hands their work over waits, frozen, while it moves.
-        first = await self._hand_over_first(plans)
-        for waiting in first.waiting:
-            await self._wait_for_transfer(waiting)
+        first = await hand_over_first(self.hand_over, plans, self._leaver, self._holdings)
+        for waiting in first.waiting:  # converged again when the transfer is done
+            await self._record(waiting.plan, changes={"frozen_by_bot": True}, audit=waiting.audit)
+            waiting.plan.outcomes += waiting.outcomes(waiting.plan.to_close)
         plans = [plan for plan, _ in first.go]
         for plan, transfer in first.go:
             plan.transfer = transfer
@@ -503,34 +503,7 @@ class Converger:
             )
 
     def _leaver(self, plan: _Plan) -> Leaver | None:
-        """Whom the policy hands the user's work to (``offboarding.transfer_to``), if anyone."""
-        app = self._app_of(plan)
-        target = app.offboarding.transfer_to if app and plan.to_close else None
-        if self.hand_over is None or not target:
-            return None
-        user = plan.user
-        return Leaver(user.username, user.sf_user_id or "", plan.to_close[0].id, target)
-
-    async def _hand_over_first(self, plans: list[_Plan]) -> Sorted[_Plan]:
-        if self.hand_over is None:
-            return Sorted(go=[(plan, None) for plan in plans])
-        return await hand_over_first(self.hand_over, plans, self._leaver, self._holdings)
-
-    async def _wait_for_transfer(self, waiting: Waiting[_Plan]) -> None:
-        """Recorded as converged for now; the transfer's end converges the user again."""
-        plan, transfer = waiting.plan, waiting.transfer
-        audit = {"action": "handing_over", "user_id": transfer.from_user_id}
-        await self._record(
-            plan,
-            changes={"frozen_by_bot": True},
-            audit={**audit, "transfer": transfer.id} if waiting.started else None,
-        )
-        plan.outcomes += [
-            HandingOver(
-                revocation=r, transfer=transfer, holdings=waiting.holdings, started=waiting.started
-            )
-            for r in plan.to_close
-        ]
+        return leaver(self._app_of(plan), plan.user, plan.to_close) if self.hand_over else None
 
     async def _holdings(self, plans: list[_Plan]) -> dict[str, Holdings]:
         """What the users own and what points at them, by Salesforce user Id, read per set of

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Generic, TypeVar
 
+from handlers.flows.outcomes import HandingOver
 from handlers.flows.people import Person
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig
 from handlers.flows.transfer import choices, run_transfer, successor_problem
-from handlers.policy import MANAGER
+from handlers.policy import MANAGER, Application
 from salesforce.errors import SalesforceError
 from salesforce.holdings import Holdings
+from storage.models import AccessRequest, ManagedUser
 from storage.requests import RequestRepository
 from storage.transfers import Transfer, Transfers, TransferState
 
@@ -164,6 +166,16 @@ class Leaver:
     target: str  # offboarding.transfer_to
 
 
+def leaver(
+    app: Application | None, user: ManagedUser, to_close: Sequence[AccessRequest]
+) -> Leaver | None:
+    """Whom the policy hands the user's work to (``offboarding.transfer_to``), if anyone."""
+    target = app.offboarding.transfer_to if app and to_close else None
+    if not target:
+        return None
+    return Leaver(user.username, user.sf_user_id or "", to_close[0].id, target)
+
+
 @dataclass
 class Waiting(Generic[T]):
     """A leaver whose deactivation waits for their transfer (``started``: by this round)."""
@@ -172,6 +184,26 @@ class Waiting(Generic[T]):
     transfer: Transfer
     started: bool
     holdings: Holdings | None = None
+
+    @property
+    def audit(self) -> dict[str, object] | None:
+        """The user's audit row when the transfer started (none while it runs)."""
+        if not self.started:
+            return None
+        return {
+            "action": "handing_over",
+            "user_id": self.transfer.from_user_id,
+            "transfer": self.transfer.id,
+        }
+
+    def outcomes(self, to_close: Sequence[AccessRequest]) -> list[HandingOver]:
+        """What each waiting revocation tells (the admins' summary, when just started)."""
+        return [
+            HandingOver(
+                revocation=r, transfer=self.transfer, holdings=self.holdings, started=self.started
+            )
+            for r in to_close
+        ]
 
 
 @dataclass
@@ -185,7 +217,7 @@ class Sorted(Generic[T]):
 
 
 async def hand_over_first(
-    hand_over: HandOver,
+    hand_over: HandOver | None,
     plans: Sequence[T],
     leaver: Callable[[T], Leaver | None],
     count: Callable[[list[T]], Awaitable[dict[str, Holdings]]],
@@ -193,6 +225,9 @@ async def hand_over_first(
     """Which users the converger deactivates now and which wait, frozen, for the transfer of
     their work (started here, or still running from an earlier round)."""
     out: Sorted[T] = Sorted()
+    if hand_over is None:
+        out.go = [(plan, None) for plan in plans]
+        return out
     fresh: list[tuple[T, Leaver]] = []
     for plan in plans:
         who = leaver(plan)
