@@ -235,6 +235,7 @@ async def build_runtime(
         lease=lease,
         cfg=config.provisioning,
         transfers=transfers,
+        launch=worker.launch_transfer,
     )
     reviews = Reviews(db)
     deps = Deps(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -10,9 +11,11 @@ from slack_sdk.models.blocks import Block
 
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
+from handlers.flows.hand_over import POLICY
 from handlers.flows.labels import Labels
 from handlers.flows.offboard import Offboarding
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     Provisioned,
     RevocationBlocked,
@@ -63,6 +66,7 @@ ESCALATION = "escalation"
 UNDECIDED = "undecided"
 EXPIRY_WARNING = "expiry_warning"
 TRANSFER_REPLY = "transfer_reply"  # a transfer's progress under the offboarding summary
+OFFBOARDING_SUMMARY = "offboarding_summary"  # kept when the policy's transfer shows under it
 
 
 class Notifier:
@@ -89,6 +93,7 @@ class Notifier:
         self._instance_url = instance_url
         self._command = command
         self._transfers = transfers
+        self._reply_locks: dict[str, asyncio.Lock] = {}  # one thread reply per summary
 
     def _app(self, request: AccessRequest) -> Application:
         policy = self._policy()
@@ -311,10 +316,15 @@ class Notifier:
                 by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
-        if outcome.transfer is not None and outcome.transfer.decided_by == "policy":
-            summary = build_transfer_summary(revocation, app.title, outcome.transfer)
-            for admin in app.admins:
-                await self._post(admin, summary)
+        transfer = outcome.transfer
+        if transfer is not None and transfer.decided_by == POLICY:
+            # A leaver's: the outcome goes under the offboarding summary (one DM); otherwise
+            # the admins get the transfer's own summary.
+            reply = build_transfer_reply(transfer, deactivated=outcome.deactivated)
+            if not await self._under_summary(revocation.id, reply):
+                summary = build_transfer_summary(revocation, app.title, transfer)
+                for admin in app.admins:
+                    await self._post(admin, summary)
         for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
         await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
 
@@ -326,8 +336,26 @@ class Notifier:
         summary = build_offboarding_summary(
             report, title_of=lambda r: self._app(r).title, subject_name=subject_name
         )
+        # The policy's transfers show their progress in the summary's thread.
+        handing = [i.revocation.id for i in report.revoked if isinstance(i.outcome, HandingOver)]
         for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
-            await self._post(admin, summary)
+            keep = Keep(handing[0], OFFBOARDING_SUMMARY, admin) if handing else None
+            posted = await self._post(admin, summary, keep=keep)
+            for revocation_id in handing[1:]:
+                if posted is not None:
+                    ref = MessageRef(
+                        request_id=revocation_id,
+                        purpose=OFFBOARDING_SUMMARY,
+                        channel=posted[0],
+                        ts=posted[1],
+                        recipient=admin,
+                    )
+                    await self._repo.add_message(ref)
+        for item in report.revoked:
+            if isinstance(item.outcome, HandingOver) and self._transfers is not None:
+                transfer = await self._transfers.get(item.outcome.transfer.id)
+                if transfer is not None:
+                    await self.transfer_progress(transfer)
 
     async def _escalate(self, request: AccessRequest, issue: Escalation) -> bool:
         """Post or update the admins' DM; True when it was posted for the first time."""
@@ -374,6 +402,12 @@ class Notifier:
         if revocation.state is State.BLOCKED:
             await self._escalate(revocation, self._blocked_issue(revocation, transfer))
             return
+        if transfer.decided_by == POLICY and not transfer.channel:
+            done = revocation.state is State.DONE
+            await self._under_summary(
+                revocation.id, build_transfer_reply(transfer, deactivated=done)
+            )
+            return
         if not transfer.channel or not transfer.thread_ts:
             return
         reply = build_transfer_reply(transfer)
@@ -387,6 +421,24 @@ class Notifier:
                 thread_ts=transfer.thread_ts,
                 keep=Keep(revocation.id, TRANSFER_REPLY, transfer.decided_by),
             )
+
+    async def _under_summary(self, revocation_id: str, reply: SlackMessage) -> bool:
+        """Show ``reply`` in the thread of each offboarding summary that announced the
+        policy's transfer (posted once, then updated); False when there is no summary."""
+        lock = self._reply_locks.setdefault(revocation_id, asyncio.Lock())
+        async with lock:  # progress and outcome can race to post the first reply
+            summaries = await self._repo.messages(revocation_id, OFFBOARDING_SUMMARY)
+            replies = {
+                r.recipient: r for r in await self._repo.messages(revocation_id, TRANSFER_REPLY)
+            }
+            for ref in summaries:
+                shown = replies.get(ref.recipient)
+                if shown is not None:
+                    await self._update(shown, reply)
+                    continue
+                keep = Keep(revocation_id, TRANSFER_REPLY, ref.recipient)
+                await self._post(ref.channel, reply, thread_ts=ref.ts, keep=keep)
+        return bool(summaries)
 
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:
         """Replace an open escalation's buttons with how it ended."""

@@ -1,6 +1,7 @@
-"""Transfers run in the background: started from the admins' DM, resumed after a restart, and
-retried for the rows Salesforce refused; the DM shows progress, then the outcome, and a
-transfer that moved everything sends the blocked deactivation back to the converger."""
+"""Transfers run in the background: started from the admins' DM or by the converger (the
+policy's ``offboarding.transfer_to``), resumed after a restart, and retried for the rows
+Salesforce refused; the DM shows progress, then the outcome. A transfer that moved everything
+sends the blocked deactivation back to the converger; the policy's sends its waiting user."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
+WAITING = (State.REQUESTED, State.DEPROVISIONING)  # a revocation the converger left waiting
 
 
 async def start_transfer(
@@ -99,6 +101,11 @@ async def run_claimed(deps: Deps, transfer: Transfer) -> Transfer | None:
         return None
     await deps.notifier.transfer_progress(done)
     revocation = await deps.repo.get(done.revocation_id) if done.revocation_id else None
+    if revocation and revocation.state in WAITING and revocation.sf_username:
+        # The policy's transfer: the converger deactivates the user it left waiting.
+        await deps.repo.managed.mark(revocation.sf_username, subject_id=revocation.subject_id)
+        deps.worker.converge_soon(revocation.sf_username)
+        return done
     if done.state is TransferState.DONE and revocation and revocation.state is State.BLOCKED:
         resumed = await retry(
             deps.repo,

@@ -11,6 +11,7 @@ from handlers.flows.batch import revoke_together
 from handlers.flows.converge import Converger, Outcome
 from handlers.flows.offboard import Departure, pair_outcomes
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     Provisioned,
     RevocationBlocked,
@@ -22,8 +23,9 @@ from handlers.flows.provision import start_provisioning
 from handlers.flows.revoke import EXTENSION_CANCELLED, is_offboarding
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from handlers.request_log import fields
-from handlers.transfer_runs import run_transfers_due
+from handlers.transfer_runs import run_claimed, run_transfers_due
 from storage.models import CARRIED_STATES, AccessRequest, Kind, State
+from storage.transfers import Transfer
 
 if TYPE_CHECKING:
     from handlers.deps import Deps
@@ -82,6 +84,14 @@ class Worker:
     def kick(self, request_id: str) -> None:
         """Start the next Salesforce step of ``request_id`` now, without waiting for a tick."""
         self.spawn(self.process(request_id))
+
+    def launch_transfer(self, transfer: Transfer) -> None:
+        """Run a leased transfer (the policy's, started by the converger) in the background."""
+        self.spawn(run_claimed(self.deps, transfer))
+
+    def converge_soon(self, username: str) -> None:
+        """Converge ``username`` now (a transfer its deactivation waited for is done)."""
+        self.spawn(self._converge_now(username))
 
     def request_changed(self, request: AccessRequest) -> None:
         """A grant that named a user was cancelled: converge that user now, not at the tick.
@@ -193,6 +203,8 @@ class Worker:
             await notifier.revoked(outcome, tell_subject=not is_offboarding(outcome.revocation))
         elif isinstance(outcome, RevocationBlocked):
             await notifier.revocation_blocked(outcome)
+        elif isinstance(outcome, HandingOver):
+            log.info("%s: waiting for transfer %s", outcome.revocation.id, outcome.transfer.id)
         elif isinstance(outcome, WillRetry):
             log.info(
                 "%s: attempt %d failed (%s); retrying at %s",

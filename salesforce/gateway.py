@@ -130,8 +130,9 @@ class SalesforceGateway:
         return await self._run(holdings.read_holdings, self._client, user_ids, objects)
 
     async def held_ids(self, what: str, user_id: str) -> list[str]:
-        """Ids of what still points at the user: owned records, approvals, reports (1 query)."""
-        return await self._run(transfer.held_ids, self._client, what, user_id)
+        """Ids of what still points at the user: owned records, approvals, reports (1 query;
+        a Bulk API 2.0 query job, polled from the event loop, when there are many)."""
+        return await transfer.held_ids(self._run, self._client, what, user_id)
 
     async def manager_of(self, user_id: str) -> transfer.Manager | None:
         """The user's Salesforce Manager, if any (1 query)."""

@@ -32,6 +32,8 @@ PERMISSIONS = (
     "PermissionsAssignPermissionSets",
     "PermissionsFreezeUsers",
     "PermissionsManageRoles",
+    "PermissionsTransferAnyEntity",
+    "PermissionsModifyAllData",
 )
 
 

@@ -11,10 +11,11 @@ always read again from Salesforce, so a record already moved is never moved twic
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from simple_salesforce.api import Salesforce
@@ -33,6 +34,15 @@ FINISHED = (JobState.job_complete.value, JobState.failed.value, JobState.aborted
 APPROVALS = "ProcessInstanceWorkitem"
 REPORTS = "ManagerId"
 DELEGATORS = "DelegatedApproverId"
+
+
+T = TypeVar("T")
+
+
+class Run(Protocol):
+    """Runs one blocking call in the Salesforce thread pool (the gateway's ``_run``)."""
+
+    async def __call__(self, action: Callable[..., T], /, *args: object) -> T: ...
 
 
 class _Frozen(BaseModel):
@@ -74,27 +84,26 @@ class BulkJob(_Frozen):
         return self.state in FINISHED
 
 
-def owned_ids(client: SalesforceClient, held: HeldObject, user_id: str) -> list[str]:
-    """Ids of the records of ``held`` the user owns (and that count: open ones, say)."""
+def owned_query(held: HeldObject, user_id: str) -> str:
+    """The SOQL of the records of ``held`` the user owns (and that count: open ones, say)."""
     where = f" AND {held.where}" if held.where else ""
-    soql = format_soql(
+    return format_soql(
         "SELECT Id FROM {sobject:literal} WHERE OwnerId = {owner}{extra:literal}",
         sobject=held.api_name,
         owner=user_id,
         extra=where,
     )
-    return _ids(client, held.api_name, soql)
 
 
-def _ids(client: SalesforceClient, sobject: str, soql: str) -> list[str]:
-    """A REST query's Ids; when the first page says there are many, one Bulk API 2.0 query job
-    reads them all (4 calls) instead of a page of 2,000 per call."""
+def first_ids(client: SalesforceClient, soql: str) -> list[str] | None:
+    """A REST query's Ids; None when the first page says there are so many that one Bulk API
+    2.0 query job (4 calls) reads them cheaper than a page of 2,000 per call."""
     first = client.rest("GET", "query", params={"q": soql})
     ids = [str(r["Id"]) for r in first.get("records", [])]
     if first.get("done", True):
         return ids
     if int(first.get("totalSize") or 0) >= BULK_THRESHOLD:
-        return bulk_query_ids(client, sobject, soql)
+        return None
     page = first
     while not page.get("done", True):
         page = client.query_more(str(page["nextRecordsUrl"]))
@@ -102,31 +111,65 @@ def _ids(client: SalesforceClient, sobject: str, soql: str) -> list[str]:
     return ids
 
 
-def bulk_query_ids(client: SalesforceClient, sobject: str, soql: str) -> list[str]:
-    """Every Id a Bulk API 2.0 query job returns (create, look until complete, read results)."""
+def start_bulk_query(client: SalesforceClient, sobject: str, soql: str) -> str:
+    """Create a Bulk API 2.0 query job (1 call); its Id."""
+    return str(
+        client.call(lambda sf: _bulk(sf, sobject).create_job(Operation.query, query=soql))["id"]
+    )
 
-    def run(sf: Salesforce) -> list[str]:
-        jobs = _bulk(sf, sobject)
-        job_id = str(jobs.create_job(Operation.query, query=soql)["id"])
-        while True:
-            state = str(jobs.get_job(job_id, True).get("state"))
-            if state == JobState.job_complete.value:
-                break
-            if state in FINISHED:
-                raise UnknownSalesforceError(
-                    f"Bulk API query job {job_id} ended {state}", error_code=state
-                )
-            time.sleep(QUERY_POLL_SECONDS)
-        ids: list[str] = []
-        locator = ""
-        while True:
-            page = jobs.get_query_results(job_id, locator, max_records=QUERY_PAGE)
-            ids += [row["Id"] for row in csv.DictReader(io.StringIO(page.get("records", "")))]
-            locator = page.get("locator", "")
-            if not locator:
-                return ids
 
-    return client.call(run)
+def bulk_query_done(client: SalesforceClient, sobject: str, job_id: str) -> bool:
+    """Whether the query job completed (1 call); a failed or aborted one raises."""
+    info = client.call(lambda sf: _bulk(sf, sobject).get_job(job_id, True))
+    state = str(info.get("state"))
+    if state in FINISHED and state != JobState.job_complete.value:
+        raise UnknownSalesforceError(f"Bulk API query job {job_id} ended {state}", error_code=state)
+    return state == JobState.job_complete.value
+
+
+def bulk_query_page(
+    client: SalesforceClient, sobject: str, job_id: str, locator: str
+) -> tuple[list[str], str]:
+    """One page of a completed query job's Ids and the locator of the next ("" at the end)."""
+    page = client.call(
+        lambda sf: _bulk(sf, sobject).get_query_results(job_id, locator, max_records=QUERY_PAGE)
+    )
+    ids = [row["Id"] for row in csv.DictReader(io.StringIO(page.get("records", "")))]
+    return ids, str(page.get("locator") or "")
+
+
+async def bulk_query_ids(run: Run, client: SalesforceClient, sobject: str, soql: str) -> list[str]:
+    """Every Id a Bulk API 2.0 query job returns (create, look until complete, read results).
+
+    Each step is one short call through ``run`` (the gateway's thread pool); the waiting in
+    between happens on the event loop, so no pool thread sits idle while Salesforce works."""
+    job_id = await run(start_bulk_query, client, sobject, soql)
+    while True:
+        if await run(bulk_query_done, client, sobject, job_id):
+            break
+        await asyncio.sleep(QUERY_POLL_SECONDS)
+    ids: list[str] = []
+    locator = ""
+    while True:
+        page, locator = await run(bulk_query_page, client, sobject, job_id, locator)
+        ids += page
+        if not locator:
+            return ids
+
+
+async def held_ids(run: Run, client: SalesforceClient, what: str, user_id: str) -> list[str]:
+    """What still points at the user: records of an object it owns, its approvals, its
+    reports (``ManagerId``) or delegators (``DelegatedApproverId``)."""
+    if what in (APPROVALS, REPORTS, DELEGATORS):
+        return await run(pointing_at, client, what, user_id)
+    held = held_object(what)
+    if held is None:
+        raise RecordNotFound(f"no object {what!r} to hand over", error_code="INVALID_TYPE")
+    soql = owned_query(held, user_id)
+    ids = await run(first_ids, client, soql)
+    if ids is not None:
+        return ids
+    return await bulk_query_ids(run, client, held.api_name, soql)
 
 
 def pointing_at(client: SalesforceClient, what: str, user_id: str) -> list[str]:
@@ -140,17 +183,6 @@ def pointing_at(client: SalesforceClient, what: str, user_id: str) -> list[str]:
             user=user_id,
         )
     return [str(r["Id"]) for r in client.query(soql)]
-
-
-def held_ids(client: SalesforceClient, what: str, user_id: str) -> list[str]:
-    """What still points at the user: records of an object it owns, its approvals, its
-    reports (``ManagerId``) or delegators (``DelegatedApproverId``)."""
-    if what in (APPROVALS, REPORTS, DELEGATORS):
-        return pointing_at(client, what, user_id)
-    held = held_object(what)
-    if held is None:
-        raise RecordNotFound(f"no object {what!r} to hand over", error_code="INVALID_TYPE")
-    return owned_ids(client, held, user_id)
 
 
 def field_of(api_name: str) -> tuple[str, str]:

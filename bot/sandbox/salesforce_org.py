@@ -152,6 +152,11 @@ class SimulatedOrg(OrgSetup):
         with self._lock:
             self._rest.bulk.held = False
 
+    def hold_query_jobs(self, held: bool = True) -> None:
+        """Bulk API 2.0 query jobs stay InProgress (a busy org) until called with False."""
+        with self._lock:
+            self._rest.bulk_query.held = held
+
     def bulk_jobs(self) -> list[dict[str, Any]]:
         """Every ingest job as ``GET jobs/ingest/{id}`` describes it (without advancing it)."""
         with self._lock:

@@ -74,6 +74,7 @@ class QueryJobs:
         self.store = store
         self._new_id = new_id
         self.jobs: dict[str, QueryJob] = {}
+        self.held = False  # a busy org: running query jobs stay InProgress until released
 
     def handle(self, call: Call, parts: list[str]) -> RestResult:
         """Route ``jobs/query[/{id}[/results]]``."""
@@ -129,7 +130,7 @@ class QueryJobs:
     def _advance(self, job: QueryJob) -> None:
         if job.state == "UploadComplete":
             job.state = "InProgress"
-        elif job.state == "InProgress":
+        elif job.state == "InProgress" and not self.held:
             records = execute(self.store, job.query, job.version)
             job.header = [".".join(p.names) for p in job.query.fields]
             job.rows = [

@@ -23,7 +23,7 @@ from handlers.flows.desired import (
     difference,
     removable,
 )
-from handlers.flows.hand_over import HandOver
+from handlers.flows.hand_over import HandOver, Launch, Leaver, hand_over_first, leaver
 from handlers.flows.outcomes import (
     GrantOutcome,
     Provisioned,
@@ -139,10 +139,13 @@ class Converger:
         lease: timedelta,
         cfg: ProvisioningConfig,
         transfers: Transfers | None = None,
+        launch: Launch | None = None,
     ) -> None:
         self.repo, self.managed, self.gateway = repo, managed, gateway
         self.hand_over = (
-            HandOver(repo, gateway, transfers, people, cfg, worker=worker, lease=lease)
+            HandOver(
+                repo, gateway, transfers, people, cfg, worker=worker, lease=lease, launch=launch
+            )
             if transfers is not None
             else None
         )
@@ -449,16 +452,27 @@ class Converger:
 
     # --- users with no grant left --------------------------------------------------------
     async def _deactivate(self, plans: list[_Plan]) -> None:
+        # A leaver whose policy hands their work over waits, frozen, while it moves.
+        first = await hand_over_first(self.hand_over, plans, self._leaver, self._holdings)
+        for waiting in first.waiting:  # converged again when the transfer is done
+            await self._record(waiting.plan, changes={"frozen_by_bot": True}, audit=waiting.audit)
+            waiting.plan.outcomes += waiting.outcomes(waiting.plan.to_close)
+        plans = [plan for plan, _ in first.go]
+        for plan, transfer in first.go:
+            plan.transfer = transfer
+        if not plans:
+            return
         ids = [p.user.sf_user_id or "" for p in plans]
         # What leavers hold is counted before they go, for the offboarding summary and the
         # audit (2 calls per 200 users); a blocked deactivation counts it then (see _blocked).
-        held = await self._holdings(
-            [p for p in plans if any(map(is_offboarding, p.to_close)) or self._hands_over(p)]
+        held = first.held | await self._holdings(
+            [
+                p
+                for p in plans
+                if (any(map(is_offboarding, p.to_close)) or self._leaver(p))
+                and (p.user.sf_user_id or "") not in first.held
+            ]
         )
-        for plan in plans:
-            holdings = held.get(plan.user.sf_user_id or "")
-            if self._hands_over(plan) and holdings is not None:
-                await self._hand_over(plan, holdings)
         try:
             if len(ids) == 1:
                 results = {ids[0]: await self.gateway.deactivate(ids[0])}
@@ -488,22 +502,8 @@ class Converger:
                 plan, result, None, None, DesiredUser(active=False), holdings=holdings
             )
 
-    def _hands_over(self, plan: _Plan) -> bool:
-        """The policy names who takes the user's work (``offboarding.transfer_to``)."""
-        app = self._app_of(plan)
-        return bool(self.hand_over and plan.to_close and app and app.offboarding.transfer_to)
-
-    async def _hand_over(self, plan: _Plan, holdings: Holdings) -> None:
-        app = self._app_of(plan)
-        if self.hand_over is None or app is None or app.offboarding.transfer_to is None:
-            return
-        plan.transfer = await self.hand_over.run(
-            username=plan.user.username,
-            user_id=plan.user.sf_user_id or "",
-            revocation_id=plan.to_close[0].id,
-            holdings=holdings,
-            target=app.offboarding.transfer_to,
-        )
+    def _leaver(self, plan: _Plan) -> Leaver | None:
+        return leaver(self._app_of(plan), plan.user, plan.to_close) if self.hand_over else None
 
     async def _holdings(self, plans: list[_Plan]) -> dict[str, Holdings]:
         """What the users own and what points at them, by Salesforce user Id, read per set of

@@ -146,6 +146,16 @@ class RevocationBlocked(_Outcome):
     holdings: Holdings | None = None  # what points at the user, when it could be counted
 
 
+class HandingOver(_Outcome):
+    """The policy's transfer of the leaver's work started; the user stays frozen and is
+    deactivated when it is done (``offboarding.transfer_to``)."""
+
+    revocation: AccessRequest
+    transfer: Transfer
+    holdings: Holdings | None = None  # what the user held when the transfer started
+    started: bool = True  # False: found still running by a later round (nothing to tell)
+
+
 class Skipped(_Outcome):
     """Nothing to do: another process holds or already finished the work."""
 
@@ -154,4 +164,4 @@ class Skipped(_Outcome):
 
 
 GrantOutcome = Provisioned | NeedsAdmin | WillRetry | Skipped
-RevokeOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped
+RevokeOutcome = RevokedAccess | RevocationBlocked | HandingOver | WillRetry | NeedsAdmin | Skipped

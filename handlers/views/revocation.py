@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 
 from handlers.flows.offboard import OffboardedGrant, Offboarding
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     RefusalReason,
     RevocationBlocked,
@@ -136,7 +137,7 @@ def _line(item: OffboardedGrant, title: str) -> str:
     outcome = item.outcome
     held = (
         f" {holdings_line(outcome.holdings)}"
-        if isinstance(outcome, RevokedAccess | RevocationBlocked) and outcome.holdings
+        if isinstance(outcome, RevokedAccess | RevocationBlocked | HandingOver) and outcome.holdings
         else ""
     )
     if isinstance(outcome, RevokedAccess):
@@ -148,6 +149,14 @@ def _line(item: OffboardedGrant, title: str) -> str:
         return (
             f":warning: {head}: Salesforce blocked the deactivation; the user is {frozen}. "
             f"What to change is in a separate message.{held}"
+        )
+    if isinstance(outcome, HandingOver):
+        transfer = outcome.transfer
+        to = mention(transfer.to_slack_id) if transfer.to_slack_id else "their Manager"
+        return (
+            f":hourglass_flowing_sand: {head}: frozen while their work goes to {to}, as the "
+            "policy says (`offboarding.transfer_to`); deactivated when it is done. "
+            f"Progress in the thread.{held}"
         )
     if isinstance(outcome, WillRetry):
         return (

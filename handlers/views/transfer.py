@@ -119,10 +119,13 @@ def build_transfer_summary(
     return message(f"{title}: work handed over for {mention(revocation.subject_id)}.", blocks)
 
 
-def build_transfer_reply(transfer: Transfer) -> SlackMessage:
+def build_transfer_reply(transfer: Transfer, *, deactivated: bool = False) -> SlackMessage:
     """Progress and outcome under the message a transfer was started from (not an escalation),
-    with "Retry failed rows" when Salesforce refused some."""
+    with "Retry failed rows" when Salesforce refused some; ``deactivated``: the policy's
+    transfer, after which the user was deactivated."""
     blocks: list[Block] = [SectionBlock(text=transfer_text(transfer))]
+    if deactivated and transfer.decided_by == "policy":
+        blocks.append(SectionBlock(text=":lock: Then the Salesforce user was deactivated."))
     if transfer.state is TransferState.FAILED:
         retry = ButtonElement(
             text="Retry failed rows",

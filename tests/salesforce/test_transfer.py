@@ -4,10 +4,13 @@ Salesforce's message, and the calls each way costs."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.sf_seed import INACTIVE_USERNAME
+from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway
 from salesforce.transfer import APPROVALS, BULK_THRESHOLD, REPORTS, parse_bulk_error
 
@@ -124,3 +127,34 @@ async def test_fewer_than_the_threshold_are_read_with_one_rest_query(
 
     assert len(await gateway.held_ids("Case", leaver)) == BULK_THRESHOLD - 1
     assert org.api_calls == 1
+
+
+async def test_waiting_for_a_bulk_query_job_ties_up_no_salesforce_thread(
+    org: SimulatedOrg, token_auth: SalesforceAuth
+) -> None:
+    """One pool thread: other calls go through while the query job is InProgress, because the
+    waiting happens on the event loop between short calls."""
+    leaver, _ = _people(org)
+    accounts = org.add_records("Account", leaver, 2500)  # more than one REST page
+    gateway = SalesforceGateway(token_auth, max_workers=1, timeout=5)
+    try:
+        org.hold_query_jobs()
+        listing = asyncio.create_task(gateway.held_ids("Account", leaver))
+        async with asyncio.timeout(5):
+            while not any(c.path.endswith("/jobs/query") for c in org.calls):
+                await asyncio.sleep(0.02)
+        looks_before = _query_job_looks(org)
+        async with asyncio.timeout(5):
+            while _query_job_looks(org) < looks_before + 2:  # still waiting on Salesforce
+                assert await gateway.find_user("maria.garcia@acme.com") is not None
+        assert not listing.done()
+        org.hold_query_jobs(False)
+        async with asyncio.timeout(5):
+            found = await listing
+    finally:
+        await gateway.aclose()
+    assert sorted(found) == sorted(accounts)
+
+
+def _query_job_looks(org: SimulatedOrg) -> int:
+    return sum(1 for c in org.calls if c.method == "GET" and "/jobs/query/" in c.path)
