@@ -12,9 +12,15 @@ from handlers.policy import ITEM_LISTS, Application, Policy
 from salesforce.errors import SalesforceError
 from salesforce.expiration import HOW_TO_TURN_ON
 from salesforce.gateway import SalesforceGateway
+from salesforce.identity import TRANSFER_RECORD
 from storage.db import Database
 from storage.db_files import loose_paths
 from storage.kv import JobLeases
+
+HOW_TO_ADD_TRANSFER = (
+    "To add it: Setup > Permission Sets > the integration user's permission set > System "
+    "Permissions > Edit > tick Transfer Record (it also needs Edit on the objects handed over)"
+)
 
 
 async def run_check(settings: Settings, policy: Policy) -> bool:
@@ -38,10 +44,8 @@ async def run_check(settings: Settings, policy: Policy) -> bool:
         if budget is not None:
             print(f"API budget:       {budget.remaining} of {budget.total} requests left today")
         print("Permissions the bot needs:")
-        assigns_roles = any(app.roles for app in policy.applications)
         for name, held in (await gateway.permission_check()).items():
-            needed = assigns_roles or name != "Manage Roles"
-            note = "" if needed else " (not needed: no application assigns roles)"
+            needed, note = _needed(policy, name, held)
             print(f"  [{'x' if held else ' '}] {name}{note}")
             ok = ok and (held or not needed)
         _say_assignment_expiry(catalog.assignment_expiry)
@@ -105,6 +109,23 @@ def approval_lines(app: Application) -> list[str]:
             f"{duration_label(glass.review_within)}{channel}"
         )
     return lines
+
+
+def _needed(policy: Policy, name: str, held: bool) -> tuple[bool, str]:
+    """Whether the policy needs the permission ``name``, and what to say beside it."""
+    if name == "Manage Roles" and not any(app.roles for app in policy.applications):
+        return False, " (not needed: no application assigns roles)"
+    if name != TRANSFER_RECORD:
+        return True, ""
+    unattended = [app.name for app in policy.applications if app.offboarding.transfer_to]
+    why = (
+        f"needed: offboarding.transfer_to in {', '.join(unattended)}"
+        if unattended
+        else "needed for Transfer to… in the admins' DMs"
+    )
+    if held:
+        return bool(unattended), f" (or Modify All Data; {why})"
+    return bool(unattended), f" ({why}). {HOW_TO_ADD_TRANSFER}"
 
 
 def _say_assignment_expiry(supported: bool) -> None:

@@ -36,6 +36,8 @@ from handlers.people import SlackPeople
 from handlers.policy import Policy
 from handlers.rate_limits import RateLimitCounter, retry_handlers
 from handlers.request_log import log_request_change
+from handlers.review_jobs import ReviewJobs
+from handlers.review_messages import ReviewMessenger
 from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
@@ -49,7 +51,9 @@ from storage.kv import CatalogCache, JobLeases
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import Reviews
 from storage.stats import RequestStats
+from storage.transfers import Transfers
 from storage.workers import Heartbeats
 
 log = logging.getLogger(__name__)
@@ -221,6 +225,7 @@ async def build_runtime(
         max_age=timedelta(seconds=settings.catalog_max_age_seconds),
     )
     people = SlackPeople(client)
+    transfers = Transfers(db)
     converger = Converger(
         repo,
         repo.managed,
@@ -231,10 +236,14 @@ async def build_runtime(
         worker=settings.worker_id,
         lease=lease,
         cfg=config.provisioning,
+        transfers=transfers,
+        launch=worker.launch_transfer,
     )
     user_groups = SlackUserGroups(client)
+    reviews = Reviews(db)
     deps = Deps(
         repo=repo,
+        transfers=transfers,
         events=EventLog(db),
         catalog=catalog,
         converger=converger,
@@ -254,6 +263,7 @@ async def build_runtime(
             instance_url=instance_url,
             command=config.command,
             groups=user_groups,
+            transfers=transfers,
         ),
         worker=worker,
         homes=homes,
@@ -262,6 +272,8 @@ async def build_runtime(
         rate_limits=rate_limits,
         break_glass_reviews=BreakGlassReviews(db),
         break_glass=BreakGlassNotices(delivery, repo, policy, user_groups, labels=catalog.labels),
+        reviews=reviews,
+        review_messenger=ReviewMessenger(delivery, reviews, policy, clock),
     )
     worker.bind(deps)
     homes.bind(deps)
@@ -292,6 +304,7 @@ async def build_runtime(
     await outbox.release_claims_of(settings.worker_id)
     for name, job in jobs.jobs():
         ticker.add(name, job)
+    ticker.add("reviews", ReviewJobs(deps, DueWork(db)).run)
     ticker.add("heartbeat", heartbeat.beat, seconds=heartbeat.every)
     ops = OpsEndpoints(bot_readiness(db, client, gateway), metrics)
     return Runtime(

@@ -26,7 +26,9 @@ from handlers.listeners import (
     home,
     offboarding,
     request_modal,
+    review,
     revoke,
+    transfer,
 )
 from handlers.worker import Worker
 
@@ -95,6 +97,8 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         catalog_admin,
         extend,
         break_glass,
+        transfer,
+        review,
     ):
         module.register(app, deps)
 

@@ -17,6 +17,8 @@ from storage.db import Clock
 from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import Reviews
+from storage.transfers import Transfers
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
     from handlers.rate_limits import RateLimitCounter
+    from handlers.review_messages import ReviewMessenger
     from handlers.user_groups import SlackUserGroups
     from handlers.worker import Worker
 
@@ -69,3 +72,7 @@ class Deps:
     # Break-glass reviews still due, and the messages about break-glass access.
     break_glass_reviews: BreakGlassReviews
     break_glass: BreakGlassNotices
+    transfers: Transfers
+    # Access review campaigns, and each reviewer's message of them.
+    reviews: Reviews
+    review_messenger: ReviewMessenger

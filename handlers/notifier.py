@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,9 +21,11 @@ from handlers.flows.approvals import (
 )
 from handlers.flows.auto_approve import RULE as AUTO_RULE
 from handlers.flows.eligibility import GroupMembers
+from handlers.flows.hand_over import POLICY
 from handlers.flows.labels import Labels
 from handlers.flows.offboard import Offboarding
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     Provisioned,
     RevocationBlocked,
@@ -65,9 +68,12 @@ from handlers.views.reapproval import (
     build_sent_back,
 )
 from handlers.views.revocation import build_offboarding_summary
+from handlers.views.transfer import build_transfer_reply, build_transfer_summary
+from salesforce.blockers import classify
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
 from storage.requests import RequestRepository
+from storage.transfers import Transfer, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,8 @@ APPROVAL = "approval"
 ESCALATION = "escalation"
 UNDECIDED = "undecided"
 EXPIRY_WARNING = "expiry_warning"
+TRANSFER_REPLY = "transfer_reply"  # a transfer's progress under the offboarding summary
+OFFBOARDING_SUMMARY = "offboarding_summary"  # kept when the policy's transfer shows under it
 
 
 class Notifier:
@@ -91,6 +99,7 @@ class Notifier:
         instance_url: str = "",
         command: str = COMMAND,
         groups: GroupMembers | None = None,
+        transfers: Transfers | None = None,
     ) -> None:
         self._delivery = delivery
         # Approvers named by user group are read from Slack when their stage is asked.
@@ -102,6 +111,8 @@ class Notifier:
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
+        self._transfers = transfers
+        self._reply_locks: dict[str, asyncio.Lock] = {}  # one thread reply per summary
 
     def _app(self, request: AccessRequest) -> Application:
         policy = self._policy()
@@ -340,6 +351,9 @@ class Notifier:
             sf_username=revocation.sf_username,
             holdings=outcome.holdings,
         )
+        if self._transfers is not None:  # a transfer started earlier stays in the DM
+            transfer = await self._transfers.for_revocation(revocation.id)
+            issue = issue.model_copy(update={"transfer": transfer})
         entries = await self._repo.audit.for_request(revocation.id)
         tries = sum(1 for entry in entries if entry.action == "deactivation_blocked")
         if tries > 1:
@@ -376,6 +390,15 @@ class Notifier:
                 by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
+        transfer = outcome.transfer
+        if transfer is not None and transfer.decided_by == POLICY:
+            # A leaver's: the outcome goes under the offboarding summary (one DM); otherwise
+            # the admins get the transfer's own summary.
+            reply = build_transfer_reply(transfer, deactivated=outcome.deactivated)
+            if not await self._under_summary(revocation.id, reply):
+                summary = build_transfer_summary(revocation, app.title, transfer)
+                for admin in app.admins:
+                    await self._post(admin, summary)
         for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
         await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
 
@@ -387,8 +410,26 @@ class Notifier:
         summary = build_offboarding_summary(
             report, title_of=lambda r: self._app(r).title, subject_name=subject_name
         )
+        # The policy's transfers show their progress in the summary's thread.
+        handing = [i.revocation.id for i in report.revoked if isinstance(i.outcome, HandingOver)]
         for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
-            await self._post(admin, summary)
+            keep = Keep(handing[0], OFFBOARDING_SUMMARY, admin) if handing else None
+            posted = await self._post(admin, summary, keep=keep)
+            for revocation_id in handing[1:]:
+                if posted is not None:
+                    ref = MessageRef(
+                        request_id=revocation_id,
+                        purpose=OFFBOARDING_SUMMARY,
+                        channel=posted[0],
+                        ts=posted[1],
+                        recipient=admin,
+                    )
+                    await self._repo.add_message(ref)
+        for item in report.revoked:
+            if isinstance(item.outcome, HandingOver) and self._transfers is not None:
+                transfer = await self._transfers.get(item.outcome.transfer.id)
+                if transfer is not None:
+                    await self.transfer_progress(transfer)
 
     async def _escalate(self, request: AccessRequest, issue: Escalation) -> bool:
         """Post or update the admins' DM; True when it was posted for the first time."""
@@ -408,6 +449,71 @@ class Notifier:
             )
         return True
 
+    def _blocked_issue(self, revocation: AccessRequest, transfer: Transfer | None) -> Escalation:
+        """A blocked deactivation's DM as stored: the blocker from Salesforce's message."""
+        raw = revocation.last_error or ""
+        info = classify(raw)
+        return Escalation(
+            kind=EscalationKind.BLOCKED_DEACTIVATION,
+            summary=info.explanation if raw else "",
+            fix=info.fix if raw else "",
+            raw_message=raw,
+            blocker=info.blocker,
+            sf_user_id=revocation.sf_user_id,
+            sf_username=revocation.sf_username,
+            instance_url=self._instance_url,
+            setup=info.setup,
+            transfer=transfer,
+        )
+
+    async def transfer_progress(self, transfer: Transfer) -> None:
+        """Show how far a hand-over got in the DM it was started from (progress, outcome)."""
+        if not transfer.revocation_id:
+            return
+        revocation = await self._repo.get(transfer.revocation_id)
+        if revocation is None:
+            return
+        if revocation.state is State.BLOCKED:
+            await self._escalate(revocation, self._blocked_issue(revocation, transfer))
+            return
+        if transfer.decided_by == POLICY and not transfer.channel:
+            done = revocation.state is State.DONE
+            await self._under_summary(
+                revocation.id, build_transfer_reply(transfer, deactivated=done)
+            )
+            return
+        if not transfer.channel or not transfer.thread_ts:
+            return
+        reply = build_transfer_reply(transfer)
+        existing = await self._repo.messages(revocation.id, TRANSFER_REPLY)
+        for ref in existing:
+            await self._update(ref, reply)
+        if not existing:
+            await self._post(
+                transfer.channel,
+                reply,
+                thread_ts=transfer.thread_ts,
+                keep=Keep(revocation.id, TRANSFER_REPLY, transfer.decided_by),
+            )
+
+    async def _under_summary(self, revocation_id: str, reply: SlackMessage) -> bool:
+        """Show ``reply`` in the thread of each offboarding summary that announced the
+        policy's transfer (posted once, then updated); False when there is no summary."""
+        lock = self._reply_locks.setdefault(revocation_id, asyncio.Lock())
+        async with lock:  # progress and outcome can race to post the first reply
+            summaries = await self._repo.messages(revocation_id, OFFBOARDING_SUMMARY)
+            replies = {
+                r.recipient: r for r in await self._repo.messages(revocation_id, TRANSFER_REPLY)
+            }
+            for ref in summaries:
+                shown = replies.get(ref.recipient)
+                if shown is not None:
+                    await self._update(shown, reply)
+                    continue
+                keep = Keep(revocation_id, TRANSFER_REPLY, ref.recipient)
+                await self._post(ref.channel, reply, thread_ts=ref.ts, keep=keep)
+        return bool(summaries)
+
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:
         """Replace an open escalation's buttons with how it ended."""
         existing = await self._repo.messages(request.id, ESCALATION)
@@ -416,11 +522,15 @@ class Notifier:
         issue = Escalation.from_problem(request.needs_admin_reason or "other")
         if request.kind is Kind.REVOKE and request.needs_admin_reason in set(Blocker):
             # A blocked deactivation closes on the message the admins know, link included.
+            transfer = None
+            if self._transfers is not None:
+                transfer = await self._transfers.for_revocation(request.id)
             issue = Escalation(
                 kind=EscalationKind.BLOCKED_DEACTIVATION,
                 sf_user_id=request.sf_user_id,
                 sf_username=request.sf_username,
                 instance_url=self._instance_url,
+                transfer=transfer,
             )
         shown = (await self._labels()).shown(request, with_names=True)
         message = build_escalation(

@@ -29,6 +29,7 @@ from handlers.approval_rules import (
     people_or_groups,
 )
 from handlers.durations import parse_iso_duration
+from handlers.review_policy import Reviews
 from salesforce.holdings import DEFAULT_OBJECTS, MAX_OBJECTS, STANDARD_OBJECTS, held_object
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -60,12 +61,29 @@ class Timings(_Strict):
     retry_max_attempts: int = Field(default=5, ge=1)
 
 
+MANAGER = "manager"
+
+
 class Offboarding(_Strict):
     """What the admins are shown that a leaving user holds."""
 
     # Records counted when the user is deactivated or the deactivation is blocked: standard
     # objects (Account, Contact, Opportunity, Lead, Case, Campaign) or custom ones (Name__c).
     objects: tuple[str, ...] = DEFAULT_OBJECTS
+    # Who takes a leaver's work over without asking, before the deactivation: "manager" (the
+    # user's Salesforce Manager) or a Slack member id (who needs an active Salesforce user).
+    # Absent: the admins choose with "Transfer to…" when a deactivation is blocked.
+    transfer_to: str | None = None
+
+    @field_validator("transfer_to")
+    @classmethod
+    def _known_target(cls, value: str | None) -> str | None:
+        if value is None or value == MANAGER or SLACK_USER_ID.fullmatch(value):
+            return value
+        raise ValueError(
+            f"transfer_to is {value!r}: write manager (the leaver's Salesforce Manager), a Slack "
+            "member id such as U012ABCDEF, or leave it out to let the admins choose"
+        )
 
     @field_validator("objects")
     @classmethod
@@ -102,6 +120,8 @@ class Application(_Strict):
     extra_user_fields: dict[str, str | int | bool] = Field(default_factory=dict)
     auto_revoke_drift: bool = False
     offboarding: Offboarding = Offboarding()
+    # Periodic access reviews (None: only started by hand, with the defaults of ``Reviews``).
+    reviews: Reviews | None = None
     # None: everyone may ask. Otherwise only these members and user groups may.
     requesters: tuple[str, ...] | None = None
     # Items restricted further: list name -> item name -> requesters (from ``{name, requesters}``

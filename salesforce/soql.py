@@ -32,6 +32,8 @@ PERMISSIONS = (
     "PermissionsAssignPermissionSets",
     "PermissionsFreezeUsers",
     "PermissionsManageRoles",
+    "PermissionsTransferAnyEntity",
+    "PermissionsModifyAllData",
 )
 
 
@@ -131,6 +133,11 @@ def logins_of(user_ids: Sequence[str]) -> str:
     return format_soql(
         "SELECT Id, UserId, IsFrozen FROM UserLogin WHERE UserId IN {ids}", ids=list(user_ids)
     )
+
+
+def last_logins(user_ids: Sequence[str]) -> str:
+    """When each of these users last logged in (LastLoginDate; null: never)."""
+    return format_soql("SELECT Id, LastLoginDate FROM User WHERE Id IN {ids}", ids=list(user_ids))
 
 
 def removable_assignments(user_ids: Sequence[str]) -> str:

@@ -146,6 +146,7 @@ class HomePublisher:
             catalog_page=tab.catalog_page if tab else 0,
             command=deps.config.command,
             labels=await deps.catalog.labels(),
+            reviews=await deps.reviews.waiting_for(user_id),
         )
 
     async def _catalog(self) -> Catalog | None:

@@ -33,6 +33,7 @@ from handlers.views.request_rows import (
 )
 from handlers.views.text import SECTION_TEXT_MAX, clip, mention, safe, slack_date
 from storage.models import AccessRequest
+from storage.review_models import Campaign
 
 _SEAT_BLOCKS_MAX = 3
 
@@ -129,6 +130,27 @@ def _escalation_part(
     )
 
 
+def _review_part(policy: Policy, reviews: Sequence[tuple[Campaign, int]]) -> _Part:
+    rows: list[list[Block]] = []
+    for campaign, waiting in reviews:
+        app = policy.application(campaign.application)
+        title = safe(app.title if app else campaign.application, 100)
+        due = f", due {slack_date(campaign.deadline_at)}" if campaign.deadline_at else ""
+        rows.append(
+            [
+                SectionBlock(
+                    text=f"*{title}*: {waiting} to decide{due}. Keep or Revoke each line in "
+                    f"the review message in your DMs (review `{campaign.id}`)."
+                )
+            ]
+        )
+    return _Part(
+        head=[DividerBlock(), HeaderBlock(text="Access reviews waiting for you")],
+        rows=rows,
+        hint="see the review messages in your DMs",
+    )
+
+
 def _own_parts(
     policy: Policy,
     mine: Sequence[AccessRequest],
@@ -174,16 +196,19 @@ def build_home(
     catalog_page: int = 0,
     command: str = COMMAND,
     labels: Labels | None = None,
+    reviews: Sequence[tuple[Campaign, int]] = (),
 ) -> View:
     """The Home tab for ``viewer_id``; owner and admin sections only for those roles.
 
     ``catalog_kind`` and ``catalog_page`` say which page of the catalog an admin looks at;
     ``command`` is the slash command the hints name; ``labels`` name the access as people
-    read it.
+    read it; ``reviews`` are the open access reviews with lines the viewer has to decide.
     """
     is_admin = policy.is_admin_anywhere(viewer_id)
     parts: list[_Part] = []
     decidable = _decidable(viewer_id, policy, waiting)
+    if reviews:
+        parts.append(_review_part(policy, reviews))
     if policy.is_owner_anywhere(viewer_id) or decidable:
         parts.append(_waiting_part(policy, decidable, now, command, labels))
     if is_admin:
