@@ -16,6 +16,7 @@ from bot.heartbeat import WorkerHeartbeat
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
+from handlers.break_glass_notices import BreakGlassNotices
 from handlers.delivery import SlackDelivery
 from handlers.deps import BotConfig, Deps
 from handlers.flows.catalog import CatalogService
@@ -41,6 +42,7 @@ from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
+from storage.break_glass import BreakGlassReviews
 from storage.db import Clock, Database, utc_now
 from storage.due import DueWork
 from storage.events import EventLog
@@ -237,6 +239,7 @@ async def build_runtime(
         transfers=transfers,
         launch=worker.launch_transfer,
     )
+    user_groups = SlackUserGroups(client)
     reviews = Reviews(db)
     deps = Deps(
         repo=repo,
@@ -259,13 +262,16 @@ async def build_runtime(
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
+            groups=user_groups,
             transfers=transfers,
         ),
         worker=worker,
         homes=homes,
         overrides=overrides,
-        user_groups=SlackUserGroups(client),
+        user_groups=user_groups,
         rate_limits=rate_limits,
+        break_glass_reviews=BreakGlassReviews(db),
+        break_glass=BreakGlassNotices(delivery, repo, policy, user_groups, labels=catalog.labels),
         reviews=reviews,
         review_messenger=ReviewMessenger(delivery, reviews, policy, clock),
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from simple_salesforce.format import format_soql
 
-from salesforce.models import GrantKind, Power
+from salesforce.models import CUSTOMIZE_APPLICATION, GrantKind, Power
 
 LICENSES = (
     "SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status, TotalLicenses, UsedLicenses "
@@ -181,7 +181,7 @@ def powers_of(kind: GrantKind, record_id: str) -> str:
     """The powerful permission flags of a profile (its owning set), a set or a group's aggregate."""
     return format_soql(
         "SELECT Id, {fields:literal} FROM PermissionSet WHERE {where:literal}",
-        fields=", ".join(Power),
+        fields=", ".join((*Power, CUSTOMIZE_APPLICATION)),
         where=format_soql(_POWERS_WHERE[kind], id=record_id),
     )
 

@@ -240,3 +240,25 @@ def test_check_says_whether_the_bot_may_transfer_records_and_how_to_add_it(
     org.admin_update("PermissionSet", bot_set, PermissionsModifyAllData=True)
     assert _run_check(org_server, monkeypatch, tmp_path, UNATTENDED) == 0
     assert "[x] Transfer Record" in capsys.readouterr().out
+
+
+def test_check_lists_the_tiers_and_who_approves_them(
+    org_server: OrgServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    policy_text = (
+        POLICY.replace("Ghost Profile", "Standard User")
+        + "    tiers:\n      standard: {required: 1}\n      high:\n        stages:\n"
+        "          - {name: owners}\n          - {name: security, approvers: [S0SEC]}\n"
+        "    permission_set_groups: [{name: Sales_Bundle, tier: high}]\n"
+        "    break_glass: {group: [S0ONCALL]}\n"
+    )
+    assert _run_check(org_server, monkeypatch, tmp_path, policy_text) == 0
+    out = capsys.readouterr().out
+    assert "  Tier high: Sales_Bundle (permission set group)\n" in out
+    assert "    approved by: 1 of owners (U0OMAR) [owners]; then 1 of S0SEC [security]\n" in out
+    assert "  Break-glass (high tier): S0ONCALL for at most 4 hours, reviewed within 1 day\n" in (
+        out
+    )

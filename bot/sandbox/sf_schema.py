@@ -16,6 +16,7 @@ PERMISSION_FIELDS = (
     "PermissionsModifyAllData",
     "PermissionsViewAllData",
     "PermissionsAuthorApex",
+    "PermissionsCustomizeApplication",
     "PermissionsTransferAnyEntity",
 )
 

@@ -53,6 +53,8 @@ class RefusalReason(StrEnum):
     GRANT_ENDED = "grant_ended"  # an extension of access that was revoked or expired
     OWN_ESCALATION = "own_escalation"  # an admin pressing a button on their own request
     OWN_CHANGE = "own_change"  # an owner approving the change they made as admin
+    NOT_APPROVER = "not_approver"  # not among the approvers of the stage the request is at
+    STAGE_DONE = "stage_done"  # the clicker's stage was completed by others a moment before
 
 
 class Refused(_Outcome):

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from handlers.flows.approvals import needs_several, request_tier
 from handlers.flows.choices import LicenseChoice
 from handlers.flows.labels import Labels
 from handlers.policy import Policy
@@ -84,22 +85,27 @@ def build_seat_blocks(seats: Sequence[LicenseChoice] | None) -> list[Block]:
     return blocks
 
 
+def _decidable(
+    viewer_id: str, policy: Policy, waiting: Sequence[AccessRequest]
+) -> list[AccessRequest]:
+    # Only owners of the request's application can decide it, and never their own; a request
+    # of several stages is listed for whoever its current stage names (found by the caller).
+    return [
+        r
+        for r in newest_first(waiting)
+        if (app := policy.application(r.application))
+        and (app.is_owner(viewer_id) or needs_several(app, request_tier(r)))
+        and viewer_id not in (r.requester_id, r.subject_id)
+    ]
+
+
 def _waiting_part(
-    viewer_id: str,
     policy: Policy,
-    waiting: Sequence[AccessRequest],
+    decidable: Sequence[AccessRequest],
     now: datetime,
     command: str,
     labels: Labels | None,
 ) -> _Part:
-    # Only owners of the request's application can decide it, and never their own.
-    decidable = [
-        r
-        for r in newest_first(waiting)
-        if (app := policy.application(r.application))
-        and app.is_owner(viewer_id)
-        and viewer_id not in (r.requester_id, r.subject_id)
-    ]
     return _Part(
         head=[DividerBlock(), HeaderBlock(text="Waiting for your decision")],
         rows=[waiting_row(r, policy, now=now, labels=labels) for r in decidable],
@@ -200,10 +206,11 @@ def build_home(
     """
     is_admin = policy.is_admin_anywhere(viewer_id)
     parts: list[_Part] = []
+    decidable = _decidable(viewer_id, policy, waiting)
     if reviews:
         parts.append(_review_part(policy, reviews))
-    if policy.is_owner_anywhere(viewer_id):
-        parts.append(_waiting_part(viewer_id, policy, waiting, now, command, labels))
+    if policy.is_owner_anywhere(viewer_id) or decidable:
+        parts.append(_waiting_part(policy, decidable, now, command, labels))
     if is_admin:
         parts.append(_escalation_part(viewer_id, policy, escalations, command))
     parts.extend(_own_parts(policy, mine, now, command, labels))
