@@ -20,6 +20,7 @@ from bench.figures import (
     memory_figure,
     offboarding_figure,
     offboarding_notes,
+    review_figure,
     scheduler_figure,
     slack_offboarding_figure,
 )
@@ -29,6 +30,7 @@ from bench.offboarding import run_offboarding
 from bench.org_process import remote_org, start_org_process
 from bench.replicas import replicas_figure, run_replicas
 from bench.report import Report, now_utc, text_table, write_report
+from bench.reviews import run_review
 from bench.rig import REPO_ROOT, BenchUser
 from bench.scheduler import run_scheduler
 from bench.sf_calls import grant_calls, offboard_calls
@@ -171,17 +173,28 @@ class Run:
         one, two = await run_replicas(self.directory / "replicas", self.size)
         self.figures.append(replicas_figure(one, two))
 
+    async def reviews(self) -> None:
+        """An access review campaign over many grants, opened under Slack's limits."""
+        self.say(f"access review over {self.size.reviews:,} grants")
+        folder = self.directory / "reviews"
+        folder.mkdir()
+        sample = min(30, self.size.reviews)
+        self.figures.append(
+            review_figure(await run_review(folder, self.size.reviews, sample=sample))
+        )
 
-async def measure(size: Size) -> Report:
-    """Run every benchmark at ``size``."""
+
+STEPS = ("commands", "grants", "replicas", "salesforce_calls", "scheduler", "reviews")
+
+
+async def measure(size: Size, only: Sequence[str] = STEPS) -> Report:
+    """Run every benchmark (or those named in ``only``) at ``size``."""
     started, load_before, clock = now_utc(), load_average(), time.monotonic()
     with tempfile.TemporaryDirectory(prefix="accessbot-bench-") as tmp:
         run = Run(size, Path(tmp))
-        await run.commands()
-        await run.grants()
-        await run.replicas()
-        await run.salesforce_calls()
-        await run.scheduler()
+        for step in STEPS:
+            if step in only:
+                await getattr(run, step)()
     order = [
         "slash command ack",
         "modal open",
@@ -190,6 +203,7 @@ async def measure(size: Size) -> Report:
         "Salesforce calls per grant",
         "offboarding",
         "scheduler tick",
+        "access review",
         "memory",
         "command capacity",
     ]
@@ -225,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the Markdown report (default: docs/performance.md)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--only",
+        choices=STEPS,
+        action="append",
+        help="run only this step (repeatable), e.g. --only reviews",
+    )
     return parser
 
 
@@ -232,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; 0 when every correctness check passed (targets may still be missed)."""
     args = build_parser().parse_args(argv)
     size = SIZES[args.size] if args.size else QUICK if args.quick else SIZES["full"]
-    report = asyncio.run(measure(size))
+    report = asyncio.run(measure(size, args.only or STEPS))
     print(text_table(report.rows()))
     for note in report.notes:
         print(f"- {note}")

@@ -17,6 +17,7 @@ class Size:
     offboard: int
     stored: int
     specs: int
+    reviews: int = 5000  # grants in the access review campaign
     delay: float = 0.05
     think: float = 0.5
     rounds: int = 2
@@ -41,6 +42,7 @@ QUICK = Size(
     offboard=200,
     stored=20_000,
     specs=5,
+    reviews=1000,
 )
 # Small enough for the test suite: every code path runs, no figure means anything.
 TINY = Size(
@@ -52,6 +54,7 @@ TINY = Size(
     offboard=12,
     stored=500,
     specs=2,
+    reviews=30,
     delay=0.0,
     think=0.0,
     rounds=1,

@@ -179,6 +179,25 @@ async def _db(args: argparse.Namespace) -> int:
         raise StartupError(str(error)) from None
 
 
+async def _review(args: argparse.Namespace) -> int:
+    from bot.audit_cli import MissingDatabase
+    from bot.review_cli import export_reviews, review_status, start_review
+
+    settings = load_settings()
+    path = settings.database
+    try:
+        if args.review_command == "start":
+            policy = load_policy(settings.policy_file)
+            print(await start_review(path, policy, args.application, actor="cli"))
+        elif args.review_command == "status":
+            print("\n".join(await review_status(path)))
+        else:
+            await export_reviews(path, args.format, args.output, campaign_id=args.campaign)
+    except (MissingDatabase, PolicyError, ValueError) as error:
+        raise StartupError(str(error)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="accessbot", description=__doc__)
@@ -210,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     audit.set_defaults(run=_audit)
+    review = sub.add_parser("review", help="access review campaigns")
+    review_sub = review.add_subparsers(dest="review_command", required=True)
+    review_start = review_sub.add_parser(
+        "start", help="ask for a campaign now; the running bot opens it at its next tick"
+    )
+    review_start.add_argument("application", help="the application's name in the policy")
+    review_sub.add_parser("status", help="every campaign: state, progress, outcomes")
+    review_export = review_sub.add_parser(
+        "export", help="one row per line: reviewer, decision, when, outcome in Salesforce"
+    )
+    review_export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    review_export.add_argument("--campaign", help="only this campaign (RV-...)")
+    review_export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    review.set_defaults(run=_review)
     policy = sub.add_parser("policy", help="the access policy in force")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     policy_export = policy_sub.add_parser(

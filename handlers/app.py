@@ -18,6 +18,7 @@ from handlers.envelope import EnvelopeCheck, answer_for
 from handlers.event_retries import RunEventsOnce
 from handlers.listeners import (
     approvals,
+    break_glass,
     catalog_admin,
     commands,
     escalations,
@@ -25,7 +26,9 @@ from handlers.listeners import (
     home,
     offboarding,
     request_modal,
+    review,
     revoke,
+    transfer,
 )
 from handlers.worker import Worker
 
@@ -93,6 +96,9 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         home,
         catalog_admin,
         extend,
+        break_glass,
+        transfer,
+        review,
     ):
         module.register(app, deps)
 

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
+from handlers.break_glass_notices import OFFER as BREAK_GLASS_OFFER
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
+from handlers.flows.approvals import (
+    Voted,
+    needs_several,
+    progress_of,
+    request_tier,
+    stage_approvers,
+)
+from handlers.flows.auto_approve import RULE as AUTO_RULE
+from handlers.flows.eligibility import GroupMembers
+from handlers.flows.hand_over import POLICY
 from handlers.flows.labels import Labels
 from handlers.flows.offboard import Offboarding
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     Provisioned,
     RevocationBlocked,
@@ -21,7 +34,13 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.revoke import revocation_effect
 from handlers.policy import Application, Policy
-from handlers.views.approval import build_approval_outcome, build_approval_request
+from handlers.views.approval import (
+    build_approval_outcome,
+    build_approval_request,
+    build_auto_approved_fyi,
+)
+from handlers.views.approval_progress import progress_text
+from handlers.views.break_glass import build_break_glass_offer_closed
 from handlers.views.escalation import build_escalation
 from handlers.views.help import COMMAND
 from handlers.views.lifecycle import (
@@ -49,9 +68,12 @@ from handlers.views.reapproval import (
     build_sent_back,
 )
 from handlers.views.revocation import build_offboarding_summary
+from handlers.views.transfer import build_transfer_reply, build_transfer_summary
+from salesforce.blockers import classify
 from salesforce.models import Blocker
 from storage.models import AccessRequest, Kind, MessageRef, State
 from storage.requests import RequestRepository
+from storage.transfers import Transfer, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +81,8 @@ APPROVAL = "approval"
 ESCALATION = "escalation"
 UNDECIDED = "undecided"
 EXPIRY_WARNING = "expiry_warning"
+TRANSFER_REPLY = "transfer_reply"  # a transfer's progress under the offboarding summary
+OFFBOARDING_SUMMARY = "offboarding_summary"  # kept when the policy's transfer shows under it
 
 
 class Notifier:
@@ -74,8 +98,12 @@ class Notifier:
         login_url: str,
         instance_url: str = "",
         command: str = COMMAND,
+        groups: GroupMembers | None = None,
+        transfers: Transfers | None = None,
     ) -> None:
         self._delivery = delivery
+        # Approvers named by user group are read from Slack when their stage is asked.
+        self._groups = groups
         self._repo = repo
         self._policy = policy
         # Requests store API names; messages show the catalog's labels (admins see both).
@@ -83,6 +111,8 @@ class Notifier:
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
+        self._transfers = transfers
+        self._reply_locks: dict[str, asyncio.Lock] = {}  # one thread reply per summary
 
     def _app(self, request: AccessRequest) -> Application:
         policy = self._policy()
@@ -161,20 +191,8 @@ class Notifier:
     async def _ask_owners(
         self, request: AccessRequest, app: Application, *, changed: Block | None = None
     ) -> None:
-        shown = (await self._labels()).shown(request)
-        ask = build_approval_request(
-            request, app, subject_name=request.subject_name, shown=shown, changed=changed
-        )
-        targets = (
-            [app.approval_channel]
-            if app.approval_channel
-            else [
-                owner
-                for owner in app.owners
-                if owner not in (request.requester_id, request.subject_id)
-            ]
-            or list(app.owners)
-        )
+        ask = await self._approval_ask(request, app, changed=changed)
+        targets = await self._approvers_to_ask(request, app)
         for target in targets:
             await self._post(
                 target,
@@ -187,6 +205,69 @@ class Notifier:
             # the asks stored by then, so the later ones lose their buttons here.
             await self._close_asks(now)
 
+    async def _approval_ask(
+        self, request: AccessRequest, app: Application, *, changed: Block | None = None
+    ) -> SlackMessage:
+        shown = (await self._labels()).shown(request)
+        progress = None
+        if needs_several(app, request_tier(request)):
+            votes = await self._repo.votes.of(request.id)
+            progress = progress_text(progress_of(app, request, votes))
+        return build_approval_request(
+            request,
+            app,
+            subject_name=request.subject_name,
+            shown=shown,
+            changed=changed,
+            progress=progress,
+        )
+
+    async def _stage_people(self, request: AccessRequest, app: Application) -> frozenset[str]:
+        """Who approves at the stage the request waits at (owners when it has no list)."""
+        stages = app.stages_for(request_tier(request))
+        stage = stages[min(request.approval_stage, len(stages) - 1)]
+        if stage.approvers is None or self._groups is None:
+            return frozenset(stage.approvers or app.owners)
+        return await stage_approvers(stage, app, self._groups)
+
+    async def _approvers_to_ask(self, request: AccessRequest, app: Application) -> list[str]:
+        """The approval channel, or each approver of the current stage by DM."""
+        stages = app.stages_for(request_tier(request))
+        stage = stages[min(request.approval_stage, len(stages) - 1)]
+        if app.approval_channel and stage.approvers is None:
+            return [app.approval_channel]
+        people = sorted(await self._stage_people(request, app))
+        if stage.approvers is None:
+            people = list(app.owners)  # in the policy's order, as before
+        own = (request.requester_id, request.subject_id)
+        return [p for p in people if p not in own] or people
+
+    async def auto_approved(self, request: AccessRequest) -> None:
+        """Approved by the policy: the owners get an FYI (no buttons), the requester the news."""
+        app = self._app(request)
+        shown = (await self._labels()).shown(request)
+        fyi = build_auto_approved_fyi(request, app, shown=shown, rule=AUTO_RULE)
+        own = (request.requester_id, request.subject_id)
+        targets = (
+            [app.approval_channel]
+            if app.approval_channel
+            else [o for o in app.owners if o not in own] or list(app.owners)
+        )
+        for target in targets:
+            recipient = None if target == app.approval_channel else target
+            await self._post(target, fyi, keep=Keep(request.id, APPROVAL, recipient))
+        await self._tell_people(request, build_approved_setting_up(request, app))
+
+    async def voted(self, outcome: Voted) -> None:
+        """An approval counted: every ask shows the progress; a finished stage asks the next."""
+        request = outcome.request
+        app = self._app(request)
+        ask = await self._approval_ask(request, app)
+        for ref in await self._repo.messages(request.id, APPROVAL):
+            await self._update(ref, ask)
+        if outcome.advanced:
+            await self._ask_owners(request, app)
+
     async def _close_asks(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the decision."""
         app = self._app(request)
@@ -197,6 +278,10 @@ class Notifier:
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
+            elif ref.purpose == BREAK_GLASS_OFFER and request.decided_by != request.requester_id:
+                # Decided by someone else (or expired): the offer's button goes. A break-glass
+                # approval rewrote the offer itself.
+                await self._update(ref, build_break_glass_offer_closed(request, app))
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
@@ -266,6 +351,9 @@ class Notifier:
             sf_username=revocation.sf_username,
             holdings=outcome.holdings,
         )
+        if self._transfers is not None:  # a transfer started earlier stays in the DM
+            transfer = await self._transfers.for_revocation(revocation.id)
+            issue = issue.model_copy(update={"transfer": transfer})
         entries = await self._repo.audit.for_request(revocation.id)
         tries = sum(1 for entry in entries if entry.action == "deactivation_blocked")
         if tries > 1:
@@ -302,6 +390,15 @@ class Notifier:
                 by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
+        transfer = outcome.transfer
+        if transfer is not None and transfer.decided_by == POLICY:
+            # A leaver's: the outcome goes under the offboarding summary (one DM); otherwise
+            # the admins get the transfer's own summary.
+            reply = build_transfer_reply(transfer, deactivated=outcome.deactivated)
+            if not await self._under_summary(revocation.id, reply):
+                summary = build_transfer_summary(revocation, app.title, transfer)
+                for admin in app.admins:
+                    await self._post(admin, summary)
         for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
         await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
 
@@ -313,8 +410,26 @@ class Notifier:
         summary = build_offboarding_summary(
             report, title_of=lambda r: self._app(r).title, subject_name=subject_name
         )
+        # The policy's transfers show their progress in the summary's thread.
+        handing = [i.revocation.id for i in report.revoked if isinstance(i.outcome, HandingOver)]
         for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
-            await self._post(admin, summary)
+            keep = Keep(handing[0], OFFBOARDING_SUMMARY, admin) if handing else None
+            posted = await self._post(admin, summary, keep=keep)
+            for revocation_id in handing[1:]:
+                if posted is not None:
+                    ref = MessageRef(
+                        request_id=revocation_id,
+                        purpose=OFFBOARDING_SUMMARY,
+                        channel=posted[0],
+                        ts=posted[1],
+                        recipient=admin,
+                    )
+                    await self._repo.add_message(ref)
+        for item in report.revoked:
+            if isinstance(item.outcome, HandingOver) and self._transfers is not None:
+                transfer = await self._transfers.get(item.outcome.transfer.id)
+                if transfer is not None:
+                    await self.transfer_progress(transfer)
 
     async def _escalate(self, request: AccessRequest, issue: Escalation) -> bool:
         """Post or update the admins' DM; True when it was posted for the first time."""
@@ -334,6 +449,71 @@ class Notifier:
             )
         return True
 
+    def _blocked_issue(self, revocation: AccessRequest, transfer: Transfer | None) -> Escalation:
+        """A blocked deactivation's DM as stored: the blocker from Salesforce's message."""
+        raw = revocation.last_error or ""
+        info = classify(raw)
+        return Escalation(
+            kind=EscalationKind.BLOCKED_DEACTIVATION,
+            summary=info.explanation if raw else "",
+            fix=info.fix if raw else "",
+            raw_message=raw,
+            blocker=info.blocker,
+            sf_user_id=revocation.sf_user_id,
+            sf_username=revocation.sf_username,
+            instance_url=self._instance_url,
+            setup=info.setup,
+            transfer=transfer,
+        )
+
+    async def transfer_progress(self, transfer: Transfer) -> None:
+        """Show how far a hand-over got in the DM it was started from (progress, outcome)."""
+        if not transfer.revocation_id:
+            return
+        revocation = await self._repo.get(transfer.revocation_id)
+        if revocation is None:
+            return
+        if revocation.state is State.BLOCKED:
+            await self._escalate(revocation, self._blocked_issue(revocation, transfer))
+            return
+        if transfer.decided_by == POLICY and not transfer.channel:
+            done = revocation.state is State.DONE
+            await self._under_summary(
+                revocation.id, build_transfer_reply(transfer, deactivated=done)
+            )
+            return
+        if not transfer.channel or not transfer.thread_ts:
+            return
+        reply = build_transfer_reply(transfer)
+        existing = await self._repo.messages(revocation.id, TRANSFER_REPLY)
+        for ref in existing:
+            await self._update(ref, reply)
+        if not existing:
+            await self._post(
+                transfer.channel,
+                reply,
+                thread_ts=transfer.thread_ts,
+                keep=Keep(revocation.id, TRANSFER_REPLY, transfer.decided_by),
+            )
+
+    async def _under_summary(self, revocation_id: str, reply: SlackMessage) -> bool:
+        """Show ``reply`` in the thread of each offboarding summary that announced the
+        policy's transfer (posted once, then updated); False when there is no summary."""
+        lock = self._reply_locks.setdefault(revocation_id, asyncio.Lock())
+        async with lock:  # progress and outcome can race to post the first reply
+            summaries = await self._repo.messages(revocation_id, OFFBOARDING_SUMMARY)
+            replies = {
+                r.recipient: r for r in await self._repo.messages(revocation_id, TRANSFER_REPLY)
+            }
+            for ref in summaries:
+                shown = replies.get(ref.recipient)
+                if shown is not None:
+                    await self._update(shown, reply)
+                    continue
+                keep = Keep(revocation_id, TRANSFER_REPLY, ref.recipient)
+                await self._post(ref.channel, reply, thread_ts=ref.ts, keep=keep)
+        return bool(summaries)
+
     async def close_escalation(self, request: AccessRequest, resolution: Resolution) -> None:
         """Replace an open escalation's buttons with how it ended."""
         existing = await self._repo.messages(request.id, ESCALATION)
@@ -342,11 +522,15 @@ class Notifier:
         issue = Escalation.from_problem(request.needs_admin_reason or "other")
         if request.kind is Kind.REVOKE and request.needs_admin_reason in set(Blocker):
             # A blocked deactivation closes on the message the admins know, link included.
+            transfer = None
+            if self._transfers is not None:
+                transfer = await self._transfers.for_revocation(request.id)
             issue = Escalation(
                 kind=EscalationKind.BLOCKED_DEACTIVATION,
                 sf_user_id=request.sf_user_id,
                 sf_username=request.sf_username,
                 instance_url=self._instance_url,
+                transfer=transfer,
             )
         shown = (await self._labels()).shown(request, with_names=True)
         message = build_escalation(
@@ -357,8 +541,14 @@ class Notifier:
 
     async def reminded(self, request: AccessRequest, number: int) -> None:
         """Remind the owners in the thread of each approval message."""
-        reminder = build_reminder(request, self._app(request), number=number)
-        for ref in await self._repo.messages(request.id, APPROVAL):
+        app = self._app(request)
+        reminder = build_reminder(request, app, number=number)
+        refs = await self._repo.messages(request.id, APPROVAL)
+        if needs_several(app, request_tier(request)):
+            # Only the stage the request waits at is reminded; earlier ones have done their part.
+            people = await self._stage_people(request, app)
+            refs = [r for r in refs if r.recipient is None or r.recipient in people]
+        for ref in refs:
             await self._post(ref.channel, reminder, thread_ts=ref.ts)
 
     async def asked_admins(self, request: AccessRequest, reminders: int) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.flows.offboard import Departure, OffboardedGrant, Offboarding
+from handlers.flows.outcomes import HandingOver
 from handlers.flows.revoke import is_offboarding
 from storage.models import AccessRequest
 
@@ -163,6 +164,8 @@ class Departures:
             if entry is None or revocation.id not in entry.waiting:
                 if not is_offboarding(revocation) or revocation.attempts:
                     continue
+                if isinstance(item.outcome, HandingOver) and not item.outcome.started:
+                    continue  # its summary went when the transfer started
                 entry = strays.setdefault(
                     revocation.subject_id,
                     _Open(

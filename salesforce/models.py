@@ -289,6 +289,10 @@ _POWER_LABELS = {
 }
 
 
+# Read with the powers: a permission that makes a grant high risk without handing over the org.
+CUSTOMIZE_APPLICATION = "PermissionsCustomizeApplication"
+
+
 class GrantKind(StrEnum):
     """The records that carry permissions a request can hand out."""
 
@@ -305,3 +309,5 @@ class RecordPowers(_Frozen):
     powers: tuple[Power, ...] = ()
     # The user the bot signs in as holds this record (its profile or one of its assignments).
     integration_user_holds: bool = False
+    # Customize Application: changes the org's setup; not a takeover, but high risk.
+    customizes_application: bool = False

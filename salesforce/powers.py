@@ -5,7 +5,7 @@ from __future__ import annotations
 from salesforce import soql
 from salesforce.client import SalesforceClient
 from salesforce.composite import query_subrequest
-from salesforce.models import GrantKind, Power, RecordPowers
+from salesforce.models import CUSTOMIZE_APPLICATION, GrantKind, Power, RecordPowers
 
 
 def read_powers(client: SalesforceClient, kind: GrantKind, record_id: str) -> RecordPowers:
@@ -27,5 +27,9 @@ def read_powers(client: SalesforceClient, kind: GrantKind, record_id: str) -> Re
         held.update(str(row.get(k) or "") for k in ("PermissionSetId", "PermissionSetGroupId"))
     held.discard("")
     return RecordPowers(
-        kind=kind, record_id=record_id, powers=powers, integration_user_holds=record_id in held
+        kind=kind,
+        record_id=record_id,
+        powers=powers,
+        integration_user_holds=record_id in held,
+        customizes_application=any(row.get(CUSTOMIZE_APPLICATION) is True for row in rows),
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from simple_salesforce.format import format_soql
 
-from salesforce.models import GrantKind, Power
+from salesforce.models import CUSTOMIZE_APPLICATION, GrantKind, Power
 
 LICENSES = (
     "SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status, TotalLicenses, UsedLicenses "
@@ -32,6 +32,8 @@ PERMISSIONS = (
     "PermissionsAssignPermissionSets",
     "PermissionsFreezeUsers",
     "PermissionsManageRoles",
+    "PermissionsTransferAnyEntity",
+    "PermissionsModifyAllData",
 )
 
 
@@ -133,6 +135,11 @@ def logins_of(user_ids: Sequence[str]) -> str:
     )
 
 
+def last_logins(user_ids: Sequence[str]) -> str:
+    """When each of these users last logged in (LastLoginDate; null: never)."""
+    return format_soql("SELECT Id, LastLoginDate FROM User WHERE Id IN {ids}", ids=list(user_ids))
+
+
 def removable_assignments(user_ids: Sequence[str]) -> str:
     """Permission set (and group) assignments of these users that no profile owns."""
     return format_soql(
@@ -174,7 +181,7 @@ def powers_of(kind: GrantKind, record_id: str) -> str:
     """The powerful permission flags of a profile (its owning set), a set or a group's aggregate."""
     return format_soql(
         "SELECT Id, {fields:literal} FROM PermissionSet WHERE {where:literal}",
-        fields=", ".join(Power),
+        fields=", ".join((*Power, CUSTOMIZE_APPLICATION)),
         where=format_soql(_POWERS_WHERE[kind], id=record_id),
     )
 

@@ -147,6 +147,55 @@ class ManagedUsers:
                 )
         return next((_row_to_user(r) for r in rows), None)
 
+    async def adopt_active(
+        self,
+        username: str,
+        *,
+        sf_user_id: str,
+        subject_id: str,
+        baseline: Baseline,
+        actor: str,
+        detail: Mapping[str, Any],
+    ) -> ManagedUser | None:
+        """Manage an existing user nobody granted (kept in a review) from ``baseline`` on.
+
+        Dirty once, so the converger reads it and confirms it matches; None when the username
+        was managed already.
+        """
+        now = to_db_time(self._db.clock())
+        async with self._db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "INSERT INTO managed_users (username, sf_user_id, subject_id, origin, baseline, "
+                "wanted_gen, converged_gen, next_attempt_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'adopted', ?, 2, 1, ?, ?, ?) "
+                "ON CONFLICT (username) DO NOTHING RETURNING *",
+                (
+                    username_key(username),
+                    sf_user_id,
+                    subject_id,
+                    baseline.model_dump_json(),
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            if rows:
+                await append_audit(
+                    conn,
+                    key=self._db.audit_key,
+                    at=self._db.clock(),
+                    request_id=None,
+                    actor=actor,
+                    action="user_adopted",
+                    detail={
+                        "username": username_key(username),
+                        "user_id": sf_user_id,
+                        "baseline": baseline.model_dump(),
+                        **detail,
+                    },
+                )
+        return next((_row_to_user(r) for r in rows), None)
+
     async def claim(
         self, usernames: list[str], *, worker: str, lease: timedelta
     ) -> list[ManagedUser]:

@@ -14,6 +14,7 @@ from storage.audit import AuditLog, append_audit
 from storage.db import Clock, Connection, Database, Row, from_db_time, to_db_time
 from storage.managed import ManagedUsers, mark_user
 from storage.models import AccessRequest, Kind, MessageRef, NewRequest, RequestChange, State
+from storage.votes import ApprovalVotes
 
 # A grant entering this state may make Salesforce create a user: the user becomes managed.
 _MANAGING_STATE = State.PROVISIONING.value
@@ -29,6 +30,7 @@ _TIME_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "pending_since",
+        "review_due_at",
     }
 )
 _MUTABLE_FIELDS = frozenset(
@@ -56,6 +58,9 @@ _MUTABLE_FIELDS = frozenset(
         "subject_email",
         "subject_name",
         "pending_since",
+        "tier",
+        "approval_stage",
+        "review_due_at",
     }
 )
 # Alphabet without look-alikes, so an id read aloud or typed back is unambiguous.
@@ -95,6 +100,7 @@ class RequestRepository:
         self._db = db
         self.audit = AuditLog(db)
         self.managed = ManagedUsers(db)
+        self.votes = ApprovalVotes(db)
         self._observers: list[Callable[[AccessRequest], None]] = []
         self._change_observers: list[Callable[[RequestChange], None]] = []
 
@@ -278,8 +284,12 @@ class RequestRepository:
         changes: Mapping[str, Any] | None = None,
         detail: Mapping[str, Any] | None = None,
         touch: bool = True,
+        match: Mapping[str, int] | None = None,
     ) -> AccessRequest | None:
         """Move the request to ``to`` if it is still in ``expected``; ``None`` if it lost the race.
+
+        ``match``: fields that must still hold these values too (the approval stage a vote
+        completed), so two processes finishing one stage move it on once.
 
         The update and its audit row commit together or not at all. When the state changes
         and the request names a Salesforce user, that user is marked for convergence in the
@@ -297,13 +307,17 @@ class RequestRepository:
             assignments.append(f"{field} = ?")
             args.append(_to_db(field, value))
         marks = ", ".join("?" for _ in allowed)
+        matched = dict(match or {})
+        if set(matched) - _MUTABLE_FIELDS:
+            raise ValueError(f"not a matchable field: {', '.join(sorted(matched))}")
+        extra = "".join(f" AND {field} = ?" for field in matched)
         async with self._db.transaction() as conn:
             # The write lock is held across every await here: each is one round trip.
             updated = list(
                 await conn.execute_fetchall(
                     f"UPDATE requests SET {', '.join(assignments)} "  # noqa: S608 - whitelisted
-                    f"WHERE id = ? AND state IN ({marks}) RETURNING *",
-                    [*args, request_id, *(s.value for s in allowed)],
+                    f"WHERE id = ? AND state IN ({marks}){extra} RETURNING *",
+                    [*args, request_id, *(s.value for s in allowed), *matched.values()],
                 )
             )
             if not updated:

@@ -18,6 +18,7 @@ EXPECTED = {
     "grants end to end, two replicas on PostgreSQL",
     "Salesforce calls per grant",
     "scheduler tick",
+    "access review opens",
     "memory",
     "command capacity",
 }
@@ -50,6 +51,8 @@ def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
     bulk = next(f for n, f in by_name.items() if n.startswith("offboarding") and "Slack" not in n)
     assert bulk["facts"]["inactive"] == 12 and bulk["facts"]["deactivation_calls"] == 1
     assert by_name["memory"]["facts"]["peak_rss_bytes"] > 0
+    review = by_name["access review opens"]["facts"]
+    assert (review["lines"], review["messages"], review["problems"]) == (30, 3, 0)
     text = report.read_text()
     assert "## Machine" in text and "| slash command ack |" in text
     assert "Load average" in text

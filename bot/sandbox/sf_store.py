@@ -19,6 +19,8 @@ class OrgPolicies:
     taken_elsewhere: set[str] = field(default_factory=set)
     blocks: dict[str, tuple[str, str]] = field(default_factory=dict)
     validation_rules: dict[str, str] = field(default_factory=dict)
+    record_rules: dict[str, str] = field(default_factory=dict)  # record Id -> rule's message
+    approver_blocks: set[str] = field(default_factory=set)  # blocked while approvals wait
 
 
 class Store:

@@ -13,9 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.approval_rules import highest
 from handlers.durations import audit_duration
 from handlers.flows.admin_conflicts import own_request, who_can_help
 from handlers.flows.approval_scope import CHANGED_AFTER_APPROVAL, ScopeChange, scope_change
+from handlers.flows.approvals import request_tier
 from handlers.flows.choices import RequestChoices
 from handlers.flows.converge import close_revocation
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
@@ -23,6 +25,7 @@ from handlers.flows.outcomes import RefusalReason, Refused, Rejected, RevokedAcc
 from handlers.flows.ownership import ADOPTION_PROBLEM, baseline_of
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig, suggest_username, username_for
+from handlers.flows.tiers import duration_error, listed_tier
 from handlers.policy import Application, Policy
 from salesforce.models import SalesforceUser
 from storage.models import AccessRequest, Kind, State
@@ -113,8 +116,13 @@ async def _resume(
     if to in (State.APPROVED, State.REQUESTED):
         fresh["next_attempt_at"] = repo.clock()  # due now: a tick picks it up if nothing else does
     if to is State.PENDING_APPROVAL:
-        # The owners' time to decide (reminders, then expiry) starts again now.
-        fresh.update(pending_since=repo.clock(), next_attempt_at=None, reminders_sent=0)
+        # The owners' time to decide (reminders, then expiry) starts again now, from the first
+        # approval stage: approvals given before the change no longer count. (Cleared while
+        # the request is not pending, so no new approval can be lost.)
+        fresh.update(
+            pending_since=repo.clock(), next_attempt_at=None, reminders_sent=0, approval_stage=0
+        )
+        await repo.votes.clear(request.id)
     moved = await repo.transition(
         request.id,
         expected=request.state,
@@ -194,6 +202,11 @@ async def complete_request(
     if isinstance(found, Refused):
         return found
     errors = check_draft(draft, choices)
+    # The tier never drops on a change: an org-wide power found at submission still counts.
+    tier = highest([listed_tier(draft, choices), request_tier(found)])
+    too_long = duration_error(application_of(policy, found), tier, draft.duration)
+    if too_long and "duration" not in errors:
+        errors["duration"] = too_long
     if errors:
         return Rejected(errors=errors)
     fields: dict[str, Any] = {
@@ -216,7 +229,7 @@ async def complete_request(
             actor,
             to=State.PENDING_APPROVAL,
             action="completed",
-            changes=fields,
+            changes={**fields, "tier": tier.value},
             detail=detail,
         )
     change = scope_change(
@@ -229,7 +242,13 @@ async def complete_request(
     )
     if not change.needs_approval:
         return await _resume(
-            repo, found, actor, to=State.APPROVED, action="completed", changes=fields, detail=detail
+            repo,
+            found,
+            actor,
+            to=State.APPROVED,
+            action="completed",
+            changes={**fields, "tier": tier.value},
+            detail=detail,
         )
     # More or other access than the owner approved: that approval no longer counts.
     again = {"decided_by": None, "decided_at": None, "decision_note": None}
@@ -239,7 +258,7 @@ async def complete_request(
         actor,
         to=State.PENDING_APPROVAL,
         action=CHANGED_AFTER_APPROVAL,
-        changes={**fields, **again},
+        changes={**fields, **again, "tier": tier.value},
         detail={**detail, "approved_by": found.decided_by, "change": change.model_dump()},
     )
     if isinstance(resumed, Refused):

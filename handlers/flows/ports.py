@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from salesforce.holdings import Holdings
@@ -19,6 +20,7 @@ from salesforce.models import (
     UserSpec,
     UserState,
 )
+from salesforce.transfer import BulkJob, Manager, Moved, RowFailure
 
 
 class SalesforceGateway(Protocol):
@@ -78,6 +80,30 @@ class SalesforceGateway(Protocol):
         """What each user owns and what points at them (2 calls per 200 users by default)."""
         ...
 
+    async def held_ids(self, what: str, user_id: str) -> list[str]:
+        """Ids of what still points at the user: owned records, approvals, reports."""
+        ...
+
+    async def manager_of(self, user_id: str) -> Manager | None:
+        """The user's Salesforce Manager, if any."""
+        ...
+
+    async def move_records(self, what: str, ids: Sequence[str], successor_id: str) -> Moved:
+        """Point these at the successor with sObject Collections (200 a call)."""
+        ...
+
+    async def start_bulk_move(self, what: str, ids: Sequence[str], successor_id: str) -> str:
+        """Open, fill and close a Bulk API 2.0 update job; its Id."""
+        ...
+
+    async def bulk_job(self, what: str, job_id: str) -> BulkJob:
+        """A Bulk API 2.0 job's state and counts."""
+        ...
+
+    async def bulk_failures(self, what: str, job_id: str) -> tuple[RowFailure, ...]:
+        """The rows a finished job refused."""
+        ...
+
     async def freeze(self, user_id: str) -> bool:
         """Freeze the user's login; True when the user is frozen afterwards."""
         ...
@@ -88,6 +114,10 @@ class SalesforceGateway(Protocol):
 
     async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
         """Active users holding one of these profiles (for reconciliation)."""
+        ...
+
+    async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """When each user last logged in (User.LastLoginDate; None: never)."""
         ...
 
     def budget(self) -> ApiBudget | None:

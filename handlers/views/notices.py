@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.auto_approve import POLICY_ACTOR
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.facts import id_context
@@ -70,6 +71,8 @@ def build_waiting_for_owners(req: AccessRequest, app: Application) -> SlackMessa
 def build_approved_setting_up(req: AccessRequest, app: Application) -> SlackMessage:
     """Approved; the Salesforce user is being set up."""
     by = f" by {mention(req.decided_by)}" if req.decided_by else ""
+    if req.decided_by == POLICY_ACTOR:
+        by = " automatically (low-risk access)"
     text = (
         f":white_check_mark: {_request(req, app)} was approved{by}. "
         "Setting up the Salesforce user now; you'll get a message when it's ready."

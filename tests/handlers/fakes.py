@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from handlers.policy import Application
 from salesforce.errors import SalesforceError
@@ -155,6 +156,9 @@ class FakeGateway:
 
     async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
         return []
+
+    async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
+        return dict.fromkeys(user_ids)
 
     def budget(self) -> ApiBudget | None:
         return None
