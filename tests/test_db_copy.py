@@ -22,6 +22,10 @@ from storage.models import Kind, MessageRef, NewRequest, State
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.review_models import NewItem, ReviewMessage
+from storage.reviews import Reviews
+from storage.transfers import Transfers
+from storage.votes import ApprovalVotes
 from storage.workers import Heartbeats, ProcessStamp
 
 KEY = "k" * 64
@@ -58,6 +62,7 @@ async def _every_kind_of_row(path: Path) -> None:
             changes={"sf_username": "jane@acme.test", "sf_user_id": "005A"},
         )
         extension, _ = await repo.create(_grant(grant_id=grant.id), actor="U1")
+        assert await ApprovalVotes(db).add(extension.id, stage=0, approver="U2")
         await repo.open_revocation(
             _grant(kind=Kind.REVOKE, state=State.REQUESTED, grant_id=grant.id),
             actor="U3",
@@ -85,6 +90,29 @@ async def _every_kind_of_row(path: Path) -> None:
             timedelta(minutes=1),
             gone=lambda _: False,
         )
+        await Transfers(db).create(
+            username="jane@acme.test",
+            from_user_id="005A",
+            to_user_id="005C",
+            objects=("Account",),
+            decided_by="U9",
+            worker="w1",
+            lease=timedelta(minutes=1),
+        )
+        reviews = Reviews(db)
+        campaign, _ = await reviews.request("sales", scope="all", unanswered="keep", actor="U9")
+        line = NewItem(
+            grant_id=grant.id, username="jane@acme.test", holds="Standard User", reviewer="U2"
+        )
+        opened_at = datetime(2026, 11, 2, tzinfo=UTC)
+        await reviews.open(
+            campaign,
+            [line],
+            deadline_at=opened_at + timedelta(days=14),
+            remind_at=opened_at + timedelta(days=12),
+            detail={},
+        )
+        await reviews.save_message(ReviewMessage(campaign_id=campaign.id, reviewer="U2"))
         for table in await db.tables():
             rows = await db.conn.execute_fetchall(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
             assert rows[0][0] > 0, f"the fixture leaves {table} empty: give it a row"
