@@ -28,6 +28,7 @@ from bench.grants import run_grants
 from bench.machine import load_average, this_machine
 from bench.offboarding import run_offboarding
 from bench.org_process import remote_org, start_org_process
+from bench.replicas import replicas_figure, run_replicas
 from bench.report import Report, now_utc, text_table, write_report
 from bench.reviews import run_review
 from bench.rig import REPO_ROOT, BenchUser
@@ -164,6 +165,14 @@ class Run:
         folder.mkdir()
         self.figures.append(scheduler_figure(await run_scheduler(folder, self.size.stored)))
 
+    async def replicas(self) -> None:
+        """Grants with two replicas on PostgreSQL, beside one bot on SQLite."""
+        self.say(
+            f"grants on two replicas (PostgreSQL) and on one bot (SQLite): {self.size.grants} each"
+        )
+        one, two = await run_replicas(self.directory / "replicas", self.size)
+        self.figures.append(replicas_figure(one, two))
+
     async def reviews(self) -> None:
         """An access review campaign over many grants, opened under Slack's limits."""
         self.say(f"access review over {self.size.reviews:,} grants")
@@ -175,7 +184,7 @@ class Run:
         )
 
 
-STEPS = ("commands", "grants", "salesforce_calls", "scheduler", "reviews")
+STEPS = ("commands", "grants", "replicas", "salesforce_calls", "scheduler", "reviews")
 
 
 async def measure(size: Size, only: Sequence[str] = STEPS) -> Report:

@@ -145,6 +145,8 @@ def _say_assignment_expiry(supported: bool) -> None:
 
 def _warn_about_open_database(settings: Settings) -> None:
     """The database holds who has what: others on the host should not read it."""
+    if settings.database_is_postgres:
+        return
     for loose in loose_paths(settings.database_path):
         print(
             f"Warning: {loose.path} is open to other users (mode {loose.mode:o}, "
@@ -154,6 +156,6 @@ def _warn_about_open_database(settings: Settings) -> None:
 
 async def _refresh_catalog_soon(settings: Settings) -> None:
     """A running bot re-reads the catalog at its next tick instead of waiting for its turn."""
-    if settings.database_path.exists():
-        async with Database(settings.database_path) as db:
+    if settings.database_is_postgres or settings.database_path.exists():
+        async with Database(settings.database) as db:
             await JobLeases(db).make_due(CATALOG_REFRESH)

@@ -42,7 +42,7 @@ class UnknownApplication(ValueError):
     """``review start`` named an application the policy does not have."""
 
 
-async def start_review(path: Path, policy: Policy, application: str, *, actor: str) -> str:
+async def start_review(path: Path | str, policy: Policy, application: str, *, actor: str) -> str:
     """Ask for a campaign of ``application``; the line to print."""
     app = policy.application(application)
     if app is None:
@@ -78,7 +78,7 @@ def _status_line(campaign: Campaign, items: list[ReviewItem]) -> str:
     )
 
 
-async def review_status(path: Path) -> list[str]:
+async def review_status(path: Path | str) -> list[str]:
     """One line per campaign, newest first."""
     async with Database(_existing(path)) as db:
         store = Reviews(db)
@@ -107,7 +107,7 @@ def _row(campaign: Campaign, item: ReviewItem) -> dict[str, Any]:
 
 
 async def export_reviews(
-    path: Path, fmt: str, output: str | None, *, campaign_id: str | None = None
+    path: Path | str, fmt: str, output: str | None, *, campaign_id: str | None = None
 ) -> int:
     """Write one row per line (of one campaign, or all) as CSV or JSON lines; how many."""
     count = 0

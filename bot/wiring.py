@@ -171,7 +171,7 @@ async def build_runtime(
     """Open the database, connect Salesforce, and register every listener and job."""
     settings.check_mode()
     audit_key = load_audit_key(settings, create=True)
-    db = await Database(settings.database_path, clock=clock, audit_key=audit_key).open()
+    db = await Database(settings.database, clock=clock, audit_key=audit_key).open()
     heartbeat = WorkerHeartbeat(
         Heartbeats(db), settings.worker_id, timedelta(seconds=settings.tick_seconds)
     )

@@ -10,10 +10,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-import aiosqlite
-
 from storage.audit import AuditLog, append_audit
-from storage.db import Clock, Database, from_db_time, to_db_time
+from storage.db import Clock, Connection, Database, Row, from_db_time, to_db_time
 from storage.managed import ManagedUsers, mark_user
 from storage.models import AccessRequest, Kind, MessageRef, NewRequest, RequestChange, State
 from storage.votes import ApprovalVotes
@@ -86,7 +84,7 @@ def _to_db(field: str, value: Any) -> Any:
     return value
 
 
-def _row_to_request(row: aiosqlite.Row) -> AccessRequest:
+def _row_to_request(row: Row) -> AccessRequest:
     data = dict(row)
     data.pop("idempotency_key", None)
     data["permission_sets"] = tuple(json.loads(data["permission_sets"]))
@@ -189,7 +187,7 @@ class RequestRepository:
 
     async def _insert(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         new: NewRequest,
         actor: str,
         action: str,
@@ -230,7 +228,7 @@ class RequestRepository:
 
     async def _cancel_followers(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         grant_id: str,
         states: Collection[State],
         actor: str,
@@ -350,7 +348,7 @@ class RequestRepository:
         return moved
 
     async def _previous_state(
-        self, conn: aiosqlite.Connection, request_id: str, now_state: str, allowed: list[State]
+        self, conn: Connection, request_id: str, now_state: str, allowed: list[State]
     ) -> str:
         if len(allowed) == 1:
             return allowed[0].value
@@ -383,13 +381,17 @@ class RequestRepository:
         if kind:
             args.append(kind.value)
         args += [now_text, now_text, limit]
+        picker = (
+            f"SELECT id FROM requests WHERE state IN ({marks}) {kind_clause} "  # noqa: S608
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "AND (claimed_until IS NULL OR claimed_until < ?) "
+            "ORDER BY next_attempt_at, created_at LIMIT ?"
+        )
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "UPDATE requests SET claimed_until = ?, claimed_by = ? WHERE id IN ("  # noqa: S608
-                f"SELECT id FROM requests WHERE state IN ({marks}) {kind_clause} "
-                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-                "AND (claimed_until IS NULL OR claimed_until < ?) "
-                "ORDER BY next_attempt_at, created_at LIMIT ?) RETURNING *",
+                + self._db.skip_locked(picker, "requests")
+                + ") RETURNING *",
                 args,
             )
         return [_row_to_request(r) for r in rows]
@@ -480,8 +482,9 @@ class RequestRepository:
         """Remember a message posted about a request (replacing one for the same purpose)."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT OR REPLACE INTO messages (request_id, purpose, channel, ts, recipient) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO messages (request_id, purpose, channel, ts, recipient) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id, purpose, channel) "
+                "DO UPDATE SET ts = excluded.ts, recipient = excluded.recipient",
                 (ref.request_id, ref.purpose, ref.channel, ref.ts, ref.recipient),
             )
 

@@ -11,10 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from storage.audit import append_audit
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Connection, Database, Row, from_db_time, to_db_time
 from storage.review_models import (
     Campaign,
     CampaignState,
@@ -42,14 +40,14 @@ def new_campaign_id() -> str:
     return "RV-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
 
 
-def _campaign(row: aiosqlite.Row) -> Campaign:
+def _campaign(row: Row) -> Campaign:
     data = dict(row)
     for name in _CAMPAIGN_TIMES:
         data[name] = from_db_time(data[name])
     return Campaign.model_validate(data)
 
 
-def _item(row: aiosqlite.Row) -> ReviewItem:
+def _item(row: Row) -> ReviewItem:
     data = dict(row)
     for name in _ITEM_TIMES:
         data[name] = from_db_time(data[name])
@@ -67,7 +65,7 @@ class Reviews:
         return self._db.clock()
 
     async def _audit(
-        self, conn: aiosqlite.Connection, actor: str, action: str, detail: dict[str, Any]
+        self, conn: Connection, actor: str, action: str, detail: dict[str, Any]
     ) -> None:
         await append_audit(
             conn,

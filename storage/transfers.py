@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
 from pydantic import BaseModel, ConfigDict
 
 from storage.audit import append_audit
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Database, Row, from_db_time, to_db_time
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -85,7 +84,7 @@ class Transfer(_Frozen):
         return [(what, row) for what in self.objects for row in self.step(what).refused]
 
 
-def _row(row: aiosqlite.Row) -> Transfer:
+def _row(row: Row) -> Transfer:
     data = dict(row)
     data["objects"] = tuple(json.loads(data["objects"]))
     data["progress"] = {

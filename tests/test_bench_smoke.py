@@ -15,6 +15,7 @@ EXPECTED = {
     "modal open",
     "button ack",
     "grants end to end",
+    "grants end to end, two replicas on PostgreSQL",
     "Salesforce calls per grant",
     "scheduler tick",
     "access review opens",
@@ -43,6 +44,8 @@ def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
     grants = by_name["grants end to end"]["facts"]
     assert grants["problems"] == 0 and grants["naive_problems"] == 0
     assert grants["provisioned"] == 6
+    replicas = by_name["grants end to end, two replicas on PostgreSQL"]["facts"]
+    assert replicas["problems"] == 0 and replicas["sqlite_problems"] == 0
     calls = by_name["Salesforce calls per grant"]["facts"]
     assert (calls["new"], calls["reactivation"]) == (1, 3)
     bulk = next(f for n, f in by_name.items() if n.startswith("offboarding") and "Slack" not in n)
