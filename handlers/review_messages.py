@@ -16,7 +16,7 @@ from handlers.views.review import (
 )
 from storage.db import Clock
 from storage.models import MessageRef
-from storage.review_models import Campaign, ReviewMessage
+from storage.review_models import Campaign, ReviewItem, ReviewMessage
 from storage.reviews import Reviews as ReviewStore
 
 log = logging.getLogger(__name__)
@@ -50,25 +50,29 @@ class ReviewMessenger:
         saved = await self._store.message(campaign.id, reviewer)
         current = saved or ReviewMessage(campaign_id=campaign.id, reviewer=reviewer)
         page = current.page if page is None else page
-        items = await self._store.items(campaign.id, reviewer=reviewer)
-        built = build_review_message(campaign, app, items, page)
+        if current.escalated:
+            every = await self._store.items(campaign.id)
+            items = [i for i in every if i.escalated_in(campaign)]
+        else:
+            items = await self._store.items(campaign.id, reviewer=reviewer)
+        built = build_review_message(campaign, app, items, page, escalated=current.escalated)
         if current.channel and current.ts:
             ref = MessageRef(
                 request_id=campaign.id,
                 purpose=PURPOSE,
                 channel=current.channel,
                 ts=current.ts,
-                recipient=reviewer,
+                recipient=current.member,
             )
             updated = await self._delivery.update(ref, built)
             if page != current.page:
                 await self._store.save_message(current.model_copy(update={"page": page}))
             return updated
-        posted = await self._delivery.post(reviewer, built)
+        posted = await self._delivery.post(current.member, built)
         if posted is None:
             # Queued in the outbox: it goes out later, and the reviewer's first click on it
             # tells where it landed (``seen_at``). Marked, so it is not posted twice.
-            await self._store.save_message(current.model_copy(update={"channel": reviewer}))
+            await self._store.save_message(current.model_copy(update={"channel": current.member}))
             return False
         channel, ts = posted
         await self._store.save_message(
@@ -79,12 +83,29 @@ class ReviewMessenger:
         return True
 
     async def post_missing(self, campaign: Campaign) -> int:
-        """Post the messages of reviewers who have none yet (a campaign just opened)."""
+        """Post the campaign's messages not posted yet (a campaign just opened)."""
         posted = 0
         for saved in await self._store.messages(campaign.id):
             if saved.channel is None and await self.show(campaign, saved.reviewer):
                 posted += 1
         return posted
+
+    async def post_unposted(self) -> int:
+        """Post every message due and not posted yet (after a restart; escalated lines)."""
+        posted = 0
+        for saved in await self._store.unposted():
+            campaign = await self._store.get(saved.campaign_id)
+            if campaign is not None and await self.show(campaign, saved.reviewer):
+                posted += 1
+        return posted
+
+    async def show_line(self, campaign: Campaign, item: ReviewItem) -> None:
+        """Update the messages showing ``item``: its reviewer's, and the admins' if escalated."""
+        await self.show(campaign, item.reviewer)
+        if item.escalated_in(campaign):
+            for saved in await self._store.messages(campaign.id):
+                if saved.escalated:
+                    await self.show(campaign, saved.reviewer)
 
     async def seen_at(self, campaign: Campaign, reviewer: str, channel: str, ts: str) -> None:
         """A click came from the reviewer's message at ``channel``/``ts``: update that one."""

@@ -23,6 +23,7 @@ from storage.review_models import (
     Outcome,
     ReviewItem,
     ReviewMessage,
+    escalation_key,
 )
 
 _CAMPAIGN_TIMES = (
@@ -203,8 +204,18 @@ class Reviews:
             )
         return _campaign(next(iter(rows)))
 
-    async def close(self, campaign: Campaign, *, detail: dict[str, Any]) -> Campaign | None:
-        """Close an open campaign (once); the audit row carries its counts."""
+    async def close(
+        self,
+        campaign: Campaign,
+        *,
+        detail: dict[str, Any],
+        escalate_to: Sequence[str] = (),
+    ) -> Campaign | None:
+        """Close an open campaign (once); the audit row carries its counts.
+
+        Each of ``escalate_to`` (the admins, when lines were escalated) is due a message of
+        those lines, stored unsent in the same transaction.
+        """
         now = self._now()
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
@@ -213,6 +224,11 @@ class Reviews:
                 (to_db_time(now), campaign.id),
             )
             if rows:
+                await conn.executemany(
+                    "INSERT INTO review_messages (campaign_id, reviewer) VALUES (?, ?) "
+                    "ON CONFLICT (campaign_id, reviewer) DO NOTHING",
+                    [(campaign.id, escalation_key(admin)) for admin in escalate_to],
+                )
                 await self._audit(
                     conn,
                     "bot",
@@ -285,15 +301,19 @@ class Reviews:
     ) -> ReviewItem | None:
         """Record a decision on an undecided line of an open campaign; None if it lost the race.
 
-        ``actor`` is the reviewer, or ``bot`` applying the policy at the deadline.
+        ``actor`` is the reviewer, ``bot`` applying the policy at the deadline, or an admin
+        deciding a line escalated to the admins (after the campaign closed).
         """
         now = self._now()
         async with self._db.transaction() as conn:
+            # An escalated line (its campaign closed) is decided by an admin: its outcome
+            # is cleared until the decision is carried out, as an open campaign's line's is.
             rows = await conn.execute_fetchall(
                 "UPDATE review_items SET decision = ?, decided_by = ?, decided_at = ?, "
-                "outcome = COALESCE(?, outcome) WHERE id = ? AND decision IS NULL "
-                "AND EXISTS (SELECT 1 FROM review_campaigns c "
-                "WHERE c.id = review_items.campaign_id AND c.state = 'open') RETURNING *",
+                "outcome = CASE WHEN outcome = 'escalated' THEN NULL "
+                "ELSE COALESCE(?, outcome) END WHERE id = ? AND decision IS NULL "
+                "AND (outcome = 'escalated' OR EXISTS (SELECT 1 FROM review_campaigns c "
+                "WHERE c.id = review_items.campaign_id AND c.state = 'open')) RETURNING *",
                 (decision.value, actor, to_db_time(now), outcome, item.id),
             )
             if rows:
@@ -332,6 +352,16 @@ class Reviews:
             )
         return next((_item(r) for r in rows), None)
 
+    async def unfinished_closed(self) -> list[Campaign]:
+        """Closed campaigns with a decided line not carried out yet (an escalated line an admin
+        decided just before a crash)."""
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM review_campaigns c WHERE c.state = 'closed' AND EXISTS ("
+            "SELECT 1 FROM review_items i WHERE i.campaign_id = c.id "
+            "AND i.decision IS NOT NULL AND i.outcome IS NULL)"
+        )
+        return [_campaign(r) for r in rows]
+
     async def revoking(self) -> list[ReviewItem]:
         """Lines whose revocation was opened and is not known to be finished."""
         rows = await self._db.conn.execute_fetchall(
@@ -344,6 +374,13 @@ class Reviews:
         """Every reviewer's message of the campaign."""
         rows = await self._db.conn.execute_fetchall(
             "SELECT * FROM review_messages WHERE campaign_id = ? ORDER BY reviewer", (campaign_id,)
+        )
+        return [ReviewMessage.model_validate(dict(r)) for r in rows]
+
+    async def unposted(self) -> list[ReviewMessage]:
+        """Messages due and not posted yet, of every campaign past opening."""
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM review_messages WHERE channel IS NULL ORDER BY campaign_id, reviewer"
         )
         return [ReviewMessage.model_validate(dict(r)) for r in rows]
 
