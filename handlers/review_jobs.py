@@ -133,7 +133,7 @@ class ReviewJobs:
     async def remind(self) -> int:
         """Remind reviewers with lines left, once per campaign, before the deadline."""
         reminded = 0
-        for campaign in await self._deps.reviews.claim_reminders():
+        for campaign in await self._deps.reviews.due_reminders():
             reminded += await self._deps.review_messenger.remind(campaign)
         return reminded
 

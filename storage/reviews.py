@@ -15,6 +15,7 @@ import aiosqlite
 
 from storage.audit import append_audit
 from storage.db import Database, from_db_time, to_db_time
+from storage.outbox import want_post
 from storage.review_models import (
     Campaign,
     CampaignState,
@@ -36,6 +37,8 @@ _CAMPAIGN_TIMES = (
 )
 _ITEM_TIMES = ("since", "last_login", "decided_at")
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# The outbox's ``purpose`` of a review reminder (its ``request_id`` is the campaign's id).
+REMINDER_PURPOSE = "review_reminder"
 
 
 def new_campaign_id() -> str:
@@ -245,16 +248,43 @@ class Reviews:
         )
         return [_campaign(r) for r in rows]
 
-    async def claim_reminders(self) -> list[Campaign]:
-        """Open campaigns whose reminder time came, marked reminded in the same statement."""
+    async def due_reminders(self) -> list[Campaign]:
+        """Open campaigns whose reminder time came and whose reminders are not queued yet."""
         now = to_db_time(self._now())
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM review_campaigns WHERE state = 'open' AND reminded_at IS NULL "
+            "AND remind_at <= ? AND deadline_at > ?",
+            (now, now),
+        )
+        return [_campaign(r) for r in rows]
+
+    async def queue_reminders(
+        self, campaign: Campaign, reminders: Sequence[tuple[str, str, list[dict[str, Any]]]]
+    ) -> bool:
+        """Mark the campaign reminded and store its reminders (member, text, blocks) in the
+        outbox, in one transaction: each is posted once, by the outbox, after a crash too.
+        False when another process queued them first."""
+        now = self._now()
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
-                "UPDATE review_campaigns SET reminded_at = ? WHERE state = 'open' "
-                "AND reminded_at IS NULL AND remind_at <= ? AND deadline_at > ? RETURNING *",
-                (now, now, now),
+                "UPDATE review_campaigns SET reminded_at = ? WHERE id = ? "
+                "AND reminded_at IS NULL AND state = 'open' RETURNING id",
+                (to_db_time(now), campaign.id),
             )
-        return [_campaign(r) for r in rows]
+            if not rows:
+                return False
+            for member, text, blocks in reminders:
+                await want_post(
+                    conn,
+                    at=now,
+                    channel=member,
+                    text=text,
+                    blocks=blocks,
+                    request_id=campaign.id,
+                    purpose=REMINDER_PURPOSE,
+                    recipient=member,
+                )
+        return True
 
     # --- lines --------------------------------------------------------------------------
     async def items(self, campaign_id: str, *, reviewer: str | None = None) -> list[ReviewItem]:
@@ -391,6 +421,16 @@ class Reviews:
             (campaign_id, reviewer),
         )
         return next((ReviewMessage.model_validate(dict(r)) for r in rows), None)
+
+    async def message_landed(self, campaign_id: str, reviewer: str, channel: str, ts: str) -> bool:
+        """A message Slack took late (from the outbox): where it is, unless known already."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE review_messages SET channel = ?, ts = ? "
+                "WHERE campaign_id = ? AND reviewer = ? AND ts IS NULL",
+                (channel, ts, campaign_id, reviewer),
+            )
+            return cur.rowcount > 0
 
     async def save_message(self, message: ReviewMessage) -> None:
         """Where a reviewer's message landed, and the page it shows."""
