@@ -56,7 +56,10 @@ async def run_review(directory: Path, grants: int, *, sample: int = 40) -> Revie
     seats = org.id_of("UserLicense", "Salesforce")
     org.admin_update("UserLicense", seats, TotalLicenses=grants + 100)
     profile = org.id_of("Profile", "Sales User")
-    user_ids = org.import_users([f"review{n:06d}@acme.com" for n in range(grants)], profile)
+    user_ids = [
+        org.add_user(f"review{n:06d}@acme.com", profile, last_name=f"Person{n}")
+        for n in range(grants)
+    ]
     policy = Policy(applications=demo_policy(reviews={"reviewers": list(REVIEWERS)}).applications)
     stage = await start_stage(directory, policy=policy, org=org)
     try:

@@ -102,11 +102,12 @@ class ReviewJobs:
         return opened
 
     async def follow_open(self) -> int:
-        """Post messages not posted yet; carry out decisions a crash left half done."""
+        """Post messages not posted yet; carry out decisions a crash left half done (in open
+        campaigns, and escalated lines an admin decided after the close)."""
         deps = self._deps
-        done = 0
-        for campaign in await deps.reviews.campaigns(CampaignState.OPEN):
-            done += await deps.review_messenger.post_missing(campaign)
+        done = await deps.review_messenger.post_unposted()
+        campaigns = await deps.reviews.campaigns(CampaignState.OPEN)
+        for campaign in [*campaigns, *await deps.reviews.unfinished_closed()]:
             context = await self.context(campaign)
             if context is None:
                 continue
@@ -116,7 +117,7 @@ class ReviewJobs:
                 done += 1
                 if line.revocation is not None:
                     deps.worker.kick(line.revocation.id)
-                await deps.review_messenger.show(campaign, line.item.reviewer)
+                await deps.review_messenger.show_line(campaign, line.item)
         return done
 
     async def _email_of(self, member: str) -> str:
@@ -132,7 +133,7 @@ class ReviewJobs:
     async def remind(self) -> int:
         """Remind reviewers with lines left, once per campaign, before the deadline."""
         reminded = 0
-        for campaign in await self._deps.reviews.claim_reminders():
+        for campaign in await self._deps.reviews.due_reminders():
             reminded += await self._deps.review_messenger.remind(campaign)
         return reminded
 
@@ -150,8 +151,9 @@ class ReviewJobs:
             closed_count += 1
             for revocation in closed.revocations:
                 deps.worker.kick(revocation.id)
-            await deps.review_messenger.refresh_all(closed.campaign)
             await deps.review_messenger.summarise(closed)
+            # the reviewers' messages show the outcomes; the admins get the escalated lines
+            await deps.review_messenger.refresh_all(closed.campaign)
             deps.homes.refresh({item.reviewer for item in closed.items})
             log.info(
                 "access review %s closed: %s",
@@ -164,13 +166,14 @@ class ReviewJobs:
         """Record the outcome of revocations that finished; update the lines' messages."""
         deps = self._deps
         changed = await refresh_outcomes(deps.reviews, deps.repo)
-        shown: set[tuple[str, str]] = set()
+        shown: set[tuple[str, str, bool]] = set()
         for item in changed:
-            key = (item.campaign_id, item.reviewer)
+            campaign = await deps.reviews.get(item.campaign_id)
+            if campaign is None:
+                continue
+            key = (item.campaign_id, item.reviewer, item.escalated_in(campaign))
             if key in shown:
                 continue
             shown.add(key)
-            campaign = await deps.reviews.get(item.campaign_id)
-            if campaign is not None:
-                await deps.review_messenger.show(campaign, item.reviewer)
+            await deps.review_messenger.show_line(campaign, item)
         return len(changed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from handlers.delivery import SlackDelivery
+from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.review_close import ClosedCampaign
 from handlers.policy import Policy
 from handlers.views.message import SlackMessage
@@ -16,7 +16,8 @@ from handlers.views.review import (
 )
 from storage.db import Clock
 from storage.models import MessageRef
-from storage.review_models import Campaign, ReviewMessage
+from storage.review_models import Campaign, ReviewItem, ReviewMessage
+from storage.reviews import REMINDER_PURPOSE
 from storage.reviews import Reviews as ReviewStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,16 @@ class ReviewMessenger:
         self._store = store
         self._policy = policy
         self._clock = clock
+        delivery.remember_with(PURPOSE, self._landed)
+        delivery.remember_with(REMINDER_PURPOSE, self._reminded)
+
+    async def _landed(self, keep: Keep, channel: str, ts: str) -> None:
+        """A review message the outbox posted late: store where it is, so it is updated."""
+        if keep.recipient:
+            await self._store.message_landed(keep.request_id, keep.recipient, channel, ts)
+
+    async def _reminded(self, keep: Keep, channel: str, ts: str) -> None:
+        """A reminder is never updated: nothing to remember of where it landed."""
 
     async def show(self, campaign: Campaign, reviewer: str, page: int | None = None) -> bool:
         """Post the reviewer's message, or update it in place (at ``page`` when given).
@@ -50,25 +61,36 @@ class ReviewMessenger:
         saved = await self._store.message(campaign.id, reviewer)
         current = saved or ReviewMessage(campaign_id=campaign.id, reviewer=reviewer)
         page = current.page if page is None else page
-        items = await self._store.items(campaign.id, reviewer=reviewer)
-        built = build_review_message(campaign, app, items, page)
+        if current.escalated:
+            every = await self._store.items(campaign.id)
+            items = [i for i in every if i.escalated_in(campaign)]
+        else:
+            items = await self._store.items(campaign.id, reviewer=reviewer)
+        built = build_review_message(campaign, app, items, page, escalated=current.escalated)
         if current.channel and current.ts:
             ref = MessageRef(
                 request_id=campaign.id,
                 purpose=PURPOSE,
                 channel=current.channel,
                 ts=current.ts,
-                recipient=reviewer,
+                recipient=current.member,
             )
             updated = await self._delivery.update(ref, built)
             if page != current.page:
                 await self._store.save_message(current.model_copy(update={"page": page}))
             return updated
-        posted = await self._delivery.post(reviewer, built)
+        keep = Keep(campaign.id, PURPOSE, current.reviewer)
+        queued = current.model_copy(update={"channel": current.member, "page": page})
+        if await self._delivery.restate_queued(keep, built):
+            # Waiting in the outbox (a crash may have come before it was marked): it goes out
+            # as it is now, and where it lands is stored then. Never posted twice.
+            await self._store.save_message(queued)
+            return False
+        posted = await self._delivery.post(current.member, built, keep=keep)
         if posted is None:
-            # Queued in the outbox: it goes out later, and the reviewer's first click on it
-            # tells where it landed (``seen_at``). Marked, so it is not posted twice.
-            await self._store.save_message(current.model_copy(update={"channel": reviewer}))
+            # Queued in the outbox (where it lands is stored when it goes out, after a restart
+            # too), or refused for good. Marked, so it is not posted twice.
+            await self._store.save_message(queued)
             return False
         channel, ts = posted
         await self._store.save_message(
@@ -79,12 +101,29 @@ class ReviewMessenger:
         return True
 
     async def post_missing(self, campaign: Campaign) -> int:
-        """Post the messages of reviewers who have none yet (a campaign just opened)."""
+        """Post the campaign's messages not posted yet (a campaign just opened)."""
         posted = 0
         for saved in await self._store.messages(campaign.id):
             if saved.channel is None and await self.show(campaign, saved.reviewer):
                 posted += 1
         return posted
+
+    async def post_unposted(self) -> int:
+        """Post every message due and not posted yet (after a restart; escalated lines)."""
+        posted = 0
+        for saved in await self._store.unposted():
+            campaign = await self._store.get(saved.campaign_id)
+            if campaign is not None and await self.show(campaign, saved.reviewer):
+                posted += 1
+        return posted
+
+    async def show_line(self, campaign: Campaign, item: ReviewItem) -> None:
+        """Update the messages showing ``item``: its reviewer's, and the admins' if escalated."""
+        await self.show(campaign, item.reviewer)
+        if item.escalated_in(campaign):
+            for saved in await self._store.messages(campaign.id):
+                if saved.escalated:
+                    await self.show(campaign, saved.reviewer)
 
     async def seen_at(self, campaign: Campaign, reviewer: str, channel: str, ts: str) -> None:
         """A click came from the reviewer's message at ``channel``/``ts``: update that one."""
@@ -97,8 +136,10 @@ class ReviewMessenger:
         for saved in await self._store.messages(campaign.id):
             await self.show(campaign, saved.reviewer)
 
-    async def remind(self, campaign: Campaign) -> int:
-        """Remind each reviewer with lines left; how many were reminded."""
+    async def queue_reminders(self, campaign: Campaign) -> int:
+        """Record a reminder for each reviewer with lines left, in the outbox with the mark
+        that the campaign was reminded (one transaction); how many (0: none, or another
+        process recorded them)."""
         app = self._policy().application(campaign.application)
         if app is None:
             return 0
@@ -106,9 +147,21 @@ class ReviewMessenger:
         for item in await self._store.items(campaign.id):
             if item.decision is None and item.outcome is None:
                 waiting[item.reviewer] = waiting.get(item.reviewer, 0) + 1
+        reminders = []
         for reviewer, count in waiting.items():
-            await self._post(reviewer, build_review_reminder(campaign, app, count))
-        return len(waiting)
+            built = build_review_reminder(campaign, app, count)
+            reminders.append((reviewer, built.text, built.blocks))
+        if not await self._store.queue_reminders(campaign, reminders):
+            return 0
+        return len(reminders)
+
+    async def remind(self, campaign: Campaign) -> int:
+        """Remind each reviewer with lines left (recorded, then posted by the outbox: each once,
+        and after a restart if the process died before); how many were reminded."""
+        queued = await self.queue_reminders(campaign)
+        if queued:
+            await self._delivery.flush()
+        return queued
 
     async def summarise(self, closed: ClosedCampaign) -> None:
         """The closing summary, to each admin of the application."""

@@ -70,6 +70,28 @@ _SUPERSEDE = """
 """
 
 
+async def want_post(
+    conn: Any,
+    *,
+    at: datetime,
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    request_id: str | None = None,
+    purpose: str | None = None,
+    recipient: str | None = None,
+) -> None:
+    """Store a message to post (due at once, not tried yet) in the caller's transaction, so
+    it is recorded together with what made it due: the outbox posts it, after a restart too."""
+    now = to_db_time(at)
+    await conn.execute(
+        "INSERT INTO outbox (method, channel, text, blocks, request_id, purpose, recipient, "
+        "attempts, next_attempt_at, created_at) "
+        "VALUES ('chat.postMessage', ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        (channel, text, json.dumps(blocks), request_id, purpose, recipient, now, now),
+    )
+
+
 def _item(row: Any) -> OutboxItem:
     data = dict(row)
     data["blocks"] = json.loads(data["blocks"])
@@ -168,6 +190,25 @@ class Outbox:
             channels,
         ) as cur:
             return await cur.fetchone() is not None
+
+    async def restate_post(
+        self,
+        request_id: str,
+        purpose: str,
+        recipient: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+    ) -> bool:
+        """Give a post still waiting (kept as ``purpose`` of ``request_id`` for ``recipient``)
+        its newest content; False when none waits."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET text = ?, blocks = ? WHERE request_id = ? AND purpose = ? "
+                "AND recipient = ? AND method = 'chat.postMessage' AND state = 'pending'",
+                (text, json.dumps(blocks), request_id, purpose, recipient),
+            )
+            return cur.rowcount > 0
 
     async def defer(self, item_id: int, until: datetime) -> None:
         """Hand a claimed message back, due at ``until``, without counting an attempt."""

@@ -38,6 +38,13 @@ class Outcome(StrEnum):
 
 
 FINAL_OUTCOMES = frozenset(set(Outcome) - {Outcome.REVOKING})
+# The key of an admin's message of a campaign's escalated lines (a reviewer's key is their id).
+ESCALATED_TO = "escalated:"
+
+
+def escalation_key(admin: str) -> str:
+    """The ``review_messages`` key of ``admin``'s message of escalated lines."""
+    return ESCALATED_TO + admin
 
 
 class _Frozen(BaseModel):
@@ -90,12 +97,38 @@ class ReviewItem(NewItem):
     effect: str | None = None
     outcome: Outcome | None = None
 
+    def escalated_in(self, campaign: Campaign) -> bool:
+        """Whether nobody answered for the line and the admins were handed it (decided or not).
+
+        An admin decides it after the campaign closed; a reviewer or the policy before.
+        """
+        if self.outcome is Outcome.ESCALATED:
+            return True
+        closed = campaign.closed_at
+        if campaign.unanswered != "escalate" or closed is None or self.decided_at is None:
+            return False
+        return self.decided_at > closed
+
 
 class ReviewMessage(_Frozen):
-    """A reviewer's one message of a campaign; ``ts`` None until Slack took it."""
+    """A reviewer's one message of a campaign; ``ts`` None until Slack took it.
+
+    ``reviewer`` is the reviewer's member id, or ``escalation_key(admin)`` for an admin's
+    message of the lines nobody answered.
+    """
 
     campaign_id: str
     reviewer: str
     channel: str | None = None
     ts: str | None = None
     page: int = 0
+
+    @property
+    def escalated(self) -> bool:
+        """Whether this is an admin's message of escalated lines."""
+        return self.reviewer.startswith(ESCALATED_TO)
+
+    @property
+    def member(self) -> str:
+        """Whom the message goes to."""
+        return self.reviewer.removeprefix(ESCALATED_TO)

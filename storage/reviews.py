@@ -13,6 +13,7 @@ from typing import Any
 
 from storage.audit import append_audit
 from storage.db import Connection, Database, Row, from_db_time, to_db_time
+from storage.outbox import want_post
 from storage.review_models import (
     Campaign,
     CampaignState,
@@ -21,6 +22,7 @@ from storage.review_models import (
     Outcome,
     ReviewItem,
     ReviewMessage,
+    escalation_key,
 )
 
 _CAMPAIGN_TIMES = (
@@ -33,6 +35,8 @@ _CAMPAIGN_TIMES = (
 )
 _ITEM_TIMES = ("since", "last_login", "decided_at")
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# The outbox's ``purpose`` of a review reminder (its ``request_id`` is the campaign's id).
+REMINDER_PURPOSE = "review_reminder"
 
 
 def new_campaign_id() -> str:
@@ -201,8 +205,18 @@ class Reviews:
             )
         return _campaign(next(iter(rows)))
 
-    async def close(self, campaign: Campaign, *, detail: dict[str, Any]) -> Campaign | None:
-        """Close an open campaign (once); the audit row carries its counts."""
+    async def close(
+        self,
+        campaign: Campaign,
+        *,
+        detail: dict[str, Any],
+        escalate_to: Sequence[str] = (),
+    ) -> Campaign | None:
+        """Close an open campaign (once); the audit row carries its counts.
+
+        Each of ``escalate_to`` (the admins, when lines were escalated) is due a message of
+        those lines, stored unsent in the same transaction.
+        """
         now = self._now()
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
@@ -211,6 +225,11 @@ class Reviews:
                 (to_db_time(now), campaign.id),
             )
             if rows:
+                await conn.executemany(
+                    "INSERT INTO review_messages (campaign_id, reviewer) VALUES (?, ?) "
+                    "ON CONFLICT (campaign_id, reviewer) DO NOTHING",
+                    [(campaign.id, escalation_key(admin)) for admin in escalate_to],
+                )
                 await self._audit(
                     conn,
                     "bot",
@@ -227,16 +246,43 @@ class Reviews:
         )
         return [_campaign(r) for r in rows]
 
-    async def claim_reminders(self) -> list[Campaign]:
-        """Open campaigns whose reminder time came, marked reminded in the same statement."""
+    async def due_reminders(self) -> list[Campaign]:
+        """Open campaigns whose reminder time came and whose reminders are not queued yet."""
         now = to_db_time(self._now())
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM review_campaigns WHERE state = 'open' AND reminded_at IS NULL "
+            "AND remind_at <= ? AND deadline_at > ?",
+            (now, now),
+        )
+        return [_campaign(r) for r in rows]
+
+    async def queue_reminders(
+        self, campaign: Campaign, reminders: Sequence[tuple[str, str, list[dict[str, Any]]]]
+    ) -> bool:
+        """Mark the campaign reminded and store its reminders (member, text, blocks) in the
+        outbox, in one transaction: each is posted once, by the outbox, after a crash too.
+        False when another process queued them first."""
+        now = self._now()
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
-                "UPDATE review_campaigns SET reminded_at = ? WHERE state = 'open' "
-                "AND reminded_at IS NULL AND remind_at <= ? AND deadline_at > ? RETURNING *",
-                (now, now, now),
+                "UPDATE review_campaigns SET reminded_at = ? WHERE id = ? "
+                "AND reminded_at IS NULL AND state = 'open' RETURNING id",
+                (to_db_time(now), campaign.id),
             )
-        return [_campaign(r) for r in rows]
+            if not rows:
+                return False
+            for member, text, blocks in reminders:
+                await want_post(
+                    conn,
+                    at=now,
+                    channel=member,
+                    text=text,
+                    blocks=blocks,
+                    request_id=campaign.id,
+                    purpose=REMINDER_PURPOSE,
+                    recipient=member,
+                )
+        return True
 
     # --- lines --------------------------------------------------------------------------
     async def items(self, campaign_id: str, *, reviewer: str | None = None) -> list[ReviewItem]:
@@ -283,15 +329,19 @@ class Reviews:
     ) -> ReviewItem | None:
         """Record a decision on an undecided line of an open campaign; None if it lost the race.
 
-        ``actor`` is the reviewer, or ``bot`` applying the policy at the deadline.
+        ``actor`` is the reviewer, ``bot`` applying the policy at the deadline, or an admin
+        deciding a line escalated to the admins (after the campaign closed).
         """
         now = self._now()
         async with self._db.transaction() as conn:
+            # An escalated line (its campaign closed) is decided by an admin: its outcome
+            # is cleared until the decision is carried out, as an open campaign's line's is.
             rows = await conn.execute_fetchall(
                 "UPDATE review_items SET decision = ?, decided_by = ?, decided_at = ?, "
-                "outcome = COALESCE(?, outcome) WHERE id = ? AND decision IS NULL "
-                "AND EXISTS (SELECT 1 FROM review_campaigns c "
-                "WHERE c.id = review_items.campaign_id AND c.state = 'open') RETURNING *",
+                "outcome = CASE WHEN outcome = 'escalated' THEN NULL "
+                "ELSE COALESCE(?, outcome) END WHERE id = ? AND decision IS NULL "
+                "AND (outcome = 'escalated' OR EXISTS (SELECT 1 FROM review_campaigns c "
+                "WHERE c.id = review_items.campaign_id AND c.state = 'open')) RETURNING *",
                 (decision.value, actor, to_db_time(now), outcome, item.id),
             )
             if rows:
@@ -330,6 +380,16 @@ class Reviews:
             )
         return next((_item(r) for r in rows), None)
 
+    async def unfinished_closed(self) -> list[Campaign]:
+        """Closed campaigns with a decided line not carried out yet (an escalated line an admin
+        decided just before a crash)."""
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM review_campaigns c WHERE c.state = 'closed' AND EXISTS ("
+            "SELECT 1 FROM review_items i WHERE i.campaign_id = c.id "
+            "AND i.decision IS NOT NULL AND i.outcome IS NULL)"
+        )
+        return [_campaign(r) for r in rows]
+
     async def revoking(self) -> list[ReviewItem]:
         """Lines whose revocation was opened and is not known to be finished."""
         rows = await self._db.conn.execute_fetchall(
@@ -345,6 +405,13 @@ class Reviews:
         )
         return [ReviewMessage.model_validate(dict(r)) for r in rows]
 
+    async def unposted(self) -> list[ReviewMessage]:
+        """Messages due and not posted yet, of every campaign past opening."""
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM review_messages WHERE channel IS NULL ORDER BY campaign_id, reviewer"
+        )
+        return [ReviewMessage.model_validate(dict(r)) for r in rows]
+
     async def message(self, campaign_id: str, reviewer: str) -> ReviewMessage | None:
         """One reviewer's message of the campaign."""
         rows = await self._db.conn.execute_fetchall(
@@ -352,6 +419,16 @@ class Reviews:
             (campaign_id, reviewer),
         )
         return next((ReviewMessage.model_validate(dict(r)) for r in rows), None)
+
+    async def message_landed(self, campaign_id: str, reviewer: str, channel: str, ts: str) -> bool:
+        """A message Slack took late (from the outbox): where it is, unless known already."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE review_messages SET channel = ?, ts = ? "
+                "WHERE campaign_id = ? AND reviewer = ? AND ts IS NULL",
+                (channel, ts, campaign_id, reviewer),
+            )
+            return cur.rowcount > 0
 
     async def save_message(self, message: ReviewMessage) -> None:
         """Where a reviewer's message landed, and the page it shows."""

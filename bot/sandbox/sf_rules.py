@@ -112,9 +112,12 @@ def _check_username(store: Store, username: str, self_id: str | None = None) -> 
         raise SfApiError(400, "DUPLICATE_USERNAME", DUPLICATE_USERNAME_MESSAGE, ("Username",))
 
 
-def _sync_profile_assignment(store: Store, user_id: str, profile_id: str) -> None:
+def _sync_profile_assignment(
+    store: Store, user_id: str, profile_id: str, *, new: bool = False
+) -> None:
     owned = store.find("PermissionSet", ProfileId=profile_id, IsOwnedByProfile=True)
-    for psa in store.find("PermissionSetAssignment", AssigneeId=user_id):
+    # a new user holds no assignment yet: nothing to look through
+    for psa in [] if new else store.find("PermissionSetAssignment", AssigneeId=user_id):
         perm_set = store.get("PermissionSet", psa["PermissionSetId"])
         if perm_set and perm_set["IsOwnedByProfile"]:
             store.delete("PermissionSetAssignment", psa["Id"])
@@ -158,7 +161,7 @@ def create_user(
         _check_seat(store, values["ProfileId"])
     name = f"{values.get('FirstName') or ''} {values['LastName']}".strip()
     created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-    first = next(iter(store.rows("User")), None)
+    first = next(iter(store.tables["User"].values()), None)
     user_id = store.insert(
         "User",
         {
@@ -171,8 +174,8 @@ def create_user(
         },
     )
     store.insert("UserLogin", {"UserId": user_id, "IsFrozen": False, "IsPasswordLocked": False})
-    _sync_profile_assignment(store, user_id, values["ProfileId"])
-    store.recount_seats()
+    _sync_profile_assignment(store, user_id, values["ProfileId"], new=True)
+    store.move_seat(None, store.seat_of(store.tables["User"][user_id]))
     return user_id
 
 
@@ -194,12 +197,16 @@ def update_user(store: Store, user: dict[str, Any], values: dict[str, Any]) -> N
     if user["IsActive"] and values.get("IsActive") is False and _approver_blocked(store, user):
         raise SfApiError(400, "FIELD_INTEGRITY_EXCEPTION", APPROVER_BLOCK_MESSAGE)
     old_profile = user["ProfileId"]
+    held = store.seat_of(user)
+    old_username = str(user["Username"])
     user.update(values)
+    if user["Username"] != old_username:
+        store.renamed(old_username, user["Id"])
     if "FirstName" in values or "LastName" in values:
         user["Name"] = f"{user.get('FirstName') or ''} {user['LastName']}".strip()
     if user["ProfileId"] != old_profile:
         _sync_profile_assignment(store, user["Id"], user["ProfileId"])
-    store.recount_seats()
+    store.move_seat(held, store.seat_of(user))
 
 
 def create_assignment(store: Store, values: dict[str, Any]) -> str:

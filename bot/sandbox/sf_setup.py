@@ -203,59 +203,10 @@ class OrgSetup(RecordSetup):
             user_id = sf_rules.create_user(
                 self.store, values, created_by=None, created="2024-01-15T09:00:00.000+0000"
             )
-            login = self.store.login_of(user_id)
+            login = self.store.login_of(user_id) if frozen else None
             if login is not None:
-                login["IsFrozen"] = frozen
+                login["IsFrozen"] = True
             return user_id
-
-    def import_users(self, usernames: list[str], profile_id: str) -> list[str]:
-        """Many active users at once, as a Data Loader import would make them; their Ids.
-
-        One seat check for the whole import instead of one per user (which costs a count of
-        every user each time): for benchmarks that need thousands of users.
-        """
-        with self._lock:
-            lic = self.store.license_of_profile(profile_id)
-            if lic is not None:
-                free = int(lic.get("TotalLicenses", 0)) - self.store.active_seats(lic["Id"])
-                if free < len(usernames):
-                    raise ValueError(f"only {free} seats free for {len(usernames)} users")
-            first = next(iter(self.store.rows("User")), None)
-            profile_sets = self.store.find("PermissionSet", ProfileId=profile_id)
-            owned = next((p["Id"] for p in profile_sets if p.get("IsOwnedByProfile")), None)
-            ids = []
-            for n, username in enumerate(usernames):
-                user_id = self.store.insert(
-                    "User",
-                    {
-                        "Username": username,
-                        "LastName": f"Imported{n}",
-                        "Name": f"Imported{n}",
-                        "Email": username,
-                        "Alias": f"imp{n}"[:8],
-                        "TimeZoneSidKey": "America/Los_Angeles",
-                        "LocaleSidKey": "en_US",
-                        "EmailEncodingKey": "UTF-8",
-                        "LanguageLocaleKey": "en_US",
-                        "ProfileId": profile_id,
-                        "IsActive": True,
-                        "UserType": "Standard",
-                        "CreatedDate": "2024-01-15T09:00:00.000+0000",
-                        "CreatedById": first["Id"] if first else None,
-                        "LastLoginDate": None,
-                    },
-                )
-                self.store.insert(
-                    "UserLogin", {"UserId": user_id, "IsFrozen": False, "IsPasswordLocked": False}
-                )
-                if owned:  # the profile's own permission set, as every user of it has
-                    self.store.insert(
-                        "PermissionSetAssignment",
-                        {"AssigneeId": user_id, "PermissionSetId": owned, "IsActive": True},
-                    )
-                ids.append(user_id)
-            self.store.recount_seats()
-            return ids
 
     def assign(self, user_id: str, permission_set_or_group_id: str) -> str:
         """Assign a permission set (0PS...) or a group (0PG...) to a user."""
@@ -292,6 +243,7 @@ class OrgSetup(RecordSetup):
                 raise KeyError(record_id)
             row.update(fields)
             self.store.recount_seats()
+            self.store.reindex()
 
     def record_login(self, user_id: str, at: datetime) -> None:
         """The user logged in at ``at``: Salesforce sets its read-only LastLoginDate."""

@@ -96,7 +96,12 @@ async def close_campaign(
         items=tuple(items),
         revocations=tuple(d.revocation for d in handled if d.revocation is not None),
     )
-    done = await store.close(campaign, detail={"outcomes": dict(closed.count())})
+    escalated = any(i.outcome is Outcome.ESCALATED for i in items)
+    done = await store.close(
+        campaign,
+        detail={"outcomes": dict(closed.count())},
+        escalate_to=context.app.admins if escalated else (),
+    )
     if done is None:
         return None
     return closed.model_copy(update={"campaign": done})

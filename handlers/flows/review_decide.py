@@ -29,6 +29,7 @@ class ReviewRefusal(StrEnum):
 
     NOT_FOUND = "not_found"
     NOT_YOURS = "not_yours"
+    ADMINS_ONLY = "admins_only"  # an escalated line: only the application's admins decide it
     OWN_ACCESS = "own_access"
     ALREADY_DECIDED = "already_decided"
     CLOSED = "closed"
@@ -59,7 +60,14 @@ class ReviewContext(_Frozen):
     catalog: Catalog
 
 
-def _check(campaign: Campaign | None, item: ReviewItem, actor: str) -> ReviewRefusal | None:
+def _check(
+    campaign: Campaign | None, item: ReviewItem, actor: str, app: Application
+) -> ReviewRefusal | None:
+    if campaign is not None and item.outcome is Outcome.ESCALATED and item.decision is None:
+        # Nobody answered by the deadline: the application's admins decide it now.
+        if actor not in app.admins:
+            return ReviewRefusal.ADMINS_ONLY
+        return ReviewRefusal.OWN_ACCESS if item.subject_id == actor else None
     if campaign is None or campaign.state is not CampaignState.OPEN:
         return ReviewRefusal.CLOSED
     if actor != item.reviewer:
@@ -82,13 +90,21 @@ async def decide_line(
     decision: Decision,
     subject_id: str | None = None,
 ) -> LineDecided | ReviewRefused:
-    """The reviewer's Keep or Revoke on one line; refused unless it is theirs and open."""
+    """The reviewer's Keep or Revoke on one line; refused unless it is theirs and open.
+
+    A line escalated to the admins (nobody answered by the deadline) is any admin's to decide,
+    but never their own.
+    """
     item = await store.item(item_id)
     if item is None:
         return ReviewRefused(reason=ReviewRefusal.NOT_FOUND)
-    refusal = _check(await store.get(item.campaign_id), item, actor)
+    refusal = _check(await store.get(item.campaign_id), item, actor, context.app)
     if refusal is not None:
-        if refusal in (ReviewRefusal.NOT_YOURS, ReviewRefusal.OWN_ACCESS):
+        if refusal in (
+            ReviewRefusal.NOT_YOURS,
+            ReviewRefusal.OWN_ACCESS,
+            ReviewRefusal.ADMINS_ONLY,
+        ):
             # Anyone who sees a button can click it; a refused attempt is worth a trace.
             await repo.audit.append(
                 request_id=item.grant_id,
@@ -97,7 +113,8 @@ async def decide_line(
                 detail={"item": item.id, "why": refusal.value, "reviewer": item.reviewer},
             )
         return ReviewRefused(reason=refusal, item=item)
-    decided = await store.decide(item, decision, actor=actor)
+    extra = {"escalated": True} if item.outcome is Outcome.ESCALATED else None
+    decided = await store.decide(item, decision, actor=actor, extra=extra)
     if decided is None:
         return ReviewRefused(reason=ReviewRefusal.ALREADY_DECIDED, item=await store.item(item_id))
     return await carry_out(store, repo, gateway, context, decided, subject_id=subject_id)

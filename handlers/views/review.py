@@ -90,9 +90,37 @@ def _line_text(item: ReviewItem) -> str:
     )
 
 
+ESCALATED_VALUE = "admins"
+
+
+def review_value(campaign: Campaign, page: int | None = None, *, escalated: bool) -> str:
+    """A page or Keep-the-rest button's value: the campaign, the page, whose message."""
+    parts = [campaign.id, *([str(page)] if page is not None else [])]
+    return "|".join(parts + ([ESCALATED_VALUE] if escalated else []))
+
+
+def parse_review_value(value: str) -> tuple[str, int, bool]:
+    """The campaign id, page (0 if none) and whether it is an admin's escalated message."""
+    parts = value.split("|")
+    escalated = parts[-1] == ESCALATED_VALUE
+    if escalated:
+        parts = parts[:-1]
+    page = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    return parts[0], page, escalated
+
+
+def decidable(item: ReviewItem, campaign: Campaign, *, escalated: bool) -> bool:
+    """Whether the line still shows Keep / Revoke (to its reviewer, or to the admins)."""
+    if item.decision is not None:
+        return False
+    if escalated:
+        return item.outcome is Outcome.ESCALATED
+    return campaign.state is CampaignState.OPEN and item.outcome is None
+
+
 def _line_blocks(item: ReviewItem, *, open_: bool) -> list[Block]:
     blocks: list[Block] = [SectionBlock(text=_line_text(item))]
-    if open_ and item.decision is None and item.outcome is None:
+    if open_:
         revoke_confirm = ConfirmObject(
             title="Revoke this access?",
             text=clip(f"{item.subject_name or item.username} loses {item.holds}.", 300),
@@ -133,31 +161,38 @@ def _line_blocks(item: ReviewItem, *, open_: bool) -> list[Block]:
     return blocks
 
 
-def _nav(campaign: Campaign, page: int, pages: int, waiting: int) -> ActionsBlock | None:
+def _nav(
+    campaign: Campaign, page: int, pages: int, waiting: int, *, escalated: bool
+) -> ActionsBlock | None:
     elements: list[ButtonElement] = []
     if page > 0:
         elements.append(
             ButtonElement(
                 text="Previous page",
                 action_id=ActionId.REVIEW_PAGE,
-                value=f"{campaign.id}|{page - 1}",
+                value=review_value(campaign, page - 1, escalated=escalated),
             )
         )
     if page < pages - 1:
         elements.append(
             ButtonElement(
-                text="Next page", action_id=ActionId.REVIEW_PAGE, value=f"{campaign.id}|{page + 1}"
+                text="Next page",
+                action_id=ActionId.REVIEW_PAGE,
+                value=review_value(campaign, page + 1, escalated=escalated),
             )
         )
-    if waiting and campaign.state is CampaignState.OPEN:
+    if waiting and (escalated or campaign.state is CampaignState.OPEN):
+        whose = (
+            "nobody has decided yet (except your own)" if escalated else "you have not decided yet"
+        )
         elements.append(
             ButtonElement(
                 text="Keep the rest",
                 action_id=ActionId.REVIEW_KEEP_REST,
-                value=campaign.id,
+                value=review_value(campaign, escalated=escalated),
                 confirm=ConfirmObject(
                     title="Keep the rest?",
-                    text=f"The {_lines(waiting)} you have not decided yet will be kept.",
+                    text=f"The {_lines(waiting)} {whose} will be kept.",
                     confirm="Keep them",
                     deny="Back",
                 ),
@@ -167,13 +202,23 @@ def _nav(campaign: Campaign, page: int, pages: int, waiting: int) -> ActionsBloc
 
 
 def build_review_message(
-    campaign: Campaign, app: Application, items: Sequence[ReviewItem], page: int
+    campaign: Campaign,
+    app: Application,
+    items: Sequence[ReviewItem],
+    page: int,
+    *,
+    escalated: bool = False,
 ) -> SlackMessage:
-    """One reviewer's lines, page ``page``, with progress and Keep / Revoke on each."""
+    """One reviewer's lines, page ``page``, with progress and Keep / Revoke on each.
+
+    ``escalated``: an admin's message of the lines nobody answered by the deadline.
+    """
     pages = page_count(len(items))
     page = min(max(page, 0), pages - 1)
-    decided = sum(1 for i in items if i.decision is not None or i.outcome is not None)
-    waiting = len(items) - decided
+    waiting = sum(1 for i in items if decidable(i, campaign, escalated=escalated))
+    decided = len(items) - waiting
+    if escalated:
+        return _escalated_message(campaign, app, items, page, pages, waiting)
     open_ = campaign.state is CampaignState.OPEN
     if open_:
         due = f"Due {slack_date(campaign.deadline_at)}. " if campaign.deadline_at else ""
@@ -196,11 +241,45 @@ def build_review_message(
         ),
     ]
     for item in items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
-        blocks += _line_blocks(item, open_=open_)
-    nav = _nav(campaign, page, pages, waiting)
+        blocks += _line_blocks(item, open_=decidable(item, campaign, escalated=False))
+    nav = _nav(campaign, page, pages, waiting, escalated=False)
     if nav is not None:
         blocks.append(nav)
     text = f"Access review of {app.title}: {decided} of {len(items)} decided"
+    return message(text, blocks)
+
+
+def _escalated_message(
+    campaign: Campaign,
+    app: Application,
+    items: Sequence[ReviewItem],
+    page: int,
+    pages: int,
+    waiting: int,
+) -> SlackMessage:
+    decided = len(items) - waiting
+    intro = (
+        f"Nobody answered for these lines by the deadline of review {code(campaign.id, 40)}, "
+        "so they were kept. As an admin of the application, decide each: Keep what is still "
+        "needed; Revoke takes it away in Salesforce. Nobody decides their own access."
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(f"Escalated access review: {app.title}", HEADER_TEXT_MAX)),
+        SectionBlock(text=intro),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"*{decided} of {len(items)} decided* · page {page + 1} of {pages}"
+                )
+            ]
+        ),
+    ]
+    for item in items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+        blocks += _line_blocks(item, open_=decidable(item, campaign, escalated=True))
+    nav = _nav(campaign, page, pages, waiting, escalated=True)
+    if nav is not None:
+        blocks.append(nav)
+    text = f"Escalated lines of the {app.title} access review: {decided} of {len(items)} decided"
     return message(text, blocks)
 
 
@@ -219,6 +298,8 @@ _REFUSALS = {
     ReviewRefusal.NOT_FOUND: "That review line does not exist any more; nothing was changed.",
     ReviewRefusal.NOT_YOURS: "Only {reviewer}, who was asked to review this line, can decide "
     "it; nothing was changed.",
+    ReviewRefusal.ADMINS_ONLY: "Nobody answered for this line in time: only the application's "
+    "admins can decide it now; nothing was changed.",
     ReviewRefusal.OWN_ACCESS: "Nobody reviews their own access; nothing was changed.",
     ReviewRefusal.ALREADY_DECIDED: "This line was already decided ({outcome}); nothing was "
     "changed.",
@@ -260,7 +341,7 @@ def build_review_summary(
             SectionBlock(
                 text=clip(
                     f"*Nobody answered for {_lines(len(escalated))}; kept until you "
-                    f"decide:* {names}{more}",
+                    f"decide (in the message of escalated lines):* {names}{more}",
                     SECTION_TEXT_MAX,
                 )
             )

@@ -17,7 +17,7 @@ async def test_logins_of_many_users_in_few_calls(
 ) -> None:
     profile = org.id_of("Profile", "Sales User")
     org.admin_update("UserLicense", org.id_of("UserLicense", "Salesforce"), TotalLicenses=3000)
-    ids = org.import_users([f"login{n:04d}@acme.com" for n in range(2100)], profile)
+    ids = [org.add_user(f"login{n:04d}@acme.com", profile) for n in range(2100)]
     when = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
     org.record_login(ids[7], when)
     org.reset_counters()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from storage.audit import AuditLog
 from storage.db import Database
+from storage.outbox import Outbox
 from storage.review_models import CampaignState, Decision, NewItem, Outcome, ReviewMessage
 from storage.reviews import Reviews
 
@@ -36,8 +37,10 @@ def _lines() -> list[NewItem]:
     ]
 
 
-async def _opened(store: Reviews) -> str:
-    campaign, created = await store.request("sales", scope="all", unanswered="revoke", actor="cli")
+async def _opened(store: Reviews, unanswered: str = "revoke") -> str:
+    campaign, created = await store.request(
+        "sales", scope="all", unanswered=unanswered, actor="cli"
+    )
     assert created and campaign.state is CampaignState.OPENING
     (claimed,) = await store.claim_opening(worker="w1", lease=timedelta(minutes=5))
     assert await store.claim_opening(worker="w2", lease=timedelta(minutes=5)) == []
@@ -98,3 +101,43 @@ async def test_everything_survives_a_restart(tmp_path: Path) -> None:
         assert await store.waiting_for("U0OMAR") == []
         actions = [e.action async for e in AuditLog(db).entries()]
         assert actions == ["review_requested", "review_opened", "review_decided"]
+
+
+async def test_an_escalated_line_is_decided_once_after_the_close(db: Database) -> None:
+    store = Reviews(db)
+    campaign_id = await _opened(store, "escalate")
+    first, second = await store.items(campaign_id)
+    await store.settle(first.id, outcome=Outcome.ESCALATED)
+    campaign = await store.get(campaign_id)
+    assert campaign is not None
+    closed = await store.close(campaign, detail={}, escalate_to=("U0ADA", "U0JORDAN"))
+    assert closed is not None
+    # each admin is due a message of the escalated lines, stored with the close
+    due = {(m.reviewer, m.escalated, m.member) for m in await store.unposted()}
+    assert ("escalated:U0ADA", True, "U0ADA") in due and (
+        "escalated:U0JORDAN",
+        True,
+        "U0JORDAN",
+    ) in due
+    # the escalated line is decided (its outcome cleared until carried out); the other is not
+    decided = await store.decide(first, Decision.REVOKE, actor="U0ADA")
+    assert decided is not None and decided.outcome is None and decided.decided_by == "U0ADA"
+    assert decided.escalated_in(closed)
+    assert await store.decide(first, Decision.KEEP, actor="U0JORDAN") is None
+    assert await store.decide(second, Decision.KEEP, actor="U0ADA") is None
+    assert [c.id for c in await store.unfinished_closed()] == [campaign_id]
+    await store.settle(first.id, outcome=Outcome.REVOKING, revocation_id="R-9")
+    assert await store.unfinished_closed() == []
+
+
+async def test_reminders_are_queued_once_with_the_campaigns_mark(db: Database) -> None:
+    store = Reviews(db)
+    campaign_id = await _opened(store)
+    (campaign,) = await store.due_reminders()
+    reminders = [("U0OMAR", "Reminder: 1 line", []), ("U0OLIVIA", "Reminder: 1 line", [])]
+    assert await store.queue_reminders(campaign, reminders)
+    assert not await store.queue_reminders(campaign, reminders)  # another process was first
+    assert await store.due_reminders() == []
+    marked = await store.get(campaign_id)
+    assert marked is not None and marked.reminded_at is not None
+    assert await Outbox(db).pending() == 2
