@@ -52,7 +52,11 @@ class GrantRun:
 
 
 async def _view_of(
-    sims: Simulators, user_id: str, accept: Callable[[JsonDict], bool], within: float
+    sims: Simulators,
+    user_id: str,
+    accept: Callable[[JsonDict], bool],
+    within: float,
+    missing: str = "no matching modal",
 ) -> JsonDict:
     found: list[JsonDict] = []
 
@@ -64,43 +68,61 @@ async def _view_of(
         return False
 
     if not await wait_until(ready, within=within, interval=0.02):
-        raise TimeoutError(f"no matching modal for {user_id} within {within} s")
+        raise TimeoutError(f"{missing} within {within:g} s")
     return found[0]
 
 
 async def submit_form(
     sims: Simulators, workspace: Workspace, user: BenchUser, within: float = 30.0
-) -> bool:
-    """``/salesforce``, pick a license (the profiles refill), choose the rest, submit."""
+) -> str | None:
+    """``/salesforce``, pick a license (the profiles refill), choose the rest, submit.
+
+    None once the submission is acknowledged; otherwise what the person saw go wrong."""
     try:
         return await _fill_and_submit(sims, workspace, user, within)
-    except (LookupError, TimeoutError, ValueError):
-        return False  # counted as a failed submission; the run goes on
+    except (LookupError, TimeoutError, ValueError) as error:
+        return str(error)  # counted as a failed submission; the run goes on
 
 
 async def _fill_and_submit(
     sims: Simulators, workspace: Workspace, user: BenchUser, within: float
-) -> bool:
+) -> str | None:
     before = sims.slack.open_view(user.id)
     earlier = before["id"] if before else None
     reply = await workspace.slash(user.id)
     if reply.status != 200:
-        return False
+        return f"/salesforce answered {reply.status}"
     form = await _view_of(
         sims,
         user.id,
         lambda v: v.get("callback_id") == CallbackId.REQUEST and v.get("id") != earlier,
         within,
+        "no request form",
     )
     view_id, first_hash = str(form["id"]), form["hash"]
     await workspace.pick(user.id, view_id, ActionId.REQUEST_LICENSE, "Salesforce")
-    await _view_of(sims, user.id, lambda v: v.get("hash") != first_hash, within)
+    await _view_of(
+        sims,
+        user.id,
+        lambda v: v.get("hash") != first_hash,
+        within,
+        "no refresh after the license pick",
+    )
     await workspace.choose(user.id, view_id, ActionId.REQUEST_PROFILE, "Sales User")
     await workspace.choose(user.id, view_id, ActionId.REQUEST_ROLE, "SalesRep")
     await workspace.choose(user.id, view_id, ActionId.REQUEST_PERMISSION_SETS, ["Sales_Ops"])
     await workspace.type(user.id, view_id, ActionId.REQUEST_REASON, "Quarter close (bench)")
     reply = await workspace.submit(user.id, view_id)
-    return reply.status == 200 and not reply.body.strip()
+    if reply.status != 200 or reply.body.strip():
+        return f"the submission answered {reply.status} {reply.body.strip()[:80]!r}"
+    return None
+
+
+def failures(reasons: list[str | None]) -> str:
+    """How many jobs failed and why, most frequent reason first."""
+    counted = Counter(reason for reason in reasons if reason is not None)
+    whys = "; ".join(f"{n}: {reason}" for reason, n in counted.most_common(3))
+    return f"{sum(counted.values())} ({whys})"
 
 
 def approve_value(message: PostedMessage) -> str | None:
@@ -125,14 +147,22 @@ async def run_grants(
 ) -> GrantRun:
     """Submit one request per user, approve them all, and wait for every one to be active."""
     db = ReadOnlyDb(bot.database)
-    done = await run_concurrently(
+    reasons = await run_concurrently(
         users, concurrency, lambda u: submit_form(sims, workspace, u), think=0.0
     )
-    submitted = sum(done)
-    # The owners are asked after the submission is acknowledged; wait for every ask.
+    submitted = sum(1 for reason in reasons if reason is None)
+    # The owners are asked after the submission is acknowledged; wait for every ask to be
+    # recorded, then for each pending request's message to reach the owner's DMs (a message
+    # Slack refused with a 429 is posted again from the outbox after the Retry-After).
     await wait_until(lambda: db.approval_asks() >= 2 * submitted, within=within, interval=0.1)
     ids = set(db.request_ids(state="pending_approval"))
-    asks = {approve_value(m): m for m in sims.slack.dms(OMAR.id) if not m.is_reply}
+    asks: dict[str | None, PostedMessage] = {}
+
+    def every_ask_posted() -> bool:
+        asks.update({approve_value(m): m for m in sims.slack.dms(OMAR.id) if not m.is_reply})
+        return ids <= asks.keys()
+
+    await wait_until(every_ask_posted, within=within, interval=0.1)
     messages = [asks[i] for i in sorted(ids) if i in asks]
     clicked_at: dict[str, float] = {}
     calls_before = sims.org.api_calls()
@@ -152,8 +182,13 @@ async def run_grants(
     api_calls = sims.org.api_calls() - calls_before
     await asyncio.sleep(0.5)  # the "you have access" DMs follow the state change
     problems = check_exactly_once(sims, db, users, ids)
+    unasked = sorted(ids - asks.keys())
+    if unasked:
+        problems.insert(0, f"{len(unasked)} requests never reached the owner (e.g. {unasked[0]})")
     if submitted < len(users):
-        problems.insert(0, f"{len(users) - submitted} submissions failed")
+        arrived = len(ids) - submitted
+        late = f"; {arrived} of them arrived all the same" if arrived > 0 else ""
+        problems.insert(0, f"{failures(reasons)} submissions failed{late}")
     return GrantRun(
         grants=len(users),
         submitted=submitted,
@@ -176,7 +211,13 @@ def check_exactly_once(
     lost = [i for i in ids if states.get(i) != "active"]
     if lost:
         problems.append(f"{len(lost)} requests not active (e.g. {lost[0]}: {states.get(lost[0])})")
-    twice = [i for i, n in db.audit_counts("provisioned", ids).items() if n != 1]
+    provisioned = db.audit_counts("provisioned", ids)
+    never = sorted(i for i, n in provisioned.items() if n == 0)
+    if never:
+        problems.append(
+            f"{len(never)} requests never provisioned in the audit log (e.g. {never[0]})"
+        )
+    twice = sorted(i for i, n in provisioned.items() if n > 1)
     if twice:
         problems.append(f"{len(twice)} requests provisioned more than once in the audit log")
     wanted = {u.email for u in users}
