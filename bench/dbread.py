@@ -54,6 +54,11 @@ class ReadOnlyDb:
         rows = self._rows("SELECT id, state FROM requests")
         return {str(i): str(s) for i, s in rows if i in ids}
 
+    def subjects(self, ids: Collection[str]) -> set[str]:
+        """The people these requests are for."""
+        rows = self._rows("SELECT id, subject_id FROM requests")
+        return {str(subject) for i, subject in rows if i in ids}
+
     def audit_counts(self, action: str, ids: Collection[str]) -> dict[str, int]:
         """How many audit rows with ``action`` each of these requests has."""
         rows = self._rows(
