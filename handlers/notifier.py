@@ -207,6 +207,16 @@ class Notifier:
         elif request.state is State.DENIED:
             await self._tell_people(request, build_denied(request, app, command=self._command))
 
+    async def approved(self, request: AccessRequest) -> None:
+        """An Approve click's messages, while provisioning (kicked just before) runs.
+
+        The requester's "approved" DM is asked for before anything here waits, so it takes
+        its turn in the conversation ahead of what provisioning says next; the approval
+        messages lose their buttons after it.
+        """
+        await self._tell_people(request, build_approved_setting_up(request, self._app(request)))
+        await self._close_asks(request)
+
     async def extension_cancelled(self, extension: AccessRequest) -> None:
         """An extension ended with its grant: its approval messages say so, its requester hears."""
         await self.decided(extension)
