@@ -12,22 +12,28 @@ class Size:
     name: str
     commands: int
     concurrency: int
-    grants: int
-    baseline_grants: int
     offboard: int
     stored: int
     specs: int
     delay: float = 0.05
     think: float = 0.5
     rounds: int = 2
+    # Approve clicks a second, each for ``seconds_per_rate``, until a rate's p99 passes 1 s.
+    rates: tuple[float, ...] = (25, 50, 100, 150, 200)
+    seconds_per_rate: float = 4.0
+    # Whether the targets mean anything at this size (a missed one fails the run).
+    judged: bool = True
+
+    @property
+    def clicks(self) -> int:
+        """Approve clicks the grant run may need: every rate's, for each bot."""
+        return sum(round(rate * self.seconds_per_rate) for rate in self.rates)
 
 
 FULL = Size(
     "full",
     commands=2000,
     concurrency=50,
-    grants=1000,
-    baseline_grants=1000,
     offboard=1000,
     stored=100_000,
     specs=20,
@@ -36,24 +42,24 @@ QUICK = Size(
     "quick",
     commands=400,
     concurrency=50,
-    grants=200,
-    baseline_grants=200,
     offboard=200,
     stored=20_000,
     specs=5,
+    seconds_per_rate=2.0,
 )
 # Small enough for the test suite: every code path runs, no figure means anything.
 TINY = Size(
     "tiny",
     commands=12,
     concurrency=4,
-    grants=6,
-    baseline_grants=4,
     offboard=12,
     stored=500,
     specs=2,
     delay=0.0,
     think=0.0,
     rounds=1,
+    rates=(2, 4),
+    seconds_per_rate=1.0,
+    judged=False,
 )
 SIZES = {size.name: size for size in (FULL, QUICK, TINY)}

@@ -39,3 +39,23 @@ async def bot_pair(directory: Path, *, delay: float, users: int) -> AsyncIterato
         for bot in bots.values():
             bot.stop()
         sims.stop()
+
+
+@asynccontextmanager
+async def one_bot(
+    directory: Path, *, delay: float, users: int, naive: bool
+) -> AsyncIterator[tuple[Simulators, BotProcess, Workspace]]:
+    """Fresh simulators holding ``users`` people (a fresh org), and one bot wired to them."""
+    sims = start_simulators(delay=delay, users=users)
+    try:
+        bot = await start_bot(sims, directory, naive=naive)
+        try:
+            space = workspace_for(sims, bot)
+            try:
+                yield sims, bot, space
+            finally:
+                await space.aclose()
+        finally:
+            bot.stop()
+    finally:
+        sims.stop()
