@@ -16,6 +16,7 @@ from bot.heartbeat import WorkerHeartbeat
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
+from handlers.cohort_messages import CohortMessages
 from handlers.delivery import SlackDelivery
 from handlers.deps import BotConfig, Deps
 from handlers.flows.catalog import CatalogService
@@ -39,6 +40,7 @@ from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
+from storage.cohorts import Cohorts
 from storage.db import Clock, Database, utc_now
 from storage.due import DueWork
 from storage.events import EventLog
@@ -250,6 +252,7 @@ async def build_runtime(
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
+            cohorts=CohortMessages(Cohorts(db), delivery, repo, policy),
         ),
         worker=worker,
         homes=homes,

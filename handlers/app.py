@@ -19,6 +19,7 @@ from handlers.event_retries import RunEventsOnce
 from handlers.listeners import (
     approvals,
     catalog_admin,
+    cohorts,
     commands,
     escalations,
     extend,
@@ -88,6 +89,7 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         escalations,
         request_modal,
         approvals,
+        cohorts,
         revoke,
         offboarding,
         home,

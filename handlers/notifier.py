@@ -8,6 +8,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
+from handlers.cohort_messages import CohortMessages
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
 from handlers.flows.labels import Labels
@@ -74,6 +75,7 @@ class Notifier:
         login_url: str,
         instance_url: str = "",
         command: str = COMMAND,
+        cohorts: CohortMessages | None = None,
     ) -> None:
         self._delivery = delivery
         self._repo = repo
@@ -83,6 +85,7 @@ class Notifier:
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
+        self._cohorts = cohorts
 
     def _app(self, request: AccessRequest) -> Application:
         policy = self._policy()
@@ -161,10 +164,6 @@ class Notifier:
     async def _ask_owners(
         self, request: AccessRequest, app: Application, *, changed: Block | None = None
     ) -> None:
-        shown = (await self._labels()).shown(request)
-        ask = build_approval_request(
-            request, app, subject_name=request.subject_name, shown=shown, changed=changed
-        )
         targets = (
             [app.approval_channel]
             if app.approval_channel
@@ -174,6 +173,15 @@ class Notifier:
                 if owner not in (request.requester_id, request.subject_id)
             ]
             or list(app.owners)
+        )
+        if app.cohort_window and self._cohorts is not None and changed is None:
+            # One list per owner for a burst of requests; it shows the request's state itself.
+            for target in targets:
+                await self._cohorts.ask(request, app, target)
+            return
+        shown = (await self._labels()).shown(request)
+        ask = build_approval_request(
+            request, app, subject_name=request.subject_name, shown=shown, changed=changed
         )
         for target in targets:
             await self._post(
@@ -197,6 +205,12 @@ class Notifier:
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
+        if self._cohorts is not None:
+            await self._cohorts.changed(request)
+
+    async def cohort_members(self, cohort_id: str) -> list[str]:
+        """The requests an owner's list shows, in the order they arrived."""
+        return await self._cohorts.waiting(cohort_id) if self._cohorts is not None else []
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
