@@ -59,6 +59,15 @@ class CohortMessages:
         for cohort_id in await self._cohorts.of_request(request.id):
             await self._sync(cohort_id)
 
+    async def places(self, request: AccessRequest) -> list[tuple[str, str]]:
+        """(channel, ts) of each posted list showing ``request`` (for replies in its thread)."""
+        found = []
+        for cohort_id in await self._cohorts.of_request(request.id):
+            cohort = await self._cohorts.get(cohort_id)
+            if cohort is not None and cohort.channel and cohort.ts:
+                found.append((cohort.channel, cohort.ts))
+        return found
+
     async def waiting(self, cohort_id: str) -> list[str]:
         """The requests a cohort lists, in arrival order (decided or not)."""
         return await self._cohorts.members(cohort_id)

@@ -384,6 +384,11 @@ class Notifier:
         reminder = build_reminder(request, self._app(request), number=number)
         for ref in await self._repo.messages(request.id, APPROVAL):
             await self._post(ref.channel, reminder, thread_ts=ref.ts)
+        # A request listed in an owner's cohort is reminded of in the list's thread.
+        places = await self._cohorts.places(request) if self._cohorts else []
+        named = build_reminder(request, self._app(request), number=number, in_list=True)
+        for channel, ts in places:
+            await self._post(channel, named, thread_ts=ts)
 
     async def asked_admins(self, request: AccessRequest, reminders: int) -> None:
         """Ask the admins to nudge the owners of a request nobody decides."""

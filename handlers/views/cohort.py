@@ -22,7 +22,7 @@ from handlers.flows.outcomes import RefusalReason, Refused
 from handlers.ids import ActionId
 from handlers.policy import Application
 from handlers.views.facts import Outcome, fact_blocks, id_context, outcome_of, who_line
-from handlers.views.message import SlackMessage, message
+from handlers.views.message import MESSAGE_BLOCKS_MAX, SlackMessage, message
 from handlers.views.text import (
     HEADER_TEXT_MAX,
     SECTION_TEXT_MAX,
@@ -34,9 +34,8 @@ from handlers.views.text import (
 )
 from storage.models import AccessRequest, State
 
-# Slack shows at most 50 blocks in a message: a header, the tally, Approve all and the "more"
+# Slack takes at most 50 blocks in a message: a header, the tally, Approve all and the "more"
 # line leave room for 23 requests of two blocks each.
-MESSAGE_BLOCKS_MAX = 50
 FIXED_BLOCKS = 4
 BLOCKS_PER_LINE = 2
 LINES_MAX = (MESSAGE_BLOCKS_MAX - FIXED_BLOCKS) // BLOCKS_PER_LINE

@@ -12,11 +12,22 @@ import pytest
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import OLIVIA, OMAR, PEOPLE, DemoPerson, Stage, demo_policy, start_stage
+from bot.sandbox.stage import (
+    JANE,
+    OLIVIA,
+    OMAR,
+    PEOPLE,
+    DemoPerson,
+    Stage,
+    demo_policy,
+    start_stage,
+)
 from handlers.ids import ActionId
-from handlers.views.cohort import MESSAGE_BLOCKS_MAX
+from handlers.policy import Policy, Timings
+from handlers.views.message import MESSAGE_BLOCKS_MAX
 from storage.models import State
-from tests.e2e.steps import current, dm_texts, fill_request, open_request_form
+from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
+from tests.e2e.steps import current, dm_texts, fill_request, open_request_form, submit_request
 
 REQUESTERS = tuple(
     DemoPerson(f"U0COH{i:03d}", f"coh{i}", f"Cohort Person {i}", f"coh{i}@acme.com")
@@ -171,3 +182,29 @@ async def test_approve_all_leaves_an_owners_own_request_to_the_other_owner(burst
     await stage.settle()
     again = await stage.runtime.deps.repo.get(mine.id)
     assert again is not None and again.decided_by == OLIVIA.id
+
+
+async def test_a_listed_request_is_reminded_of_in_the_lists_thread(tmp_path: Path) -> None:
+    clock = ShiftedClock()
+    policy = Policy(
+        applications=demo_policy(cohort_window=timedelta(minutes=1)).applications,
+        timings=Timings(first_reminder_after=3600),
+    )
+    stage = await start(tmp_path, clock, policy=policy)
+    try:
+        request = await submit_request(stage, JANE.id)
+        lists = {
+            owner: await stage.slack.wait_for(lambda o=owner: _lists(stage, o))  # type: ignore[misc]
+            for owner in (OMAR.id, OLIVIA.id)
+        }
+        clock.advance(timedelta(minutes=61))
+        await tick(stage)
+        for owner, (listing,) in lists.items():
+            (reminder,) = [m for m in stage.slack.dms(owner) if m.is_reply]
+            assert reminder.thread_ts == listing.ts
+            assert (
+                reminder.text.startswith(":bell: 1st reminder")
+                and request.id in str(reminder.blocks) + reminder.text
+            )
+    finally:
+        await stage.close()
