@@ -95,7 +95,7 @@ class Run:
         then offboarding the people it granted."""
         size = self.size
         users = max(size.clicks, size.offboard)
-        within = 60 + users / 10  # generous: a stuck run ends with its problems reported
+        within = 60.0  # a stuck step ends with its problems reported
         results: dict[str, GrantRun] = {}
         memory: dict[str, int] = {}
         offboarded: dict[str, SlackOffboarding] = {}
