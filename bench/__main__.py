@@ -10,10 +10,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.cohort import run_burst
 from bench.commands import CommandRun, run_commands
 from bench.figures import (
     calls_figure,
     capacity_figure,
+    cohort_figure,
     command_figures,
     grant_figures,
     grant_notes,
@@ -130,6 +132,23 @@ class Run:
         self.figures.append(memory_figure(memory["ours"], memory["naive"]))
         self.figures.append(slack_offboarding_figure(offboarded["ours"], offboarded["naive"]))
 
+    async def cohort(self) -> None:
+        """A burst of requests to two owners: one list each, against a message per request."""
+        size = self.size
+        runs = {}
+        for cohorts in (True, False):
+            name = "lists" if cohorts else "singles"
+            self.say(f"{size.burst} requests at once to two owners: {name}")
+            runs[name] = await run_burst(
+                self.directory / "burst" / name,
+                requests=size.burst,
+                delay=size.delay,
+                concurrency=size.concurrency,
+                cohorts=cohorts,
+                within=120 + 3 * size.burst,  # one message a second to each owner, and slack
+            )
+        self.figures.append(cohort_figure(runs["lists"], runs["singles"]))
+
     async def salesforce_calls(self) -> None:
         """Calls per grant and bulk deactivation, through the gateways, on a fresh org."""
         size = self.size
@@ -170,13 +189,16 @@ async def measure(size: Size) -> Report:
         run = Run(size, Path(tmp))
         await run.commands()
         await run.grants()
+        await run.cohort()
         await run.salesforce_calls()
         await run.scheduler()
     order = [
         "slash command ack",
         "modal open",
         "button ack",
+        "click to active",
         "grants end to end",
+        "cohort",
         "Salesforce calls per grant",
         "offboarding",
         "scheduler tick",

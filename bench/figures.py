@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from bench.cohort import BurstRun
 from bench.commands import CommandRun
 from bench.grants import GrantRun, RateStep
 from bench.offboarding import SlackOffboarding
@@ -244,4 +245,39 @@ def memory_figure(ours: int, naive: int) -> Figure:
         target="< 150 MB",
         met=ours < 150 * 2**20,
         facts={"peak_rss_bytes": ours},
+    )
+
+
+def _burst(run: BurstRun) -> str:
+    missing = [
+        what
+        for what, ok in (("not all reachable", run.reachable), ("not all told", run.told))
+        if not ok
+    ]
+    return (
+        f"{run.calls} Slack calls ({run.limited} answered 429), {run.minutes:.1f} min, "
+        f"{run.owner_messages} messages to the owners"
+        + (f"; {', '.join(missing)}" if missing else "")
+    )
+
+
+def cohort_figure(lists: BurstRun, singles: BurstRun) -> Figure:
+    """A burst of requests to two owners: their lists against one message per request."""
+    return Figure(
+        what=f"cohort of {lists.requests} requests",
+        measure="submitted at once to two owners, Slack's limits on: until every request can be "
+        "approved in Slack and every requester is told",
+        result=_burst(lists),
+        baseline=f"one message per request: {_burst(singles)}",
+        ratio=ratio(lists.seconds, singles.seconds),
+        target="every request reachable and every requester told",
+        met=lists.reachable and lists.told and lists.submitted == lists.requests,
+        facts={
+            "calls": lists.calls,
+            "seconds": lists.seconds,
+            "owner_messages": lists.owner_messages,
+            "single_calls": singles.calls,
+            "single_seconds": singles.seconds,
+            "problems": int(not (lists.reachable and lists.told)),
+        },
     )

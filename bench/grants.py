@@ -130,11 +130,22 @@ async def submit_form(
 async def _fill_and_submit(
     sims: Simulators, workspace: Workspace, user: BenchUser, within: float
 ) -> bool:
+    view_id = await fill_form(sims, workspace, user, within)
+    if view_id is None:
+        return False
+    reply = await workspace.submit(user.id, view_id)
+    return reply.status == 200 and not reply.body.strip()
+
+
+async def fill_form(
+    sims: Simulators, workspace: Workspace, user: BenchUser, within: float
+) -> str | None:
+    """``/salesforce``, pick a license (the profiles refill), choose the rest; the view id."""
     before = sims.slack.open_view(user.id)
     earlier = before["id"] if before else None
     reply = await workspace.slash(user.id)
     if reply.status != 200:
-        return False
+        return None
     form = await _view_of(
         sims,
         user.id,
@@ -148,8 +159,7 @@ async def _fill_and_submit(
     await workspace.choose(user.id, view_id, ActionId.REQUEST_ROLE, "SalesRep")
     await workspace.choose(user.id, view_id, ActionId.REQUEST_PERMISSION_SETS, ["Sales_Ops"])
     await workspace.type(user.id, view_id, ActionId.REQUEST_REASON, "Quarter close (bench)")
-    reply = await workspace.submit(user.id, view_id)
-    return reply.status == 200 and not reply.body.strip()
+    return view_id
 
 
 def approve_value(message: PostedMessage) -> str | None:

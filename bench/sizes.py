@@ -21,6 +21,8 @@ class Size:
     # Approve clicks a second, each for ``seconds_per_rate``, until a rate's p99 passes 1 s.
     rates: tuple[float, ...] = (25, 50, 100, 150, 200)
     seconds_per_rate: float = 4.0
+    # Requests submitted at once to one application's two owners (the cohort row).
+    burst: int = 500
     # Whether the targets mean anything at this size (a missed one fails the run).
     judged: bool = True
 
@@ -46,6 +48,7 @@ QUICK = Size(
     stored=20_000,
     specs=5,
     seconds_per_rate=2.0,
+    burst=100,
 )
 # Small enough for the test suite: every code path runs, no figure means anything.
 TINY = Size(
@@ -60,6 +63,7 @@ TINY = Size(
     rounds=1,
     rates=(2, 4),
     seconds_per_rate=1.0,
+    burst=6,
     judged=False,
 )
 SIZES = {size.name: size for size in (FULL, QUICK, TINY)}

@@ -40,6 +40,9 @@ def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
     assert any(name.startswith("offboarding") for name in by_name)
     # Click to active at each rate the clicks arrived at, open-loop.
     assert any(name.startswith("click to active at") for name in by_name)
+    # A burst to two owners: every request reachable in Slack, every requester told.
+    burst = by_name["cohort of 6 requests"]["facts"]
+    assert burst["problems"] == 0 and burst["owner_messages"] == 2
     # What the bench checks besides time: every grant provisioned exactly once, both ways.
     grants = by_name["grants end to end"]["facts"]
     assert grants["problems"] == 0 and grants["naive_problems"] == 0
