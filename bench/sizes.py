@@ -47,7 +47,7 @@ QUICK = Size(
     offboard=200,
     stored=20_000,
     specs=5,
-    seconds_per_rate=2.0,
+    seconds_per_rate=1.0,
     burst=100,
 )
 # Small enough for the test suite: every code path runs, no figure means anything.

@@ -213,7 +213,9 @@ async def build_runtime(
         ),
     )
     outbox = Outbox(db)
-    delivery = SlackDelivery(client, repo, outbox, clock, worker=settings.worker_id, lease=lease)
+    delivery = SlackDelivery(
+        client, repo, outbox, clock, worker=settings.worker_id, lease=lease, limits=rate_limits
+    )
     catalog = CatalogService(
         gateway,
         CatalogCache(db),
