@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.dbread import ReadOnlyDb
-from bench.grants import approve_value, fill_form
+from bench.grants import BACKLOG_PEOPLE, approve_value, fill_form
 from bench.load import run_concurrently, wait_until
 from bench.rig import BenchUser, Simulators
 from bench.stack import one_bot
@@ -96,7 +96,7 @@ async def _burst(
     async def fill(user: BenchUser) -> tuple[str, str | None]:
         return user.id, await fill_form(sims, space, user, 30.0)
 
-    views = await run_concurrently(users, concurrency, fill)
+    views = await run_concurrently(users, min(concurrency, BACKLOG_PEOPLE), fill)
     slack.set_rate_limits(enabled=True)
     calls_before = len(slack.calls())
     limited_before = len(slack.rate_limited_calls())

@@ -41,11 +41,6 @@ class CohortMessages:
         self._busy: set[str] = set()
         self._dirty: set[str] = set()
 
-    @staticmethod
-    def window(app: Application) -> timedelta | None:
-        """How long a cohort takes new requests; None: one message per request."""
-        return app.cohort_window
-
     async def ask(self, request: AccessRequest, app: Application, target: str) -> None:
         """List ``request`` in ``target``'s open cohort (posting a new one when none is)."""
         window = app.cohort_window or timedelta(0)
@@ -68,7 +63,7 @@ class CohortMessages:
                 found.append((cohort.channel, cohort.ts))
         return found
 
-    async def waiting(self, cohort_id: str) -> list[str]:
+    async def members(self, cohort_id: str) -> list[str]:
         """The requests a cohort lists, in arrival order (decided or not)."""
         return await self._cohorts.members(cohort_id)
 

@@ -210,7 +210,7 @@ class Notifier:
 
     async def cohort_members(self, cohort_id: str) -> list[str]:
         """The requests an owner's list shows, in the order they arrived."""
-        return await self._cohorts.waiting(cohort_id) if self._cohorts is not None else []
+        return await self._cohorts.members(cohort_id) if self._cohorts is not None else []
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
