@@ -35,7 +35,7 @@ def command_figures(ours: CommandRun, naive: CommandRun, users: int) -> list[Fig
     )
     opened = Figure(
         what="modal open",
-        measure="command sent to views.open at Slack",
+        measure="command sent until the full form is in the modal (after any loading view)",
         result=latency_summary(ours.modal_opens),
         baseline=latency_summary(naive.modal_opens),
         ratio=ratio(ours.p99_open, naive.p99_open),
