@@ -16,18 +16,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.sandbox.stage import ADA, JANE, OMAR
+from bot.sandbox.stage import ADA, JANE, OMAR, SIGNING_SECRET
 from bot.sandbox.workspace import Workspace
 from handlers.ids import ActionId, CallbackId
 from salesforce.transfer import BULK_THRESHOLD
 from storage.db import Database
 from storage.models import State
 from storage.transfers import Transfers, TransferState
+from tests.e2e.processes import World, until_state
 from tests.e2e.steps import approval_message, fill_request, open_request_form
-from tests.e2e.test_crash_recovery import SIGNING_SECRET, World, until_state, world
 
 pytestmark = pytest.mark.slow
-__all__ = ["world"]  # the fixture, shared with test_crash_recovery
 
 
 async def test_a_killed_transfer_resumes_its_bulk_job_without_sending_anything_twice(
