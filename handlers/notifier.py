@@ -22,7 +22,7 @@ from handlers.flows.outcomes import (
     RevokedAccess,
     WillRetry,
 )
-from handlers.flows.revoke import revocation_effect
+from handlers.flows.revoke import is_offboarding, revocation_effect
 from handlers.policy import Application, Policy
 from handlers.views.approval import build_approval_outcome, build_approval_request
 from handlers.views.escalation import build_escalation
@@ -39,6 +39,7 @@ from handlers.views.notices import (
     build_approved_setting_up,
     build_denied,
     build_expiring_soon,
+    build_handing_over,
     build_provisioned,
     build_request_expired,
     build_revoked,
@@ -67,6 +68,8 @@ UNDECIDED = "undecided"
 EXPIRY_WARNING = "expiry_warning"
 TRANSFER_REPLY = "transfer_reply"  # a transfer's progress under the offboarding summary
 OFFBOARDING_SUMMARY = "offboarding_summary"  # kept when the policy's transfer shows under it
+HANDING_OVER = "handing_over"  # "frozen until handed over", then the outcome, in one DM
+TRANSFER_SUMMARY = "transfer_summary"  # the policy's transfer on a plain revocation, kept
 
 
 class Notifier:
@@ -307,13 +310,16 @@ class Notifier:
         labels = await self._labels()
         effect = outcome.effect_in(labels.permission_set)
         if tell_subject:
-            await self._post(
+            await self._revoked_dm(
+                revocation.id,
                 grant.subject_id,
                 build_revoked(grant, app, by=by, reason=revocation.reason, effect=effect),
             )
         if by and by != grant.subject_id:
-            await self._post(
-                by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
+            await self._revoked_dm(
+                revocation.id,
+                by,
+                build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect),
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
         transfer = outcome.transfer
@@ -322,11 +328,39 @@ class Notifier:
             # the admins get the transfer's own summary.
             reply = build_transfer_reply(transfer, deactivated=outcome.deactivated)
             if not await self._under_summary(revocation.id, reply):
-                summary = build_transfer_summary(revocation, app.title, transfer)
-                for admin in app.admins:
-                    await self._post(admin, summary)
+                await self._transfer_summary(revocation, transfer)
         for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
         await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
+
+    async def _revoked_dm(self, revocation_id: str, user: str, message: SlackMessage) -> None:
+        """The outcome DM; it replaces the "frozen while handed over" DM when there is one."""
+        waited = [
+            ref
+            for ref in await self._repo.messages(revocation_id, HANDING_OVER)
+            if ref.recipient == user
+        ]
+        for ref in waited:
+            await self._update(ref, message)
+        if not waited:
+            await self._post(user, message)
+
+    async def handing_over(self, outcome: HandingOver) -> None:
+        """The policy's transfer started on a plain revocation: the people who hear of the
+        revocation learn at once that the user is frozen until its records are handed over."""
+        revocation = outcome.revocation
+        if not outcome.started or is_offboarding(revocation):
+            return  # a leaver's admins see it in the offboarding summary
+        grant = await self._repo.get(revocation.grant_id) if revocation.grant_id else None
+        grant = grant or revocation
+        app = self._app(grant)
+        by = revocation.requester_id if revocation.requester_id != "bot" else None
+        for user in dict.fromkeys(u for u in (grant.subject_id, by) if u):
+            shown = grant if user == grant.subject_id else revocation
+            await self._post(
+                user,
+                build_handing_over(shown, app, by=by, reason=revocation.reason),
+                keep=Keep(revocation.id, HANDING_OVER, user),
+            )
 
     async def offboarded(self, report: Offboarding, *, subject_name: str = "") -> None:
         """One summary DM to each admin concerned when a member left Slack."""
@@ -404,9 +438,10 @@ class Notifier:
             return
         if transfer.decided_by == POLICY and not transfer.channel:
             done = revocation.state is State.DONE
-            await self._under_summary(
-                revocation.id, build_transfer_reply(transfer, deactivated=done)
-            )
+            reply = build_transfer_reply(transfer, deactivated=done)
+            if not await self._under_summary(revocation.id, reply) and done:
+                # A plain revocation's: its own summary, updated (a retry of failed rows).
+                await self._transfer_summary(revocation, transfer, post=False)
             return
         if not transfer.channel or not transfer.thread_ts:
             return
@@ -421,6 +456,20 @@ class Notifier:
                 thread_ts=transfer.thread_ts,
                 keep=Keep(revocation.id, TRANSFER_REPLY, transfer.decided_by),
             )
+
+    async def _transfer_summary(
+        self, revocation: AccessRequest, transfer: Transfer, *, post: bool = True
+    ) -> None:
+        """The admins' summary of the policy's transfer on a plain revocation: posted once
+        (kept, with "Retry failed rows" when rows were refused), then updated in place."""
+        summary = build_transfer_summary(revocation, self._app(revocation).title, transfer)
+        existing = await self._repo.messages(revocation.id, TRANSFER_SUMMARY)
+        for ref in existing:
+            await self._update(ref, summary)
+        if existing or not post:
+            return
+        for admin in self._app(revocation).admins:
+            await self._post(admin, summary, keep=Keep(revocation.id, TRANSFER_SUMMARY, admin))
 
     async def _under_summary(self, revocation_id: str, reply: SlackMessage) -> bool:
         """Show ``reply`` in the thread of each offboarding summary that announced the
