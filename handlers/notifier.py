@@ -13,7 +13,8 @@ from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
 from handlers.flows.hand_over import POLICY
 from handlers.flows.labels import Labels
-from handlers.flows.offboard import Offboarding
+from handlers.flows.offboard import OffboardedGrant, Offboarding
+from handlers.flows.offboard_recall import rebuilt
 from handlers.flows.outcomes import (
     HandingOver,
     NeedsAdmin,
@@ -322,6 +323,8 @@ class Notifier:
                 build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect),
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
+        if is_offboarding(revocation):
+            await self.refresh_summary(outcome)
         transfer = outcome.transfer
         if transfer is not None and transfer.decided_by == POLICY:
             # A leaver's: the outcome goes under the offboarding summary (one DM); otherwise
@@ -363,33 +366,85 @@ class Notifier:
             )
 
     async def offboarded(self, report: Offboarding, *, subject_name: str = "") -> None:
-        """One summary DM to each admin concerned when a member left Slack."""
+        """One summary DM to each admin concerned when a member left Slack: posted once per
+        departure (where it landed is recorded for each of its requests, so a restart does not
+        post it again), then updated in place as later outcomes come."""
         requests = [item.revocation for item in report.revoked] + list(report.cancelled)
         if not requests:
             return
-        summary = build_offboarding_summary(
-            report, title_of=lambda r: self._app(r).title, subject_name=subject_name
-        )
-        # The policy's transfers show their progress in the summary's thread.
-        handing = [i.revocation.id for i in report.revoked if isinstance(i.outcome, HandingOver)]
-        for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
-            keep = Keep(handing[0], OFFBOARDING_SUMMARY, admin) if handing else None
-            posted = await self._post(admin, summary, keep=keep)
-            for revocation_id in handing[1:]:
-                if posted is not None:
-                    ref = MessageRef(
-                        request_id=revocation_id,
-                        purpose=OFFBOARDING_SUMMARY,
-                        channel=posted[0],
-                        ts=posted[1],
-                        recipient=admin,
-                    )
-                    await self._repo.add_message(ref)
+        lock = self._reply_locks.setdefault(f"summary:{report.subject_id}", asyncio.Lock())
+        async with lock:  # a departure's batch and a stray run can finish together
+            posted = await self._summaries(requests)
+            if posted:
+                await self._update_summary(report, posted, subject_name=subject_name)
+            else:
+                await self._post_summary(report, requests, subject_name=subject_name)
         for item in report.revoked:
             if isinstance(item.outcome, HandingOver) and self._transfers is not None:
                 transfer = await self._transfers.get(item.outcome.transfer.id)
                 if transfer is not None:
                     await self.transfer_progress(transfer)
+
+    async def _summaries(self, requests: list[AccessRequest]) -> list[MessageRef]:
+        """The offboarding summary these requests were listed in, one ref per admin."""
+        for request in requests:
+            found = await self._repo.messages(request.id, OFFBOARDING_SUMMARY)
+            if found:
+                return found
+        return []
+
+    def _summary(self, report: Offboarding, subject_name: str) -> SlackMessage:
+        return build_offboarding_summary(
+            report, title_of=lambda r: self._app(r).title, subject_name=subject_name
+        )
+
+    async def _post_summary(
+        self, report: Offboarding, requests: list[AccessRequest], *, subject_name: str
+    ) -> None:
+        summary = self._summary(report, subject_name)
+        for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
+            keep = Keep(requests[0].id, OFFBOARDING_SUMMARY, admin)
+            posted = await self._post(admin, summary, keep=keep)
+            if posted is not None:
+                await self._list_in(posted, admin, [r.id for r in requests[1:]])
+
+    async def _list_in(self, posted: tuple[str, str], admin: str, request_ids: list[str]) -> None:
+        for request_id in request_ids:
+            ref = MessageRef(
+                request_id=request_id,
+                purpose=OFFBOARDING_SUMMARY,
+                channel=posted[0],
+                ts=posted[1],
+                recipient=admin,
+            )
+            await self._repo.add_message(ref)
+
+    async def _update_summary(
+        self, report: Offboarding, posted: list[MessageRef], *, subject_name: str
+    ) -> None:
+        """The departure's summary again, every line as it stands now, in the same DMs."""
+        listed = await self._repo.messages_at(posted[0].channel, posted[0].ts, OFFBOARDING_SUMMARY)
+        whole = await rebuilt(self._repo, self._transfers, report, [r.request_id for r in listed])
+        requests = [i.revocation for i in whole.revoked] + list(whole.cancelled)
+        name = subject_name or next((r.subject_name for r in requests if r.subject_name), "")
+        summary = self._summary(whole, name)
+        known = {x.request_id for x in listed}
+        new = [r.id for r in requests if r.id not in known]
+        for ref in posted:
+            await self._update(ref, summary)
+            await self._list_in((ref.channel, ref.ts), ref.recipient or "", new)
+
+    async def refresh_summary(self, outcome: RevokedAccess) -> None:
+        """A leaver's revocation finished after its summary went (the policy's transfer was
+        done): that summary shows it."""
+        revocation = outcome.revocation
+        item = OffboardedGrant(revocation=revocation, outcome=outcome)
+        report = Offboarding(subject_id=revocation.subject_id, revoked=(item,))
+        lock = self._reply_locks.setdefault(f"summary:{revocation.subject_id}", asyncio.Lock())
+        async with lock:
+            posted = await self._summaries([revocation])
+            if posted:
+                await self._update_summary(report, posted, subject_name="")
 
     async def _escalate(self, request: AccessRequest, issue: Escalation) -> bool:
         """Post or update the admins' DM; True when it was posted for the first time."""

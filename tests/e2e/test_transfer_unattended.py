@@ -11,6 +11,7 @@ from functools import partial
 import pytest
 from pydantic import ValidationError
 
+from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import ADA, BOB, JANE, MALLORY, OLIVIA, OMAR, Stage, demo_policy
 from handlers.ids import ActionId, CallbackId
 from handlers.policy import Offboarding
@@ -179,7 +180,9 @@ async def test_a_leavers_admins_get_one_dm_with_the_transfer_in_its_thread(stage
     dms = [m for m in stage.slack.dms(ADA.id) if not m.is_reply]
     assert len(dms) == 1 and "left Slack" in dms[0].text  # the summary, and nothing else
     summary = json.dumps(dms[0].blocks)
-    assert "goes to their Manager" in summary and "Progress in the thread" in summary
+    # announced as "frozen while their work goes to their Manager", then updated in place
+    assert "deactivated once their work went to their Manager" in summary
+    assert "goes to their Manager" not in summary
     replies = [m for m in stage.slack.dms(ADA.id) if m.is_reply]
     assert len(replies) == 1 and replies[0].thread_ts == dms[0].ts
     shown = json.dumps(replies[0].blocks)
@@ -276,3 +279,55 @@ async def test_whoever_asked_hears_at_once_that_the_user_is_frozen_until_handed_
         assert len(told) == 1 and not dms_saying(stage, person, "frozen")  # the same DM
         assert "The Salesforce user is deactivated." in json.dumps(told[0].blocks)
     assert org.owned_by("Account", maria) == many
+
+
+async def test_a_restart_mid_transfer_updates_the_leavers_one_summary_in_place(
+    stage: Stage,
+) -> None:
+    """Jane leaves; her work moves in a Bulk API job when the bot restarts. The restarted bot
+    resumes the transfer and the revocation: Ada still has one summary (no stray one), now
+    saying the user was deactivated, with one reply in its thread; a later restart and tick
+    post nothing more."""
+    stage.set_policy(demo_policy(offboarding={"transfer_to": "manager"}))
+    grant = await active_grant(stage, JANE.id)
+    uid = grant.sf_user_id or ""
+    org = stage.org
+    maria = org.id_of("User", "maria.garcia@acme.com")
+    org.admin_update("User", uid, ManagerId=maria)
+    many = BULK_THRESHOLD + 50
+    org.add_records("Account", uid, many)
+    org.hold_bulk_jobs()
+
+    event = {"type": "user_change", "user": stage.slack.set_deleted(JANE.id), "cache_ts": 1}
+    await stage.workspace.event(event, event_id="EvLEFTRESTART1")
+    revocation = await revocation_of(stage, grant)
+    summary = (await stage.slack.wait_for(lambda: dms_saying(stage, ADA.id, "left Slack")))[0]
+    assert "goes to their Manager" in json.dumps(summary.blocks)
+    async with asyncio.timeout(10):
+        while not any(j["state"] == "InProgress" for j in org.bulk_jobs()):
+            await asyncio.sleep(0.05)
+
+    await stage.restart_bot()
+    org.release_bulk_jobs()
+    await stage.runtime.deps.worker.run_due()  # the scheduler's tick
+    await until_state(stage, revocation.id, State.DONE)
+
+    def deactivated_shown() -> PostedMessage | None:
+        now = current(stage, summary)
+        return now if ":lock:" in json.dumps(now.blocks) else None
+
+    shown = json.dumps((await stage.slack.wait_for(deactivated_shown)).blocks)
+    assert "deactivated once their work went to their Manager" in shown
+    assert "goes to their Manager" not in shown
+    assert [m.ts for m in dms_saying(stage, ADA.id, "left Slack")] == [summary.ts]
+    replies = [m for m in stage.slack.dms(ADA.id) if m.is_reply]
+    assert len(replies) == 1 and replies[0].thread_ts == summary.ts
+    assert "Then the Salesforce user was deactivated." in json.dumps(replies[0].blocks)
+    assert org.owned_by("Account", maria) == many and len(org.bulk_jobs()) == 1
+    gone = org.user(uid)
+    assert gone is not None and not gone.is_active
+
+    await stage.restart_bot()
+    await stage.runtime.deps.worker.run_due()
+    await stage.settle()
+    assert [m.ts for m in stage.slack.dms(ADA.id) if not m.is_reply] == [summary.ts]
