@@ -9,17 +9,11 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
-from handlers.break_glass_notices import OFFER as BREAK_GLASS_OFFER
+from handlers.approval_asks import ApprovalAsks
+from handlers.break_glass_notices import closed_offer
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
-from handlers.flows.approvals import (
-    Voted,
-    needs_several,
-    progress_of,
-    request_tier,
-    stage_approvers,
-)
-from handlers.flows.auto_approve import RULE as AUTO_RULE
+from handlers.flows.approvals import Voted
 from handlers.flows.eligibility import GroupMembers
 from handlers.flows.hand_over import POLICY
 from handlers.flows.labels import Labels
@@ -35,13 +29,7 @@ from handlers.flows.outcomes import (
 )
 from handlers.flows.revoke import is_offboarding, revocation_effect
 from handlers.policy import Application, Policy
-from handlers.views.approval import (
-    build_approval_outcome,
-    build_approval_request,
-    build_auto_approved_fyi,
-)
-from handlers.views.approval_progress import progress_text
-from handlers.views.break_glass import build_break_glass_offer_closed
+from handlers.views.approval import build_approval_outcome
 from handlers.views.escalation import build_escalation
 from handlers.views.help import COMMAND
 from handlers.views.lifecycle import (
@@ -106,8 +94,7 @@ class Notifier:
         transfers: Transfers | None = None,
     ) -> None:
         self._delivery = delivery
-        # Approvers named by user group are read from Slack when their stage is asked.
-        self._groups = groups
+        self._asks = ApprovalAsks(repo, labels=labels, groups=groups)
         self._repo = repo
         self._policy = policy
         # Requests store API names; messages show the catalog's labels (admins see both).
@@ -195,8 +182,8 @@ class Notifier:
     async def _ask_owners(
         self, request: AccessRequest, app: Application, *, changed: Block | None = None
     ) -> None:
-        ask = await self._approval_ask(request, app, changed=changed)
-        targets = await self._approvers_to_ask(request, app)
+        ask = await self._asks.message(request, app, changed=changed)
+        targets = await self._asks.targets(request, app)
         for target in targets:
             await self._post(
                 target,
@@ -209,54 +196,10 @@ class Notifier:
             # the asks stored by then, so the later ones lose their buttons here.
             await self._close_asks(now)
 
-    async def _approval_ask(
-        self, request: AccessRequest, app: Application, *, changed: Block | None = None
-    ) -> SlackMessage:
-        shown = (await self._labels()).shown(request)
-        progress = None
-        if needs_several(app, request_tier(request)):
-            votes = await self._repo.votes.of(request.id)
-            progress = progress_text(progress_of(app, request, votes))
-        return build_approval_request(
-            request,
-            app,
-            subject_name=request.subject_name,
-            shown=shown,
-            changed=changed,
-            progress=progress,
-        )
-
-    async def _stage_people(self, request: AccessRequest, app: Application) -> frozenset[str]:
-        """Who approves at the stage the request waits at (owners when it has no list)."""
-        stages = app.stages_for(request_tier(request))
-        stage = stages[min(request.approval_stage, len(stages) - 1)]
-        if stage.approvers is None or self._groups is None:
-            return frozenset(stage.approvers or app.owners)
-        return await stage_approvers(stage, app, self._groups)
-
-    async def _approvers_to_ask(self, request: AccessRequest, app: Application) -> list[str]:
-        """The approval channel, or each approver of the current stage by DM."""
-        stages = app.stages_for(request_tier(request))
-        stage = stages[min(request.approval_stage, len(stages) - 1)]
-        if app.approval_channel and stage.approvers is None:
-            return [app.approval_channel]
-        people = sorted(await self._stage_people(request, app))
-        if stage.approvers is None:
-            people = list(app.owners)  # in the policy's order, as before
-        own = (request.requester_id, request.subject_id)
-        return [p for p in people if p not in own] or people
-
     async def auto_approved(self, request: AccessRequest) -> None:
         """Approved by the policy: the owners get an FYI (no buttons), the requester the news."""
         app = self._app(request)
-        shown = (await self._labels()).shown(request)
-        fyi = build_auto_approved_fyi(request, app, shown=shown, rule=AUTO_RULE)
-        own = (request.requester_id, request.subject_id)
-        targets = (
-            [app.approval_channel]
-            if app.approval_channel
-            else [o for o in app.owners if o not in own] or list(app.owners)
-        )
+        fyi, targets = await self._asks.auto_approved(request, app)
         for target in targets:
             recipient = None if target == app.approval_channel else target
             await self._post(target, fyi, keep=Keep(request.id, APPROVAL, recipient))
@@ -266,7 +209,7 @@ class Notifier:
         """An approval counted: every ask shows the progress; a finished stage asks the next."""
         request = outcome.request
         app = self._app(request)
-        ask = await self._approval_ask(request, app)
+        ask = await self._asks.message(request, app)
         for ref in await self._repo.messages(request.id, APPROVAL):
             await self._update(ref, ask)
         if outcome.advanced:
@@ -282,10 +225,8 @@ class Notifier:
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
-            elif ref.purpose == BREAK_GLASS_OFFER and request.decided_by != request.requester_id:
-                # Decided by someone else (or expired): the offer's button goes. A break-glass
-                # approval rewrote the offer itself.
-                await self._update(ref, build_break_glass_offer_closed(request, app))
+            elif closed := closed_offer(ref.purpose, request, app):
+                await self._update(ref, closed)
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
@@ -647,11 +588,9 @@ class Notifier:
         """Remind the owners in the thread of each approval message."""
         app = self._app(request)
         reminder = build_reminder(request, app, number=number)
-        refs = await self._repo.messages(request.id, APPROVAL)
-        if needs_several(app, request_tier(request)):
-            # Only the stage the request waits at is reminded; earlier ones have done their part.
-            people = await self._stage_people(request, app)
-            refs = [r for r in refs if r.recipient is None or r.recipient in people]
+        refs = await self._asks.to_remind(
+            request, app, await self._repo.messages(request.id, APPROVAL)
+        )
         for ref in refs:
             await self._post(ref.channel, reminder, thread_ts=ref.ts)
 
