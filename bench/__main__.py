@@ -22,6 +22,7 @@ from bench.figures import (
     memory_figure,
     offboarding_figure,
     offboarding_notes,
+    review_figure,
     scheduler_figure,
     slack_offboarding_figure,
 )
@@ -29,7 +30,9 @@ from bench.grants import GrantRun, run_grants
 from bench.machine import load_average, this_machine
 from bench.offboarding import SlackOffboarding, run_offboarding
 from bench.org_process import remote_org, start_org_process
+from bench.replicas import replica_grants, replicas_figure, run_replicas
 from bench.report import Report, now_utc, text_table, write_report
+from bench.reviews import run_review
 from bench.rig import REPO_ROOT
 from bench.scheduler import run_scheduler
 from bench.sf_calls import grant_calls, offboard_calls
@@ -181,17 +184,45 @@ class Run:
         folder.mkdir()
         self.figures.append(scheduler_figure(await run_scheduler(folder, self.size.stored)))
 
+    async def replicas(self) -> None:
+        """Grants with two replicas on PostgreSQL, beside one bot on SQLite."""
+        self.say(
+            "grants on two replicas (PostgreSQL) and on one bot (SQLite): "
+            f"{replica_grants(self.size)} each"
+        )
+        one, two = await run_replicas(self.directory / "replicas", self.size)
+        self.figures.append(replicas_figure(one, two))
 
-async def measure(size: Size) -> Report:
-    """Run every benchmark at ``size``."""
+    async def reviews(self) -> None:
+        """An access review campaign over many grants, opened under Slack's limits."""
+        self.say(f"access review over {self.size.reviews:,} grants")
+        folder = self.directory / "reviews"
+        folder.mkdir()
+        sample = min(30, self.size.reviews)
+        self.figures.append(
+            review_figure(await run_review(folder, self.size.reviews, sample=sample))
+        )
+
+
+STEPS = (
+    "commands",
+    "grants",
+    "cohort",
+    "replicas",
+    "salesforce_calls",
+    "scheduler",
+    "reviews",
+)
+
+
+async def measure(size: Size, only: Sequence[str] = STEPS) -> Report:
+    """Run every benchmark (or those named in ``only``) at ``size``."""
     started, load_before, clock = now_utc(), load_average(), time.monotonic()
     with tempfile.TemporaryDirectory(prefix="accessbot-bench-") as tmp:
         run = Run(size, Path(tmp))
-        await run.commands()
-        await run.grants()
-        await run.cohort()
-        await run.salesforce_calls()
-        await run.scheduler()
+        for step in STEPS:
+            if step in only:
+                await getattr(run, step)()
     order = [
         "slash command ack",
         "modal open",
@@ -202,6 +233,7 @@ async def measure(size: Size) -> Report:
         "Salesforce calls per grant",
         "offboarding",
         "scheduler tick",
+        "access review",
         "memory",
         "command capacity",
     ]
@@ -242,16 +274,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write docs/performance.md even from a tree with uncommitted changes",
     )
+    parser.add_argument(
+        "--only",
+        choices=STEPS,
+        action="append",
+        help="run only this step (repeatable), e.g. --only reviews; needs --output",
+    )
     return parser
 
 
-def refusal(output: Path, allow_dirty: bool) -> str | None:
+def refusal(output: Path, allow_dirty: bool, *, partial: bool = False) -> str | None:
     """Why the report may not be written to ``output`` now, or None.
 
     docs/performance.md names the commit it measured: from a tree with uncommitted changes
-    that name would be wrong, so it is refused unless asked for.
+    that name would be wrong, so it is refused unless asked for. A run of some steps only
+    would replace the whole report with part of it, so it must be written elsewhere.
     """
-    if allow_dirty or output.resolve() != DEFAULT_OUTPUT.resolve():
+    if output.resolve() != DEFAULT_OUTPUT.resolve():
+        return None
+    if partial:
+        return f"a run of some steps only would replace all of {output}: write it with --output"
+    if allow_dirty:
         return None
     if "uncommitted" in this_machine().revision:
         return (
@@ -266,11 +309,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     the report may not be written)."""
     args = build_parser().parse_args(argv)
     size = SIZES[args.size] if args.size else QUICK if args.quick else SIZES["full"]
-    refused = refusal(args.output, args.allow_dirty)
+    only = args.only or STEPS
+    refused = refusal(args.output, args.allow_dirty, partial=set(only) != set(STEPS))
     if refused:
         print(f"bench: {refused}", file=sys.stderr)
         return 2
-    report = asyncio.run(measure(size))
+    report = asyncio.run(measure(size, only))
     print(text_table(report.rows()))
     for note in report.notes:
         print(f"- {note}")

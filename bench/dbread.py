@@ -1,4 +1,5 @@
-"""Reading the bot's SQLite file from outside, as an operator would (read-only, WAL-safe)."""
+"""Reading the bot's database from outside, as an operator would (read-only, WAL-safe on
+SQLite; on PostgreSQL, autocommit reads of what is committed)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,32 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from storage.backend import pg_sql
+from storage.db import is_postgres
 
 
 class ReadOnlyDb:
     """A read-only connection to a running bot's database."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    def __init__(self, path: Path | str) -> None:
+        self._postgres = is_postgres(path)
+        self._conn: Any = (
+            psycopg.connect(str(path), autocommit=True)
+            if self._postgres
+            else sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        )
 
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
 
     def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        if self._postgres:
+            return list(self._conn.execute(pg_sql.statement(sql), args).fetchall())
         return list(self._conn.execute(sql, args).fetchall())
 
     def count(self, *, state: str) -> int:

@@ -8,6 +8,7 @@ from bench.cohort import BurstRun
 from bench.commands import CommandRun
 from bench.grants import GrantRun, RateStep
 from bench.offboarding import SlackOffboarding
+from bench.reviews import ReviewRun
 from bench.scheduler import TickRun
 from bench.sf_calls import CallCounts, Offboarded
 from bench.sizes import Size
@@ -279,5 +280,30 @@ def cohort_figure(lists: BurstRun, singles: BurstRun) -> Figure:
             "single_calls": singles.calls,
             "single_seconds": singles.seconds,
             "problems": int(not (lists.reachable and lists.told)),
+        },
+    )
+
+
+def review_figure(run: ReviewRun) -> Figure:
+    """An access review over many grants, opened under Slack's rate limits."""
+    posts = run.slack_calls.get("chat.postMessage", 0)
+    return Figure(
+        what="access review opens",
+        measure=f"campaign over {run.grants:,} grants, 3 reviewers, Slack limits on",
+        result=f"{run.seconds:.1f} s, {posts} messages, {run.rate_limited} x 429, "
+        f"{run.salesforce_calls} Salesforce calls",
+        baseline=f"{run.naive_projected:.0f} s projected, one message a line "
+        f"({run.naive_sample} sent in {run.naive_seconds:.1f} s, {run.naive_rate_limited} x 429)",
+        ratio=ratio(run.seconds, run.naive_projected),
+        target="< 60 s, no 429",
+        met=run.seconds < 60 and run.rate_limited == 0 and run.lines == run.grants,
+        facts={
+            "seconds": run.seconds,
+            "lines": run.lines,
+            "messages": posts,
+            "rate_limited": run.rate_limited,
+            "salesforce_calls": run.salesforce_calls,
+            "naive_projected_seconds": run.naive_projected,
+            "problems": 0 if run.lines == run.grants else run.grants - run.lines,
         },
     )

@@ -25,6 +25,7 @@ from bench.org_process import Endpoint, OrgHost, OrgManager, remote_org, start_o
 from bot.sandbox.slack_api import SimulatedSlack
 from bot.sandbox.stage import PEOPLE, demo_policy
 from bot.sandbox.workspace import Workspace
+from storage.db import is_postgres
 
 SIGNING_SECRET = "bench-signing-secret"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +122,7 @@ class BotProcess:
     process: subprocess.Popen[bytes]
     port: int
     directory: Path
-    database: Path
+    database: Path | str  # a SQLite file, or the PostgreSQL URL it was given
     _log: Path = field(repr=False)
 
     @property
@@ -169,10 +170,10 @@ def launch_bot(
     naive: bool,
     settings: Mapping[str, str] | None = None,
     policy: Mapping[str, Any] | None = None,
-) -> tuple[subprocess.Popen[bytes], Path, Path]:
+) -> tuple[subprocess.Popen[bytes], Path | str, Path]:
     """Start a bot wired to the simulators; returns the process, its database and its log."""
     directory.mkdir(parents=True, exist_ok=True)
-    database = directory / "accessbot.sqlite3"
+    database: Path | str = directory / "accessbot.sqlite3"
     env = {
         key: value
         for key, value in os.environ.items()
@@ -192,6 +193,7 @@ def launch_bot(
         ACCESSBOT_LOG_LEVEL="WARNING",
     )
     env.update(settings or {})
+    database = env["ACCESSBOT_DATABASE"] if is_postgres(env["ACCESSBOT_DATABASE"]) else database
     log = directory / "bot.log"
     with log.open("wb") as sink:
         # The working directory is the run's own, so no stray .env file is read.

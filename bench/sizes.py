@@ -15,6 +15,7 @@ class Size:
     offboard: int
     stored: int
     specs: int
+    reviews: int = 5000  # grants in the access review campaign
     delay: float = 0.05
     think: float = 0.5
     rounds: int = 2
@@ -49,6 +50,7 @@ QUICK = Size(
     specs=5,
     seconds_per_rate=1.0,
     burst=100,
+    reviews=1000,
 )
 # Small enough for the test suite: every code path runs, no figure means anything.
 TINY = Size(
@@ -58,6 +60,7 @@ TINY = Size(
     offboard=12,
     stored=500,
     specs=2,
+    reviews=30,
     delay=0.0,
     think=0.0,
     rounds=1,

@@ -12,7 +12,7 @@ from typing import TextIO
 from bot.csv_export import SafeCsvWriter
 from storage.audit import AuditLog, ChainCheck, ChainHead
 from storage.audit_key import MAC_ALGORITHM
-from storage.db import Database
+from storage.db import Database, is_postgres
 from storage.models import AuditEntry
 from storage.requests import RequestRepository
 
@@ -39,13 +39,15 @@ class MissingDatabase(Exception):
     """The database file does not exist (a typo in ACCESSBOT_DATABASE, say)."""
 
 
-def _existing(path: Path) -> Path:
-    if not path.is_file():
+def _existing(path: Path | str) -> Path | str:
+    if is_postgres(path):
+        return path  # a server: opening it says whether it answers
+    if not Path(path).is_file():
         raise MissingDatabase(f"no database at {path} (set ACCESSBOT_DATABASE)")
     return path
 
 
-async def verify_audit(path: Path, key: bytes | None, head: ChainHead | None = None) -> bool:
+async def verify_audit(path: Path | str, key: bytes | None, head: ChainHead | None = None) -> bool:
     """Print whether the chain holds; False when a row was altered or removed.
 
     Given a published ``head``, also False when the rows up to it no longer hash to it.
@@ -118,7 +120,9 @@ class _Subjects:
         return self._known[request_id]
 
 
-async def export_audit(path: Path, fmt: str, since: datetime | None, output: str | None) -> int:
+async def export_audit(
+    path: Path | str, fmt: str, since: datetime | None, output: str | None
+) -> int:
     """Write every row (since ``since``) as CSV or JSON lines; returns how many.
 
     Each row carries ``chain_rows``, its position in the whole log: ``chain_rows:hash`` of any

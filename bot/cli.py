@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -100,7 +101,11 @@ def _announce(message: str) -> None:
 
 def _secrets(settings: Settings) -> list[str]:
     """Every SecretStr value in the settings, for the log filter to mask."""
-    return [value.get_secret_value() for _, value in settings if isinstance(value, SecretStr)]
+    found = [value.get_secret_value() for _, value in settings if isinstance(value, SecretStr)]
+    if settings.database_is_postgres:  # a password in the URL is a secret too
+        password = urlsplit(settings.database).password
+        found += [password] if password else []
+    return found
 
 
 async def _demo(args: argparse.Namespace) -> None:
@@ -130,7 +135,7 @@ async def _policy(args: argparse.Namespace) -> int:
         raise StartupError(str(error)) from None
     text = await export_policy(
         policy,
-        settings.database_path,
+        settings.database,
         source=str(settings.policy_file),
         at=datetime.now(UTC),
     )
@@ -152,7 +157,7 @@ async def _audit(args: argparse.Namespace) -> int:
     from storage.audit import ChainHead
 
     settings = load_settings()
-    path = settings.database_path
+    path = settings.database
     try:
         if args.audit_command == "verify":
             head = ChainHead.parse(args.head) if args.head else None
@@ -161,6 +166,34 @@ async def _audit(args: argparse.Namespace) -> int:
         since = datetime.fromisoformat(args.since) if args.since else None
         await export_audit(path, args.format, since, args.output)
     except (MissingDatabase, ValueError) as error:
+        raise StartupError(str(error)) from None
+    return 0
+
+
+async def _db(args: argparse.Namespace) -> int:
+    from bot.db_cli import copy_command
+
+    try:
+        return await copy_command(args.source, args.target)
+    except ValueError as error:
+        raise StartupError(str(error)) from None
+
+
+async def _review(args: argparse.Namespace) -> int:
+    from bot.audit_cli import MissingDatabase
+    from bot.review_cli import export_reviews, review_status, start_review
+
+    settings = load_settings()
+    path = settings.database
+    try:
+        if args.review_command == "start":
+            policy = load_policy(settings.policy_file)
+            print(await start_review(path, policy, args.application, actor="cli"))
+        elif args.review_command == "status":
+            print("\n".join(await review_status(path)))
+        else:
+            await export_reviews(path, args.format, args.output, campaign_id=args.campaign)
+    except (MissingDatabase, PolicyError, ValueError) as error:
         raise StartupError(str(error)) from None
     return 0
 
@@ -196,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     audit.set_defaults(run=_audit)
+    review = sub.add_parser("review", help="access review campaigns")
+    review_sub = review.add_subparsers(dest="review_command", required=True)
+    review_start = review_sub.add_parser(
+        "start", help="ask for a campaign now; the running bot opens it at its next tick"
+    )
+    review_start.add_argument("application", help="the application's name in the policy")
+    review_sub.add_parser("status", help="every campaign: state, progress, outcomes")
+    review_export = review_sub.add_parser(
+        "export", help="one row per line: reviewer, decision, when, outcome in Salesforce"
+    )
+    review_export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    review_export.add_argument("--campaign", help="only this campaign (RV-...)")
+    review_export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    review.set_defaults(run=_review)
     policy = sub.add_parser("policy", help="the access policy in force")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     policy_export = policy_sub.add_parser(
@@ -203,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     policy_export.add_argument("--output", "-o", help="file to write (default: standard output)")
     policy.set_defaults(run=_policy)
+    db = sub.add_parser("db", help="database chores")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_copy = db_sub.add_parser(
+        "copy", help="copy a SQLite database into an empty PostgreSQL one (ids and audit kept)"
+    )
+    db_copy.add_argument("--from", dest="source", required=True, metavar="SQLITE_PATH")
+    db_copy.add_argument("--to", dest="target", required=True, metavar="URL")
+    db.set_defaults(run=_db)
     return parser
 
 

@@ -11,8 +11,9 @@ from typing import Any
 from bot.logs import configure_logging
 from bot.sandbox.render import render_blocks, render_view
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage, start_stage
+from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage, demo_policy, start_stage
 from handlers.ids import ActionId, CallbackId
+from handlers.policy import Policy
 from storage.models import AccessRequest
 
 WIDTH = 78
@@ -107,7 +108,7 @@ async def _request(
 
 
 async def play(stage: Stage) -> None:
-    """Request, approve, provision; then a request that is denied."""
+    """Request, approve, provision; a request that is denied; one that two owners approve."""
     out = Transcript(stage)
     ws = stage.workspace
     request = await _request(
@@ -161,9 +162,11 @@ async def play(stage: Stage) -> None:
     )
     out.message(BOB.id, "a DM", await _latest_dm(stage, BOB.id, "denied"))
 
+    two_owners = await _two_approvers(stage, out)
+
     repo = stage.runtime.deps.repo
     check = await repo.audit.verify()
-    for done in (request, denied_request):
+    for done in (request, denied_request, two_owners):
         final = await repo.get(done.id)
         trail = [e.action for e in await repo.audit.for_request(done.id)]
         out.note(f"{done.id}: {final.state.value if final else '?'}; audit: {' -> '.join(trail)}")
@@ -171,11 +174,71 @@ async def play(stage: Stage) -> None:
     print(f"\nDemo finished in {out.seconds:.1f} s.")
 
 
+async def _two_approvers(stage: Stage, out: Transcript) -> AccessRequest:
+    """A high-risk request: two different owners approve it, and the message counts."""
+    ws = stage.workspace
+    request = await _request(
+        stage,
+        out,
+        BOB.id,
+        profile="Standard User",
+        role="SalesRep",
+        sets=["Knowledge_Author"],
+        duration="P7D",
+        reason="I write the release notes for the support articles",
+    )
+    out.note(f"{request.id} is {request.tier} risk: the policy asks two owners")
+    ask = await _ask_about(stage, OMAR.id, request.id)
+    olivia_ask = await _ask_about(stage, OLIVIA.id, request.id)
+    out.step("Omar clicks Approve: one of two")
+    await ws.click(OMAR.id, ask, ActionId.APPROVE)
+
+    def counted_once() -> PostedMessage | None:
+        now = _current(stage, olivia_ask)
+        return now if now is not None and "1 of 2" in now.text else None
+
+    counted = await stage.slack.wait_for(counted_once, timeout=10)
+    out.message(OLIVIA.id, "the approval message, updated in place", counted)
+    out.step("Olivia clicks Approve: two of two, the access is set up")
+    await ws.click(OLIVIA.id, counted, ActionId.APPROVE)
+    out.message(BOB.id, "a DM", await _latest_dm(stage, BOB.id, "is ready"))
+    await stage.settle()
+    return request
+
+
+async def _ask_about(stage: Stage, user_id: str, request_id: str) -> PostedMessage:
+    def find() -> PostedMessage | None:
+        found = [
+            m
+            for m in stage.slack.dms(user_id)
+            if "Approve" in m.text and request_id in str(m.blocks) and not m.is_reply
+        ]
+        return found[-1] if found else None
+
+    return await stage.slack.wait_for(find, timeout=10)
+
+
+def _current(stage: Stage, message: PostedMessage) -> PostedMessage | None:
+    return next((m for m in stage.slack.messages(message.channel) if m.ts == message.ts), None)
+
+
+def demo_policy_with_tiers() -> Policy:
+    """The demo org's policy, where Knowledge_Author is high risk and needs two owners."""
+    return demo_policy(
+        permission_sets=(
+            "Sales_Ops",
+            "Reports_Export",
+            {"name": "Knowledge_Author", "tier": "high"},
+        ),
+        tiers={"high": {"required": 2}},
+    )
+
+
 async def run_demo(*, verbose: bool = False) -> None:
     """Start the simulators and the bot, play the story, and shut everything down."""
     configure_logging("INFO" if verbose else "CRITICAL")
     with tempfile.TemporaryDirectory(prefix="accessbot-demo-") as directory:
-        stage = await start_stage(Path(directory))
+        stage = await start_stage(Path(directory), policy=demo_policy_with_tiers())
         try:
             print("accessbot demo: simulated Slack workspace and Salesforce org (Acme Corp)")
             print("People: Jane and Bob ask; Omar and Olivia own Sales Cloud; Ada administers it.")

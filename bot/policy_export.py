@@ -9,16 +9,16 @@ import yaml
 
 from handlers.flows.requestable import apply_overrides
 from handlers.policy import Policy
-from storage.db import Database
+from storage.db import Database, is_postgres
 from storage.policy_overrides import PolicyOverrides
 
 
-def _has_database(path: Path) -> bool:
+def _has_database(database: Path | str) -> bool:
     # Exporting must not create a database where there is none (a typo in the path, say).
-    return path.is_file()
+    return is_postgres(database) or Path(database).is_file()
 
 
-async def effective_policy(policy: Policy, database: Path) -> Policy:
+async def effective_policy(policy: Policy, database: Path | str) -> Policy:
     """``policy`` with the overrides stored in ``database`` (none when it does not exist yet)."""
     if not _has_database(database):
         return policy
@@ -40,7 +40,7 @@ def policy_yaml(policy: Policy, *, source: str = "", at: datetime | None = None)
 
 
 async def export_policy(
-    policy: Policy, database: Path, *, source: str = "", at: datetime | None = None
+    policy: Policy, database: Path | str, *, source: str = "", at: datetime | None = None
 ) -> str:
     """The effective policy as YAML, ready to commit in place of the policy file."""
     return policy_yaml(await effective_policy(policy, database), source=source, at=at)

@@ -43,10 +43,7 @@ class Ticker:
                 return
             self._running.add(name)
             try:
-                result = await job()
-            except Exception:
-                log.exception("scheduled job %s failed; it runs again on the next tick", name)
-                result = None
+                result = await _isolated(name, job)
             finally:
                 self._running.discard(name)
             self.runs[name] += 1
@@ -77,7 +74,26 @@ class Ticker:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    async def run_all_once(self) -> None:
-        """Run every job now, in order (tests and the demo use this instead of waiting)."""
-        for _name, job in self._jobs:
-            await job()
+    async def run_all_once(self) -> list[str]:
+        """Run every job now, in order (tests and the demo use this instead of waiting).
+
+        Each runs on its own: one that fails is logged with its name and the others still
+        run, as on a scheduled tick. Returns the names of the jobs that failed.
+        """
+        failed = []
+        for name, job in self._jobs:
+            if await _isolated(name, job) is _FAILED:
+                failed.append(name)
+        return failed
+
+
+_FAILED = object()
+
+
+async def _isolated(name: str, job: Job) -> object:
+    """Run ``job``; a failure is logged with its name and returns ``_FAILED``."""
+    try:
+        return await job()
+    except Exception:
+        log.exception("scheduled job %s failed; it runs again on the next tick", name)
+        return _FAILED

@@ -7,21 +7,30 @@ import re
 import socket
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.db import is_postgres
 
-def default_worker_id(database_path: Path) -> str:
+
+def default_worker_id(database: Path | str) -> str:
     """Names this process in leases: the host and which database, the same after a restart,
     so a restarted process takes back its own leases at once instead of waiting them out."""
-    where = hashlib.sha256(str(database_path.resolve()).encode("utf-8")).hexdigest()[:8]
+    text = str(database)
+    if is_postgres(text):
+        parts = urlsplit(text)
+        text = f"{parts.hostname}:{parts.port}{parts.path}"  # the password is no part of it
+    else:
+        text = str(Path(text).resolve())
+    where = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     return f"{socket.gethostname()}:{where}"
 
 
 def _worker_id_of(data: dict[str, Any]) -> str:
-    return default_worker_id(Path(data.get("database_path") or DEFAULT_DATABASE))
+    return default_worker_id(data.get("database") or DEFAULT_DATABASE)
 
 
 DEFAULT_DATABASE = Path("var/accessbot.sqlite3")
@@ -29,12 +38,15 @@ _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _POSTGRES = {"postgres", "postgresql"}
 
 
-def database_file(value: object) -> object:
-    """``ACCESSBOT_DATABASE`` as a SQLite file path: a plain path, or ``sqlite:///path``.
+def database_target(value: object) -> object:
+    """``ACCESSBOT_DATABASE``: a SQLite file (a plain path, or ``sqlite:///path``) or a
+    PostgreSQL URL (``postgresql://user:password@host:5432/name?sslmode=verify-full``).
 
-    Any other URL (``postgresql://...``) is refused: taken for a path, it would make a folder
-    named after its scheme and a database nobody meant.
+    Any other URL is refused: taken for a path, it would make a folder named after its scheme
+    and a database nobody meant.
     """
+    if isinstance(value, Path):
+        return str(value)
     if not isinstance(value, str):
         return value
     found = _URL_SCHEME.match(value)
@@ -48,14 +60,17 @@ def database_file(value: object) -> object:
                 "database_url", "write a SQLite URL as sqlite:///path/to/file.sqlite3"
             )
         return rest[1:]
-    if scheme.split("+", 1)[0] in _POSTGRES:
-        raise PydanticCustomError(
-            "database_url",
-            "PostgreSQL support is not available in this version; use a SQLite file path",
-        )
+    if scheme in _POSTGRES:
+        if not urlsplit(value).path.strip("/"):
+            raise PydanticCustomError(
+                "database_url",
+                "name the database in the URL: postgresql://user@host:5432/accessbot",
+            )
+        return value
     raise PydanticCustomError(
         "database_url",
-        "a {scheme}:// database is not supported; use a SQLite file path (or sqlite:///path)",
+        "a {scheme}:// database is not supported; use a SQLite file path (or sqlite:///path) "
+        "or a postgresql:// URL",
         {"scheme": scheme},
     )
 
@@ -72,7 +87,8 @@ class Settings(BaseSettings):
     slack_command: str = Field(default="/salesforce", alias="ACCESSBOT_COMMAND")
 
     policy_file: Path = Field(default=Path("policy.yml"), alias="ACCESSBOT_POLICY_FILE")
-    database_path: Path = Field(default=DEFAULT_DATABASE, alias="ACCESSBOT_DATABASE")
+    # A SQLite file path, or a postgresql:// URL (see ``database_target``).
+    database: str = Field(default=str(DEFAULT_DATABASE), alias="ACCESSBOT_DATABASE")
     # The secret that signs the audit log; without it, a key file (created on first start).
     audit_key: SecretStr | None = Field(default=None, alias="ACCESSBOT_AUDIT_KEY")
     audit_key_file: Path | None = Field(default=None, alias="ACCESSBOT_AUDIT_KEY_FILE")
@@ -124,7 +140,7 @@ class Settings(BaseSettings):
     # (provisioning is idempotent, so a call that lands after the timeout is not repeated).
     salesforce_timeout: float = Field(default=30.0, gt=0, le=300, alias="SALESFORCE_TIMEOUT")
 
-    _database = field_validator("database_path", mode="before")(database_file)
+    _database = field_validator("database", mode="before")(database_target)
 
     @field_validator("slack_command")
     @classmethod
@@ -134,9 +150,25 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def database_is_postgres(self) -> bool:
+        """Whether the database is a PostgreSQL server rather than a SQLite file."""
+        return is_postgres(self.database)
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file (a PostgreSQL database has none: ValueError)."""
+        if self.database_is_postgres:
+            raise ValueError("the database is PostgreSQL, not a file")
+        return Path(self.database)
+
+    @property
     def audit_key_path(self) -> Path:
-        """The audit key file: ``ACCESSBOT_AUDIT_KEY_FILE``, or ``audit.key`` by the database."""
-        return self.audit_key_file or self.database_path.parent / "audit.key"
+        """The audit key file: ``ACCESSBOT_AUDIT_KEY_FILE``, or ``audit.key`` by the database
+        (by the default database's folder with PostgreSQL: give replicas ACCESSBOT_AUDIT_KEY)."""
+        if self.audit_key_file:
+            return self.audit_key_file
+        folder = DEFAULT_DATABASE.parent if self.database_is_postgres else self.database_path.parent
+        return folder / "audit.key"
 
     @property
     def socket_mode(self) -> bool:

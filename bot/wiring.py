@@ -16,6 +16,7 @@ from bot.heartbeat import WorkerHeartbeat
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
+from handlers.break_glass_notices import BreakGlassNotices
 from handlers.cohort_messages import CohortMessages
 from handlers.delivery import SlackDelivery
 from handlers.deps import BotConfig, Deps
@@ -36,10 +37,13 @@ from handlers.people import SlackPeople
 from handlers.policy import Policy
 from handlers.rate_limits import RateLimitCounter, retry_handlers
 from handlers.request_log import log_request_change
+from handlers.review_jobs import ReviewJobs
+from handlers.review_messages import ReviewMessenger
 from handlers.user_groups import SlackUserGroups
 from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
+from storage.break_glass import BreakGlassReviews
 from storage.cohorts import Cohorts
 from storage.db import Clock, Database, utc_now
 from storage.due import DueWork
@@ -49,7 +53,9 @@ from storage.kv import CatalogCache, JobLeases
 from storage.outbox import Outbox
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import Reviews
 from storage.stats import RequestStats
+from storage.transfers import Transfers
 from storage.workers import Heartbeats
 
 log = logging.getLogger(__name__)
@@ -167,7 +173,7 @@ async def build_runtime(
     """Open the database, connect Salesforce, and register every listener and job."""
     settings.check_mode()
     audit_key = load_audit_key(settings, create=True)
-    db = await Database(settings.database_path, clock=clock, audit_key=audit_key).open()
+    db = await Database(settings.database, clock=clock, audit_key=audit_key).open()
     heartbeat = WorkerHeartbeat(
         Heartbeats(db), settings.worker_id, timedelta(seconds=settings.tick_seconds)
     )
@@ -223,6 +229,7 @@ async def build_runtime(
         max_age=timedelta(seconds=settings.catalog_max_age_seconds),
     )
     people = SlackPeople(client)
+    transfers = Transfers(db)
     converger = Converger(
         repo,
         repo.managed,
@@ -233,9 +240,14 @@ async def build_runtime(
         worker=settings.worker_id,
         lease=lease,
         cfg=config.provisioning,
+        transfers=transfers,
+        launch=worker.launch_transfer,
     )
+    user_groups = SlackUserGroups(client)
+    reviews = Reviews(db)
     deps = Deps(
         repo=repo,
+        transfers=transfers,
         events=EventLog(db),
         catalog=catalog,
         converger=converger,
@@ -255,12 +267,18 @@ async def build_runtime(
             instance_url=instance_url,
             command=config.command,
             cohorts=CohortMessages(Cohorts(db), delivery, repo, policy),
+            groups=user_groups,
+            transfers=transfers,
         ),
         worker=worker,
         homes=homes,
         overrides=overrides,
-        user_groups=SlackUserGroups(client),
+        user_groups=user_groups,
         rate_limits=rate_limits,
+        break_glass_reviews=BreakGlassReviews(db),
+        break_glass=BreakGlassNotices(delivery, repo, policy, user_groups, labels=catalog.labels),
+        reviews=reviews,
+        review_messenger=ReviewMessenger(delivery, reviews, policy, clock),
     )
     worker.bind(deps)
     homes.bind(deps)
@@ -291,6 +309,7 @@ async def build_runtime(
     await outbox.release_claims_of(settings.worker_id)
     for name, job in jobs.jobs():
         ticker.add(name, job)
+    ticker.add("reviews", ReviewJobs(deps, DueWork(db)).run)
     ticker.add("heartbeat", heartbeat.beat, seconds=heartbeat.every)
     ops = OpsEndpoints(bot_readiness(db, client, gateway), metrics)
     return Runtime(

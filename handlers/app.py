@@ -18,6 +18,7 @@ from handlers.envelope import EnvelopeCheck, answer_for
 from handlers.event_retries import RunEventsOnce
 from handlers.listeners import (
     approvals,
+    break_glass,
     catalog_admin,
     cohorts,
     commands,
@@ -26,7 +27,9 @@ from handlers.listeners import (
     home,
     offboarding,
     request_modal,
+    review,
     revoke,
+    transfer,
 )
 from handlers.worker import Worker
 
@@ -95,6 +98,9 @@ def build_app(deps: Deps, *, signing_secret: str | None, socket_mode: bool = Fal
         home,
         catalog_admin,
         extend,
+        break_glass,
+        transfer,
+        review,
     ):
         module.register(app, deps)
 

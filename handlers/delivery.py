@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +39,10 @@ class Keep:
     request_id: str
     purpose: str
     recipient: str | None = None
+
+
+# Told where a post kept for one purpose landed (its own store, not the requests' messages).
+Landed = Callable[[Keep, str, str], Awaitable[None]]
 
 
 def _transient(error: Exception) -> str | None:
@@ -93,6 +98,23 @@ class SlackDelivery:
         self._worker = worker
         self._lease = lease
         self._turns = ChannelTurns()
+        self._landed: dict[str, Landed] = {}
+
+    def remember_with(self, purpose: str, landed: Landed) -> None:
+        """Where posts kept as ``purpose`` land goes to ``landed`` (when Slack takes them, now
+        or from the outbox after a restart), not to the requests' messages."""
+        self._landed[purpose] = landed
+
+    async def restate_queued(self, keep: Keep, message: SlackMessage) -> bool:
+        """Give a post kept as ``keep`` that still waits in the outbox this content; False
+        when none waits."""
+        return await self._outbox.restate_post(
+            keep.request_id,
+            keep.purpose,
+            keep.recipient or "",
+            text=message.text,
+            blocks=message.blocks,
+        )
 
     async def post(
         self,
@@ -228,6 +250,10 @@ class SlackDelivery:
         return posted_in, str(response["ts"])
 
     async def _remember(self, keep: Keep, channel: str, ts: str) -> None:
+        landed = self._landed.get(keep.purpose)
+        if landed is not None:
+            await landed(keep, channel, ts)
+            return
         await self._repo.add_message(
             MessageRef(
                 request_id=keep.request_id,

@@ -12,18 +12,23 @@ from handlers.flows.converge import Converger
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig
 from handlers.policy import Policy
+from storage.break_glass import BreakGlassReviews
 from storage.db import Clock
 from storage.events import EventLog
 from storage.policy_overrides import PolicyOverrides
 from storage.requests import RequestRepository
+from storage.reviews import Reviews
+from storage.transfers import Transfers
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from handlers.break_glass_notices import BreakGlassNotices
     from handlers.listeners.home import HomePublisher
     from handlers.notifier import Notifier
     from handlers.people import SlackPeople
     from handlers.rate_limits import RateLimitCounter
+    from handlers.review_messages import ReviewMessenger
     from handlers.user_groups import SlackUserGroups
     from handlers.worker import Worker
 
@@ -64,3 +69,10 @@ class Deps:
     user_groups: SlackUserGroups
     # The 429s Slack answered this process (for metrics); the client's retry handler counts.
     rate_limits: RateLimitCounter
+    # Break-glass reviews still due, and the messages about break-glass access.
+    break_glass_reviews: BreakGlassReviews
+    break_glass: BreakGlassNotices
+    transfers: Transfers
+    # Access review campaigns, and each reviewer's message of them.
+    reviews: Reviews
+    review_messenger: ReviewMessenger

@@ -35,6 +35,11 @@ class ActionId(StrEnum):
     OPEN_LOGIN = "open_login"
     EXTEND = "extend"
     REVOKE_NOW = "revoke_now"
+    # break-glass: the requester's own approval, and the owners' review of it
+    BREAK_GLASS = "break_glass"
+    BREAK_GLASS_REASON = "break_glass_reason"
+    BREAK_GLASS_CONFIRM = "break_glass_confirm"
+    BREAK_GLASS_REVOKE = "break_glass_revoke"
     # escalation to admins
     COMPLETE_REQUEST = "complete_request"
     USE_OTHER_USERNAME = "use_other_username"
@@ -42,11 +47,20 @@ class ActionId(StrEnum):
     RETRY_DEACTIVATION = "retry_deactivation"
     RESOLVED_IN_SALESFORCE = "resolved_in_salesforce"
     ADOPT_USER = "adopt_user"
+    TRANSFER_TO = "transfer_to"
+    RETRY_TRANSFER = "retry_transfer"
+    TRANSFER_SUCCESSOR = "transfer_successor"
+    TRANSFER_OBJECTS = "transfer_objects"
     # App Home: what can be requested (the value says which application, kind and page)
     CATALOG_KIND = "catalog_kind"
     CATALOG_PREVIOUS = "catalog_previous"
     CATALOG_NEXT = "catalog_next"
     TOGGLE_REQUESTABLE = "toggle_requestable"
+    # access reviews (the value names the line, or the campaign and page)
+    REVIEW_KEEP = "review_keep"
+    REVIEW_REVOKE = "review_revoke"
+    REVIEW_KEEP_REST = "review_keep_rest"
+    REVIEW_PAGE = "review_page"
 
 
 class CallbackId(StrEnum):
@@ -59,6 +73,8 @@ class CallbackId(StrEnum):
     COMPLETE_REQUEST = "complete_request"
     ALTERNATIVE_USERNAME = "alternative_username"
     REVOKE = "revoke"
+    BREAK_GLASS = "break_glass"
+    TRANSFER = "transfer"
 
 
 class BlockId(StrEnum):
@@ -77,11 +93,18 @@ class BlockId(StrEnum):
     DENY_REASON = "deny_reason"
     REVOKE_REASON = "revoke_reason"
     ALTERNATIVE_USERNAME = "alternative_username"
+    BREAK_GLASS_REASON = "break_glass_reason"
+    TRANSFER_SUCCESSOR = "transfer_successor"
+    TRANSFER_OBJECTS = "transfer_objects"
     # messages
     APPROVAL_ACTIONS = "approval_actions"
+    APPROVAL_PROGRESS = "approval_progress"
     EXPIRY_ACTIONS = "expiry_actions"
     LOGIN_ACTIONS = "login_actions"
     ESCALATION_ACTIONS = "escalation_actions"
+    SUMMARY_ACTIONS = "summary_actions"
     OUTCOME = "outcome"
+    BREAK_GLASS_ACTIONS = "break_glass_actions"
+    BREAK_GLASS_REVIEW_ACTIONS = "break_glass_review_actions"
     # App Home
     CATALOG_NAV = "catalog_nav"

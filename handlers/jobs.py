@@ -65,6 +65,7 @@ class LifecycleJobs:
             ("expiry-warnings", self.warn_expiring),
             ("pending-expiry", self.expire_undecided),
             ("reminders", self.remind_undecided),
+            ("break-glass-reviews", self.escalate_reviews),
             (DEPARTURE_SWEEP, self.sweep_departures),
             (CATALOG_REFRESH, self.refresh_catalog),
             (RECONCILIATION, self.reconcile),
@@ -105,6 +106,13 @@ class LifecycleJobs:
         for request in expired:
             await self._deps.notifier.expired(request)
         return len(expired)
+
+    async def escalate_reviews(self) -> int:
+        """Ask the admins about break-glass access nobody reviewed in time (once each)."""
+        overdue = await self._deps.break_glass_reviews.claim_overdue()
+        for request in overdue:
+            await self._deps.break_glass.overdue(request)
+        return len(overdue)
 
     async def warn_expiring(self) -> int:
         """Tell people their access ends soon (once per grant)."""

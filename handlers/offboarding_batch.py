@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.flows.offboard import Departure, OffboardedGrant, Offboarding
+from handlers.flows.outcomes import HandingOver
 from handlers.flows.revoke import is_offboarding
 from storage.models import AccessRequest
 
@@ -153,8 +154,10 @@ class Departures:
         """Record outcomes; the summaries (with the member's name) now complete.
 
         An offboarding revocation nobody here waits for (its departure was recorded by a
-        process that stopped before the batch) gets a summary of its own on its first run;
-        later runs are retries, already in a summary.
+        process that stopped before the batch, or a restart interrupted its run) is reported
+        on its first run: the notifier posts its departure's summary when none went yet, and
+        otherwise updates that one. Later runs are retries: their outcome updates the summary
+        when the access is removed (``Notifier.revoked``).
         """
         strays: dict[str, _Open] = {}
         for item in results:
@@ -163,6 +166,8 @@ class Departures:
             if entry is None or revocation.id not in entry.waiting:
                 if not is_offboarding(revocation) or revocation.attempts:
                     continue
+                if isinstance(item.outcome, HandingOver) and not item.outcome.started:
+                    continue  # its summary went when the transfer started
                 entry = strays.setdefault(
                     revocation.subject_id,
                     _Open(

@@ -20,7 +20,16 @@ from pydantic import (
     model_validator,
 )
 
+from handlers.approval_rules import (
+    DEFAULT_RULE,
+    BreakGlass,
+    Stage,
+    Tier,
+    TierRule,
+    people_or_groups,
+)
 from handlers.durations import parse_iso_duration
+from handlers.review_policy import Reviews
 from salesforce.holdings import DEFAULT_OBJECTS, MAX_OBJECTS, STANDARD_OBJECTS, held_object
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -30,8 +39,6 @@ SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SHORTEST_DURATION = timedelta(minutes=1)
 
 SLACK_USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-# Who may ask for something: a member (U…/W…) or every member of a user group (S…).
-REQUESTER_ID = re.compile(r"^(?:[UW]|S)[A-Z0-9]{2,}$")
 
 UserId = Annotated[str, Field(pattern=SLACK_USER_ID.pattern)]
 # The policy lists whose items may carry their own ``requesters``, as the YAML names them.
@@ -54,12 +61,29 @@ class Timings(_Strict):
     retry_max_attempts: int = Field(default=5, ge=1)
 
 
+MANAGER = "manager"
+
+
 class Offboarding(_Strict):
     """What the admins are shown that a leaving user holds."""
 
     # Records counted when the user is deactivated or the deactivation is blocked: standard
     # objects (Account, Contact, Opportunity, Lead, Case, Campaign) or custom ones (Name__c).
     objects: tuple[str, ...] = DEFAULT_OBJECTS
+    # Who takes a leaver's work over without asking, before the deactivation: "manager" (the
+    # user's Salesforce Manager) or a Slack member id (who needs an active Salesforce user).
+    # Absent: the admins choose with "Transfer to…" when a deactivation is blocked.
+    transfer_to: str | None = None
+
+    @field_validator("transfer_to")
+    @classmethod
+    def _known_target(cls, value: str | None) -> str | None:
+        if value is None or value == MANAGER or SLACK_USER_ID.fullmatch(value):
+            return value
+        raise ValueError(
+            f"transfer_to is {value!r}: write manager (the leaver's Salesforce Manager), a Slack "
+            "member id such as U012ABCDEF, or leave it out to let the admins choose"
+        )
 
     @field_validator("objects")
     @classmethod
@@ -99,6 +123,8 @@ class Application(_Strict):
     extra_user_fields: dict[str, str | int | bool] = Field(default_factory=dict)
     auto_revoke_drift: bool = False
     offboarding: Offboarding = Offboarding()
+    # Periodic access reviews (None: only started by hand, with the defaults of ``Reviews``).
+    reviews: Reviews | None = None
     # None: everyone may ask. Otherwise only these members and user groups may.
     requesters: tuple[str, ...] | None = None
     # Items restricted further: list name -> item name -> requesters (from ``{name, requesters}``
@@ -106,6 +132,13 @@ class Application(_Strict):
     item_requesters: dict[str, dict[str, tuple[str, ...]]] = Field(
         default_factory=dict, exclude=True
     )
+    # Items of another tier than standard: list name -> item name -> tier (``{name, tier}``).
+    item_tiers: dict[str, dict[str, Tier]] = Field(default_factory=dict, exclude=True)
+    # Any permission set (or group) granting org-wide powers is high, whatever it says.
+    high_if_powerful: bool = False
+    # How each tier is approved; a tier not listed: one owner, as without tiers.
+    tiers: dict[Tier, TierRule] = Field(default_factory=dict)
+    break_glass: BreakGlass | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -115,6 +148,8 @@ class Application(_Strict):
             return data
         data = dict(data)
         restricted: dict[str, dict[str, tuple[str, ...]]] = {}
+        tiers: dict[str, dict[str, object]] = {}
+        problems: list[str] = []  # every wrong entry, named at once
         for field in ITEM_LISTS:
             entries = data.get(field)
             if not isinstance(entries, list | tuple):
@@ -125,19 +160,36 @@ class Application(_Strict):
                     names.append(entry)
                     continue
                 where = f"{field}[{i}]"
-                unknown = sorted(set(entry) - {"name", "requesters"})
+                unknown = sorted(set(entry) - {"name", "requesters", "tier"})
                 if unknown or not isinstance(entry.get("name"), str):
-                    raise ValueError(
+                    problems.append(
                         f"{where}: write a name, or {{name: …, requesters: […]}}"
                         + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
+                        + "; an entry may also give its tier: low, standard or high"
                     )
+                    continue
                 names.append(entry["name"])
-                restricted.setdefault(field, {})[entry["name"]] = _requesters(
-                    entry.get("requesters"), f"{where}.requesters"
-                )
+                if "requesters" in entry:
+                    try:
+                        restricted.setdefault(field, {})[entry["name"]] = _requesters(
+                            entry.get("requesters"), f"{where}.requesters"
+                        )
+                    except ValueError as error:
+                        problems.append(str(error))
+                if "tier" in entry:
+                    if entry["tier"] in set(Tier):
+                        tiers.setdefault(field, {})[entry["name"]] = Tier(entry["tier"])
+                    else:
+                        problems.append(
+                            f"{where}.tier: {entry['tier']!r} is not low, standard or high"
+                        )
             data[field] = tuple(names)
+        if problems:
+            raise ValueError("; ".join(problems))
         if restricted:
             data["item_requesters"] = restricted
+        if tiers:
+            data["item_tiers"] = tiers
         return data
 
     @field_validator("requesters", mode="before")
@@ -148,19 +200,52 @@ class Application(_Strict):
     @model_serializer(mode="wrap")
     def _with_restricted_items(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for field, restricted in self.item_requesters.items():
+        for field in ITEM_LISTS:
             if field in data:
-                data[field] = [
-                    {"name": name, "requesters": list(restricted[name])}
-                    if name in restricted
-                    else name
-                    for name in data[field]
-                ]
+                data[field] = [self._item_entry(field, name) for name in data[field]]
         return data
+
+    def _item_entry(self, field: str, name: str) -> str | dict[str, Any]:
+        entry: dict[str, Any] = {"name": name}
+        requesters = self.requesters_of(field, name)
+        if requesters is not None:
+            entry["requesters"] = list(requesters)
+        tier = self.item_tiers.get(field, {}).get(name)
+        if tier is not None:
+            entry["tier"] = tier.value
+        return entry if len(entry) > 1 else name
 
     def requesters_of(self, field: str, name: str) -> tuple[str, ...] | None:
         """Who may ask for item ``name`` of list ``field``; None: whoever may ask for the app."""
         return self.item_requesters.get(field, {}).get(name)
+
+    def tier_of(self, field: str, name: str) -> Tier:
+        """The tier the policy gives item ``name`` of list ``field`` (standard by default)."""
+        return self.item_tiers.get(field, {}).get(name, Tier.STANDARD)
+
+    def rule_for(self, tier: Tier) -> TierRule:
+        """How requests of ``tier`` are approved."""
+        return self.tiers.get(tier, DEFAULT_RULE)
+
+    def stages_for(self, tier: Tier) -> tuple[Stage, ...]:
+        """The approval stages of ``tier``, in order."""
+        return self.rule_for(tier).steps
+
+    @model_validator(mode="after")
+    def _rules_fit(self) -> Application:
+        for tier, rule in self.tiers.items():
+            if rule.auto_approve and tier is not Tier.LOW:
+                raise ValueError(f"tiers.{tier.value}.auto_approve: only low may be auto-approved")
+            for i, stage in enumerate(rule.steps):
+                pool = stage.approvers or self.owners
+                people = [p for p in pool if not p.startswith("S")]
+                if len(people) == len(pool) and len(set(people)) < stage.required:
+                    where = f"tiers.{tier.value}" + (f".stages[{i}]" if rule.stages else "")
+                    raise ValueError(
+                        f"{where}.required: {stage.required} approvers needed but only "
+                        f"{len(set(people))} listed"
+                    )
+        return self
 
     @field_validator("approval_channel")
     @classmethod
@@ -232,14 +317,7 @@ class Application(_Strict):
 
 
 def _requesters(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list | tuple) or not value:
-        raise ValueError(f"{where}: list Slack member ids (U…) or user group ids (S…)")
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not REQUESTER_ID.match(item):
-            raise ValueError(
-                f"{where}[{i}]: {item!r} is not a Slack member id (U…/W…) or user group id (S…)"
-            )
-    return tuple(value)
+    return people_or_groups(value, where)
 
 
 class Policy(_Strict):

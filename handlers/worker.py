@@ -11,6 +11,7 @@ from handlers.flows.batch import revoke_together
 from handlers.flows.converge import Converger, Outcome
 from handlers.flows.offboard import Departure, pair_outcomes
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     Provisioned,
     RevocationBlocked,
@@ -22,7 +23,9 @@ from handlers.flows.provision import start_provisioning
 from handlers.flows.revoke import EXTENSION_CANCELLED, is_offboarding
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from handlers.request_log import fields
+from handlers.transfer_runs import run_claimed, run_transfers_due
 from storage.models import CARRIED_STATES, AccessRequest, Kind, State
+from storage.transfers import Transfer
 
 if TYPE_CHECKING:
     from handlers.deps import Deps
@@ -42,6 +45,8 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self.batcher = RevocationBatcher(self.deprovision_together, self.spawn, window)
         self.departures = Departures()
+        self.transfers_running: set[str] = set()  # transfer ids this process is moving
+        self.stopping = False
 
     def bind(self, deps: Deps) -> None:
         """Attach the collaborators (the worker is itself one of them)."""
@@ -80,6 +85,14 @@ class Worker:
         """Start the next Salesforce step of ``request_id`` now, without waiting for a tick."""
         self.spawn(self.process(request_id))
 
+    def launch_transfer(self, transfer: Transfer) -> None:
+        """Run a leased transfer (the policy's, started by the converger) in the background."""
+        self.spawn(run_claimed(self.deps, transfer))
+
+    def converge_soon(self, username: str) -> None:
+        """Converge ``username`` now (a transfer its deactivation waited for is done)."""
+        self.spawn(self._converge_now(username))
+
     def request_changed(self, request: AccessRequest) -> None:
         """A grant that named a user was cancelled: converge that user now, not at the tick.
 
@@ -104,6 +117,7 @@ class Worker:
 
     def stop(self) -> None:
         """Start no more batches (shutdown); what they held stays leased in the database."""
+        self.stopping = True
         self.batcher.stop()
 
     async def drain(self) -> None:
@@ -189,6 +203,9 @@ class Worker:
             await notifier.revoked(outcome, tell_subject=not is_offboarding(outcome.revocation))
         elif isinstance(outcome, RevocationBlocked):
             await notifier.revocation_blocked(outcome)
+        elif isinstance(outcome, HandingOver):
+            log.info("%s: waiting for transfer %s", outcome.revocation.id, outcome.transfer.id)
+            await notifier.handing_over(outcome)
         elif isinstance(outcome, WillRetry):
             log.info(
                 "%s: attempt %d failed (%s); retrying at %s",
@@ -225,8 +242,10 @@ class Worker:
         revocations = [r for r in claimed if r.kind is not Kind.GRANT]
         if revocations:
             await self.deprovision_together(revocations)
+        # Transfers a stopped process left running pick up from their recorded job.
+        resumed = await run_transfers_due(deps)
         # Users left dirty with no request to carry them (a cancellation, a crash).
-        return len(claimed) + await self.converge_due()
+        return len(claimed) + resumed + await self.converge_due()
 
     async def _resume(self, grant: AccessRequest) -> None:
         if grant.state is State.PROVISIONING:

@@ -6,6 +6,7 @@ import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import TypeVar
 
 import requests
@@ -16,9 +17,11 @@ from salesforce import (
     deprovisioning,
     holdings,
     identity,
+    logins,
     powers,
     provisioning,
     soql,
+    transfer,
 )
 from salesforce.auth import SalesforceAuth
 from salesforce.client import SalesforceClient, TimeoutAdapter
@@ -29,6 +32,7 @@ from salesforce.models import (
     ChangeOutcome,
     DeactivationOutcome,
     GrantKind,
+    GrantPowers,
     OrgIdentity,
     ProvisionResult,
     RecordPowers,
@@ -99,6 +103,12 @@ class SalesforceGateway:
         """What the record could hand over, and whether the bot's own user holds it (1 call)."""
         return await self._run(powers.read_powers, self._client, kind, record_id)
 
+    async def grant_powers(
+        self, records: Sequence[tuple[GrantKind, str]]
+    ) -> dict[str, GrantPowers]:
+        """The org-wide powers of these permission sets and groups, by record Id (1 query)."""
+        return await self._run(powers.read_grant_powers, self._client, records)
+
     async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
         """The user with this Id as it is now, assignments and freeze included (1 call).
 
@@ -125,6 +135,33 @@ class SalesforceGateway:
     ) -> dict[str, holdings.Holdings]:
         """What each user owns and what points at them (2 calls per 200 users by default)."""
         return await self._run(holdings.read_holdings, self._client, user_ids, objects)
+
+    async def held_ids(self, what: str, user_id: str) -> list[str]:
+        """Ids of what still points at the user: owned records, approvals, reports (1 query;
+        a Bulk API 2.0 query job, polled from the event loop, when there are many)."""
+        return await transfer.held_ids(self._run, self._client, what, user_id)
+
+    async def manager_of(self, user_id: str) -> transfer.Manager | None:
+        """The user's Salesforce Manager, if any (1 query)."""
+        return await self._run(transfer.manager_of, self._client, user_id)
+
+    async def move_records(
+        self, what: str, ids: Sequence[str], successor_id: str
+    ) -> transfer.Moved:
+        """Point these at the successor with sObject Collections (200 a call)."""
+        return await self._run(transfer.move_records, self._client, what, ids, successor_id)
+
+    async def start_bulk_move(self, what: str, ids: Sequence[str], successor_id: str) -> str:
+        """Open, fill and close a Bulk API 2.0 update job (3 calls); its Id."""
+        return await self._run(transfer.start_bulk_move, self._client, what, ids, successor_id)
+
+    async def bulk_job(self, what: str, job_id: str) -> transfer.BulkJob:
+        """A Bulk API 2.0 job's state and counts (1 call)."""
+        return await self._run(transfer.bulk_job, self._client, what, job_id)
+
+    async def bulk_failures(self, what: str, job_id: str) -> tuple[transfer.RowFailure, ...]:
+        """The rows a finished job refused (1 call)."""
+        return await self._run(transfer.bulk_failures, self._client, what, job_id)
 
     async def deactivate_many(self, user_ids: Sequence[str]) -> dict[str, DeactivationOutcome]:
         """Deactivate many users with sObject Collections, 200 a call.
@@ -159,6 +196,10 @@ class SalesforceGateway:
             return []
         rows = await self._run(self._client.query, soql.active_users(list(profile_ids)))
         return [UserRow.model_validate(r).to_user() for r in rows]
+
+    async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """When each user last logged in (1,000 users a call); absent: no such user."""
+        return await self._run(logins.read_last_logins, self._client, list(user_ids))
 
     def budget(self) -> ApiBudget | None:
         """The API budget seen on the last response, if any."""

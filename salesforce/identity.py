@@ -7,6 +7,7 @@ from salesforce.client import SalesforceClient
 from salesforce.models import OrgIdentity
 
 # What a person reads -> the permission fields that grant it (any one is enough).
+TRANSFER_RECORD = "Transfer Record"  # to hand a leaver's work over (or Modify All Data)
 REQUIRED_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "API Enabled": ("PermissionsApiEnabled",),
     "View Setup and Configuration": ("PermissionsViewSetup",),
@@ -14,6 +15,7 @@ REQUIRED_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "Assign Permission Sets": ("PermissionsAssignPermissionSets",),
     "Freeze Users": ("PermissionsFreezeUsers", "PermissionsManageUsers"),
     "Manage Roles": ("PermissionsManageRoles",),
+    TRANSFER_RECORD: ("PermissionsTransferAnyEntity", "PermissionsModifyAllData"),
 }
 
 

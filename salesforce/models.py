@@ -289,12 +289,25 @@ _POWER_LABELS = {
 }
 
 
+# Read with the powers: a permission that makes a grant high risk without handing over the org.
+CUSTOMIZE_APPLICATION = "PermissionsCustomizeApplication"
+
+
 class GrantKind(StrEnum):
     """The records that carry permissions a request can hand out."""
 
     PROFILE = "profile"
     PERMISSION_SET = "permission_set"
     GROUP = "group"
+
+
+class GrantPowers(_Frozen):
+    """What one permission set or group grants of the org-wide powers, read just now."""
+
+    kind: GrantKind
+    record_id: str
+    powers: tuple[Power, ...] = ()
+    customizes_application: bool = False
 
 
 class RecordPowers(_Frozen):
@@ -305,3 +318,5 @@ class RecordPowers(_Frozen):
     powers: tuple[Power, ...] = ()
     # The user the bot signs in as holds this record (its profile or one of its assignments).
     integration_user_holds: bool = False
+    # Customize Application: changes the org's setup; not a takeover, but high risk.
+    customizes_application: bool = False

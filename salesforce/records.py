@@ -46,6 +46,13 @@ class UserRow(_Row):
         )
 
 
+class LastLoginRow(_Row):
+    """A User's Id and LastLoginDate (null: never logged in)."""
+
+    id: str = Field(alias="Id")
+    last_login: str | None = Field(None, alias="LastLoginDate")
+
+
 class LoginRow(_Row):
     """A UserLogin record."""
 

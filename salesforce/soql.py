@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from simple_salesforce.format import format_soql
 
-from salesforce.models import GrantKind, Power
+from salesforce.models import CUSTOMIZE_APPLICATION, GrantKind, Power
 
 LICENSES = (
     "SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status, TotalLicenses, UsedLicenses "
@@ -32,6 +32,8 @@ PERMISSIONS = (
     "PermissionsAssignPermissionSets",
     "PermissionsFreezeUsers",
     "PermissionsManageRoles",
+    "PermissionsTransferAnyEntity",
+    "PermissionsModifyAllData",
 )
 
 
@@ -133,6 +135,11 @@ def logins_of(user_ids: Sequence[str]) -> str:
     )
 
 
+def last_logins(user_ids: Sequence[str]) -> str:
+    """When each of these users last logged in (LastLoginDate; null: never)."""
+    return format_soql("SELECT Id, LastLoginDate FROM User WHERE Id IN {ids}", ids=list(user_ids))
+
+
 def removable_assignments(user_ids: Sequence[str]) -> str:
     """Permission set (and group) assignments of these users that no profile owns."""
     return format_soql(
@@ -174,8 +181,23 @@ def powers_of(kind: GrantKind, record_id: str) -> str:
     """The powerful permission flags of a profile (its owning set), a set or a group's aggregate."""
     return format_soql(
         "SELECT Id, {fields:literal} FROM PermissionSet WHERE {where:literal}",
-        fields=", ".join(Power),
+        fields=", ".join((*Power, CUSTOMIZE_APPLICATION)),
         where=format_soql(_POWERS_WHERE[kind], id=record_id),
+    )
+
+
+def powers_of_sets(set_ids: Sequence[str], group_ids: Sequence[str]) -> str:
+    """The powerful permission flags of these permission sets and groups' aggregates, at once."""
+    where = []
+    if set_ids:
+        where.append(format_soql("Id IN {ids}", ids=list(set_ids)))
+    if group_ids:
+        where.append(format_soql("PermissionSetGroupId IN {ids}", ids=list(group_ids)))
+    return format_soql(
+        "SELECT Id, PermissionSetGroupId, {fields:literal} FROM PermissionSet "
+        "WHERE {where:literal}",
+        fields=", ".join((*Power, CUSTOMIZE_APPLICATION)),
+        where=" OR ".join(where),
     )
 
 

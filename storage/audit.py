@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 from pydantic import BaseModel, ConfigDict
 
 from storage.audit_key import fingerprint, row_mac, same_mac
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Connection, Database, Row, from_db_time, to_db_time
 from storage.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -56,7 +54,7 @@ def entry_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def row_hash(prev_hash: str, row: sqlite3.Row) -> str:
+def row_hash(prev_hash: str, row: Row) -> str:
     """``entry_hash`` of a stored audit_log row."""
     return entry_hash(
         prev_hash,
@@ -71,7 +69,7 @@ def row_hash(prev_hash: str, row: sqlite3.Row) -> str:
 
 
 async def append_audit(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     key: bytes | None,
     at: datetime,
@@ -110,7 +108,7 @@ async def append_audit(
     return digest
 
 
-def _entry(row: aiosqlite.Row) -> AuditEntry:
+def _entry(row: Row) -> AuditEntry:
     return AuditEntry(
         seq=row["seq"],
         at=from_db_time(row["at"]),
@@ -225,7 +223,7 @@ class AuditLog:
         """Rows (at or after ``since``) with their position in the whole log, oldest first."""
         query = (
             "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY seq) AS position "
-            "FROM audit_log) WHERE at >= ? ORDER BY seq"
+            "FROM audit_log) AS numbered WHERE at >= ? ORDER BY seq"
         )
         async with self._db.conn.execute(query, (to_db_time(since) or "",)) as cur:
             async for row in cur:

@@ -1,25 +1,39 @@
-"""The SQLite connection: WAL, migrations at start-up, and serialised write transactions."""
+"""The database: SQLite (a file) or PostgreSQL (a URL), migrations at start-up, write transactions.
+
+Which backend runs is known here and in ``storage.backend`` only; repositories write their SQL
+once (SQLite's dialect, ``?`` placeholders) and get rows the same way from both.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-import aiosqlite
-
 from storage.audit_key import AuditKeyMismatch, fingerprint
-from storage.db_files import create_private
+from storage.backend.connection import Connection, IntegrityError, Row
+from storage.backend.postgres import DatabaseUnreachable, PostgresBackend
+from storage.backend.sqlite import SqliteBackend
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-_BEGIN_ATTEMPTS = 40
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+__all__ = [
+    "Clock",
+    "Connection",
+    "Database",
+    "DatabaseUnreachable",
+    "IntegrityError",
+    "Row",
+    "from_db_time",
+    "to_db_time",
+    "utc_now",
+]
 
 
 def utc_now() -> datetime:
@@ -28,7 +42,7 @@ def utc_now() -> datetime:
 
 
 def to_db_time(value: datetime | None) -> str | None:
-    """Store times as sortable ISO 8601 UTC text."""
+    """Store times as sortable ISO 8601 UTC text (on both backends)."""
     if value is None:
         return None
     if value.tzinfo is None:
@@ -39,6 +53,11 @@ def to_db_time(value: datetime | None) -> str | None:
 def from_db_time(value: str | None) -> datetime | None:
     """Read a time stored by ``to_db_time``."""
     return None if value is None else datetime.fromisoformat(value)
+
+
+def is_postgres(target: str | Path) -> bool:
+    """Whether ``target`` names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return str(target).lower().startswith(POSTGRES_SCHEMES)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -56,32 +75,31 @@ def latest_migration() -> int:
 
 
 class Database:
-    """One aiosqlite connection; writes go through ``transaction()`` one at a time.
+    """A SQLite file or a PostgreSQL URL; writes go through ``transaction()`` one at a time.
 
-    ``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so two processes sharing the file
-    serialise their compare-and-set updates instead of failing half-way.
+    On SQLite ``BEGIN IMMEDIATE`` takes the file's write lock up front; on PostgreSQL an
+    advisory lock does the same: processes sharing the database serialise their
+    compare-and-set updates and audit rows instead of failing half-way.
     """
 
     def __init__(
-        self, path: str | Path, *, clock: Clock = utc_now, audit_key: bytes | None = None
+        self, target: str | Path, *, clock: Clock = utc_now, audit_key: bytes | None = None
     ) -> None:
-        self.path = str(path)
+        self.path = str(target)
         self.clock = clock
         self.audit_key = audit_key
-        self._conn: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+        self._backend: SqliteBackend | PostgresBackend = (
+            PostgresBackend(self.path) if is_postgres(self.path) else SqliteBackend(self.path)
+        )
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._backend.name
 
     async def open(self) -> Database:
-        """Connect, switch to WAL and apply pending migrations."""
-        if self.path != ":memory:":
-            create_private(Path(self.path))
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=10000")
-        self._conn = conn
+        """Connect and apply pending migrations."""
+        await self._backend.open()
         try:
             await self._migrate()
             if self.audit_key is not None:
@@ -92,10 +110,8 @@ class Database:
         return self
 
     async def close(self) -> None:
-        """Close the connection."""
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        """Close the connection(s)."""
+        await self._backend.close()
 
     async def __aenter__(self) -> Database:
         return await self.open()
@@ -104,66 +120,50 @@ class Database:
         await self.close()
 
     async def schema_version(self) -> int:
-        """The schema version the file holds (a read: it proves the file answers)."""
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        """The schema version the database holds (a read: it proves the database answers)."""
+        return await self._backend.schema_version(self.conn)
 
     @property
-    def conn(self) -> aiosqlite.Connection:
-        """The open connection (reads may use it directly)."""
-        if self._conn is None:
-            raise RuntimeError("Database.open() was not called")
-        return self._conn
+    def conn(self) -> Connection:
+        """Runs reads (each statement on its own)."""
+        return self._backend.reader()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        async with self._write_lock:
-            conn = self.conn
-            await self._begin(conn)
-            try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
-                await conn.execute("COMMIT")
+        async with self._backend.transaction() as conn:
+            yield conn
 
-    async def _begin(self, conn: aiosqlite.Connection) -> None:
-        """``BEGIN IMMEDIATE``, waiting for this connection's own reads in progress.
+    async def tables(self) -> list[str]:
+        """The database's own tables (the schema version's bookkeeping left out), by name."""
+        return await self._backend.tables(self.conn)
 
-        A read another task left open on this connection pins an old snapshot; once another
-        process has written, SQLite refuses the write lock at once (the busy timeout does not
-        apply). The read ends within moments, so try again until it has.
-        """
-        for attempt in range(_BEGIN_ATTEMPTS):
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or attempt == _BEGIN_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(0.005 * (attempt + 1))
+    async def renumber(self, conn: Connection) -> None:
+        """After rows were written with their ids given: new rows number on from the highest."""
+        await self._backend.renumber(conn)
+
+    def skip_locked(self, picker: str, table: str, key: str = "id") -> str:
+        """``picker`` (a query of ``key``s of ``table``) less the rows another transaction
+        holds, locked by this one (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; as is on SQLite)."""
+        return self._backend.skip_locked(picker, table, key)
 
     async def _migrate(self) -> None:
         applied: list[int] = []
-        async with self.transaction() as conn:
-            async with conn.execute("PRAGMA user_version") as cur:
-                row = await cur.fetchone()
-            current = int(row[0]) if row else 0
+        async with self._backend.transaction(migrating=True) as conn:
+            current = await self._backend.schema_version(conn)
             for version, script in _migrations():
                 if version <= current:
                     continue
                 log.debug("applying migration %04d", version)
                 for statement in _split_sql(script):
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {int(version)}")
+                    for translated in self._backend.migration_statements(statement):
+                        await conn.execute(translated)
+                await self._backend.set_schema_version(conn, version)
                 applied.append(version)
         if applied:
             log.info(
                 "database %s migrated from version %d to %d (%d migrations)",
-                self.path,
+                self.path if self.backend == "sqlite" else "(postgresql)",
                 current,
                 applied[-1],
                 len(applied),

@@ -67,7 +67,7 @@ class DueWork:
             self._db.transaction() as conn,
             conn.execute(
                 "UPDATE requests SET claimed_until = :until, claimed_by = :worker "  # noqa: S608
-                f"WHERE id IN ({picker}) RETURNING *",
+                f"WHERE id IN ({self._db.skip_locked(picker, 'requests')}) RETURNING *",
                 values,
             ) as cur,
         ):

@@ -17,7 +17,8 @@ class EventLog:
         """True the first time ``event_id`` is seen, False for every repeat."""
         async with self._db.transaction() as conn:
             cur = await conn.execute(
-                "INSERT OR IGNORE INTO processed_events (event_id, seen_at) VALUES (?, ?)",
+                "INSERT INTO processed_events (event_id, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (event_id) DO NOTHING",
                 (event_id, to_db_time(self._db.clock())),
             )
             return cur.rowcount == 1

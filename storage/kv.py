@@ -29,7 +29,9 @@ class CatalogCache:
         """Replace the stored catalog."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT OR REPLACE INTO catalog_cache (id, body, refreshed_at) VALUES (1, ?, ?)",
+                "INSERT INTO catalog_cache (id, body, refreshed_at) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
+                "refreshed_at = excluded.refreshed_at",
                 (body, to_db_time(refreshed_at)),
             )
 
@@ -56,8 +58,9 @@ class JobLeases:
                 if last_run and now - last_run < every:
                     return False
             await conn.execute(
-                "INSERT OR REPLACE INTO job_leases (name, holder, leased_until, last_run_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO job_leases (name, holder, leased_until, last_run_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                "leased_until = excluded.leased_until, last_run_at = excluded.last_run_at",
                 (name, holder, to_db_time(now + lease), to_db_time(now)),
             )
             return True

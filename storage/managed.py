@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from storage.audit import append_audit
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Connection, Database, Row, from_db_time, to_db_time
 from storage.models import CARRIED_STATES, Baseline, ManagedOrigin, ManagedUser
 
 _TIME_FIELDS = ("create_sent_at", "next_attempt_at", "claimed_until", "created_at", "updated_at")
@@ -27,7 +25,7 @@ def username_key(username: str) -> str:
     return username.strip().casefold()
 
 
-def _row_to_user(row: aiosqlite.Row) -> ManagedUser:
+def _row_to_user(row: Row) -> ManagedUser:
     data = dict(row)
     data["added"] = tuple(json.loads(data["added"]))
     data["baseline"] = Baseline.model_validate_json(data["baseline"]) if data["baseline"] else None
@@ -38,7 +36,7 @@ def _row_to_user(row: aiosqlite.Row) -> ManagedUser:
 
 
 async def mark_user(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     username: str,
     *,
     subject_id: str,
@@ -55,7 +53,7 @@ async def mark_user(
         await conn.execute(
             "INSERT INTO managed_users (username, subject_id, origin, create_sent_at, "
             "next_attempt_at, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?) "
-            "ON CONFLICT (username) DO UPDATE SET wanted_gen = wanted_gen + 1, "
+            "ON CONFLICT (username) DO UPDATE SET wanted_gen = managed_users.wanted_gen + 1, "
             "next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at",
             (key, subject_id, stamp, stamp, stamp, stamp),
         )
@@ -109,9 +107,9 @@ class ManagedUsers:
         now = to_db_time(self._db.clock())
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT OR IGNORE INTO managed_users (username, sf_user_id, subject_id, origin, "
+                "INSERT INTO managed_users (username, sf_user_id, subject_id, origin, "
                 "wanted_gen, converged_gen, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'created', 1, 1, ?, ?)",
+                "VALUES (?, ?, ?, 'created', 1, 1, ?, ?) ON CONFLICT DO NOTHING",
                 (username_key(username), sf_user_id, subject_id, now, now),
             )
 
@@ -149,6 +147,55 @@ class ManagedUsers:
                 )
         return next((_row_to_user(r) for r in rows), None)
 
+    async def adopt_active(
+        self,
+        username: str,
+        *,
+        sf_user_id: str,
+        subject_id: str,
+        baseline: Baseline,
+        actor: str,
+        detail: Mapping[str, Any],
+    ) -> ManagedUser | None:
+        """Manage an existing user nobody granted (kept in a review) from ``baseline`` on.
+
+        Dirty once, so the converger reads it and confirms it matches; None when the username
+        was managed already.
+        """
+        now = to_db_time(self._db.clock())
+        async with self._db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "INSERT INTO managed_users (username, sf_user_id, subject_id, origin, baseline, "
+                "wanted_gen, converged_gen, next_attempt_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'adopted', ?, 2, 1, ?, ?, ?) "
+                "ON CONFLICT (username) DO NOTHING RETURNING *",
+                (
+                    username_key(username),
+                    sf_user_id,
+                    subject_id,
+                    baseline.model_dump_json(),
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            if rows:
+                await append_audit(
+                    conn,
+                    key=self._db.audit_key,
+                    at=self._db.clock(),
+                    request_id=None,
+                    actor=actor,
+                    action="user_adopted",
+                    detail={
+                        "username": username_key(username),
+                        "user_id": sf_user_id,
+                        "baseline": baseline.model_dump(),
+                        **detail,
+                    },
+                )
+        return next((_row_to_user(r) for r in rows), None)
+
     async def claim(
         self, usernames: list[str], *, worker: str, lease: timedelta
     ) -> list[ManagedUser]:
@@ -178,17 +225,21 @@ class ManagedUsers:
         """
         now = to_db_time(self._db.clock())
         carried = ", ".join("?" for _ in CARRIED_STATES)
+        picker = (
+            "SELECT m.username FROM managed_users m WHERE m.wanted_gen > m.converged_gen "  # noqa: S608
+            "AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) "
+            "AND (m.claimed_until IS NULL OR m.claimed_until < ?) "
+            "AND NOT EXISTS (SELECT 1 FROM requests r "
+            "WHERE r.sf_username = m.username COLLATE NOCASE AND (r.claimed_until >= ? "
+            f"OR (r.state IN ({carried}) "
+            "AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?)))) "
+            "ORDER BY m.next_attempt_at LIMIT ?"
+        )
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "UPDATE managed_users SET claimed_until = ?, claimed_by = ? WHERE username IN ("  # noqa: S608
-                "SELECT m.username FROM managed_users m WHERE m.wanted_gen > m.converged_gen "
-                "AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) "
-                "AND (m.claimed_until IS NULL OR m.claimed_until < ?) "
-                "AND NOT EXISTS (SELECT 1 FROM requests r "
-                "WHERE r.sf_username = m.username COLLATE NOCASE AND (r.claimed_until >= ? "
-                f"OR (r.state IN ({carried}) "
-                "AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?)))) "
-                "ORDER BY m.next_attempt_at LIMIT ?) RETURNING *",
+                + self._db.skip_locked(picker, "managed_users", "username")
+                + ") RETURNING *",
                 (
                     to_db_time(self._db.clock() + lease),
                     worker,

@@ -83,6 +83,10 @@ class AccessRequest(BaseModel):
     updated_at: datetime
     version: int = 0
     pending_since: datetime | None = None  # sent back to the owners at; None: since created_at
+    tier: str = "standard"  # low, standard or high: what the policy's approval rules go by
+    approval_stage: int = 0  # the approval stage it waits at (0: the first)
+    review_due_at: datetime | None = None  # break-glass: an owner's review is due by then
+    review_escalated: bool = False  # nobody reviewed in time: the admins were asked
 
 
 class RequestChange(BaseModel):
@@ -116,6 +120,17 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str
+
+
+class ApprovalVote(BaseModel):
+    """One approver's approval of a request at one stage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    stage: int
+    approver: str
+    at: datetime
 
 
 class MessageRef(BaseModel):
@@ -153,6 +168,7 @@ class NewRequest(BaseModel):
     sf_username: str | None = None
     needs_admin_reason: str | None = None
     next_attempt_at: datetime | None = None
+    tier: str = "standard"
 
     @classmethod
     def following(cls, grant: AccessRequest, **changes: Any) -> NewRequest:

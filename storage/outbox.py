@@ -40,7 +40,10 @@ SUPERSEDED = "superseded by a newer update of the message"
 # while an older post to its channel is not due yet or is out, so none overtakes another.
 _CLAIM = """
     UPDATE outbox SET claimed_until = :until, claimed_by = :worker
-     WHERE id IN (
+     WHERE id IN ({picker})
+    RETURNING *
+"""
+_PICK = """
         SELECT id FROM outbox
          WHERE state = 'pending' AND next_attempt_at <= :now
            AND (claimed_until IS NULL OR claimed_until < :now)
@@ -53,8 +56,7 @@ _CLAIM = """
                 WHERE o.method = 'chat.postMessage' AND o.channel = outbox.channel
                   AND o.id < outbox.id AND o.state = 'pending'
                   AND (o.next_attempt_at > :now OR o.claimed_until >= :now)))
-         ORDER BY id LIMIT :limit)
-    RETURNING *
+         ORDER BY id LIMIT :limit
 """
 # An unclaimed update with a newer update of the same message stored (sent or not) is dropped.
 _SUPERSEDE = """
@@ -66,6 +68,28 @@ _SUPERSEDE = """
             WHERE o.method = 'chat.update' AND o.channel = outbox.channel AND o.ts = outbox.ts
               AND o.id > outbox.id AND o.state IN ('pending', 'sent'))
 """
+
+
+async def want_post(
+    conn: Any,
+    *,
+    at: datetime,
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    request_id: str | None = None,
+    purpose: str | None = None,
+    recipient: str | None = None,
+) -> None:
+    """Store a message to post (due at once, not tried yet) in the caller's transaction, so
+    it is recorded together with what made it due: the outbox posts it, after a restart too."""
+    now = to_db_time(at)
+    await conn.execute(
+        "INSERT INTO outbox (method, channel, text, blocks, request_id, purpose, recipient, "
+        "attempts, next_attempt_at, created_at) "
+        "VALUES ('chat.postMessage', ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        (channel, text, json.dumps(blocks), request_id, purpose, recipient, now, now),
+    )
 
 
 def _item(row: Any) -> OutboxItem:
@@ -105,7 +129,7 @@ class Outbox:
             cursor = await conn.execute(
                 "INSERT INTO outbox (method, channel, ts, thread_ts, text, blocks, request_id, "
                 "purpose, recipient, attempts, next_attempt_at, last_error, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
                 (
                     method,
                     channel,
@@ -121,7 +145,8 @@ class Outbox:
                     now,
                 ),
             )
-            return int(cursor.lastrowid or 0)
+            row = await cursor.fetchone()
+            return int(row[0]) if row else 0
 
     async def claim(self, *, worker: str, lease: timedelta, limit: int = 50) -> list[OutboxItem]:
         """Lease the messages whose next attempt has come, oldest first (superseded updates
@@ -143,7 +168,8 @@ class Outbox:
         }
         async with self._db.transaction() as conn:
             await conn.execute(_SUPERSEDE, values)
-            async with conn.execute(_CLAIM, values) as cur:
+            claim = _CLAIM.format(picker=self._db.skip_locked(_PICK, "outbox"))
+            async with conn.execute(claim, values) as cur:
                 rows = await cur.fetchall()
         return sorted((_item(r) for r in rows), key=lambda item: item.id)
 
@@ -167,6 +193,25 @@ class Outbox:
             channels,
         ) as cur:
             return await cur.fetchone() is not None
+
+    async def restate_post(
+        self,
+        request_id: str,
+        purpose: str,
+        recipient: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+    ) -> bool:
+        """Give a post still waiting (kept as ``purpose`` of ``request_id`` for ``recipient``)
+        its newest content; False when none waits."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET text = ?, blocks = ? WHERE request_id = ? AND purpose = ? "
+                "AND recipient = ? AND method = 'chat.postMessage' AND state = 'pending'",
+                (text, json.dumps(blocks), request_id, purpose, recipient),
+            )
+            return cur.rowcount > 0
 
     async def defer(self, item_id: int, until: datetime) -> None:
         """Hand a claimed message back, due at ``until``, without counting an attempt."""

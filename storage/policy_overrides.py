@@ -92,8 +92,11 @@ class PolicyOverrides:
         others = tuple(dict.fromkeys(a for a in aliases if a and a != name))
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT OR REPLACE INTO policy_overrides (application, kind, name, aliases, "
-                "requestable, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO policy_overrides (application, kind, name, aliases, requestable, "
+                "changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (application, kind, name) DO UPDATE SET aliases = excluded.aliases, "
+                "requestable = excluded.requestable, changed_by = excluded.changed_by, "
+                "changed_at = excluded.changed_at",
                 (
                     application,
                     kind,

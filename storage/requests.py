@@ -10,12 +10,11 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-import aiosqlite
-
 from storage.audit import AuditLog, append_audit
-from storage.db import Clock, Database, from_db_time, to_db_time
+from storage.db import Clock, Connection, Database, Row, from_db_time, to_db_time
 from storage.managed import ManagedUsers, mark_user
 from storage.models import AccessRequest, Kind, MessageRef, NewRequest, RequestChange, State
+from storage.votes import ApprovalVotes
 
 # A grant entering this state may make Salesforce create a user: the user becomes managed.
 _MANAGING_STATE = State.PROVISIONING.value
@@ -31,6 +30,7 @@ _TIME_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "pending_since",
+        "review_due_at",
     }
 )
 _MUTABLE_FIELDS = frozenset(
@@ -58,6 +58,9 @@ _MUTABLE_FIELDS = frozenset(
         "subject_email",
         "subject_name",
         "pending_since",
+        "tier",
+        "approval_stage",
+        "review_due_at",
     }
 )
 # Alphabet without look-alikes, so an id read aloud or typed back is unambiguous.
@@ -81,7 +84,7 @@ def _to_db(field: str, value: Any) -> Any:
     return value
 
 
-def _row_to_request(row: aiosqlite.Row) -> AccessRequest:
+def _row_to_request(row: Row) -> AccessRequest:
     data = dict(row)
     data.pop("idempotency_key", None)
     data["permission_sets"] = tuple(json.loads(data["permission_sets"]))
@@ -97,6 +100,7 @@ class RequestRepository:
         self._db = db
         self.audit = AuditLog(db)
         self.managed = ManagedUsers(db)
+        self.votes = ApprovalVotes(db)
         self._observers: list[Callable[[AccessRequest], None]] = []
         self._change_observers: list[Callable[[RequestChange], None]] = []
 
@@ -183,7 +187,7 @@ class RequestRepository:
 
     async def _insert(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         new: NewRequest,
         actor: str,
         action: str,
@@ -224,7 +228,7 @@ class RequestRepository:
 
     async def _cancel_followers(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         grant_id: str,
         states: Collection[State],
         actor: str,
@@ -280,8 +284,12 @@ class RequestRepository:
         changes: Mapping[str, Any] | None = None,
         detail: Mapping[str, Any] | None = None,
         touch: bool = True,
+        match: Mapping[str, int] | None = None,
     ) -> AccessRequest | None:
         """Move the request to ``to`` if it is still in ``expected``; ``None`` if it lost the race.
+
+        ``match``: fields that must still hold these values too (the approval stage a vote
+        completed), so two processes finishing one stage move it on once.
 
         The update and its audit row commit together or not at all. When the state changes
         and the request names a Salesforce user, that user is marked for convergence in the
@@ -299,13 +307,17 @@ class RequestRepository:
             assignments.append(f"{field} = ?")
             args.append(_to_db(field, value))
         marks = ", ".join("?" for _ in allowed)
+        matched = dict(match or {})
+        if set(matched) - _MUTABLE_FIELDS:
+            raise ValueError(f"not a matchable field: {', '.join(sorted(matched))}")
+        extra = "".join(f" AND {field} = ?" for field in matched)
         async with self._db.transaction() as conn:
             # The write lock is held across every await here: each is one round trip.
             updated = list(
                 await conn.execute_fetchall(
                     f"UPDATE requests SET {', '.join(assignments)} "  # noqa: S608 - whitelisted
-                    f"WHERE id = ? AND state IN ({marks}) RETURNING *",
-                    [*args, request_id, *(s.value for s in allowed)],
+                    f"WHERE id = ? AND state IN ({marks}){extra} RETURNING *",
+                    [*args, request_id, *(s.value for s in allowed), *matched.values()],
                 )
             )
             if not updated:
@@ -336,7 +348,7 @@ class RequestRepository:
         return moved
 
     async def _previous_state(
-        self, conn: aiosqlite.Connection, request_id: str, now_state: str, allowed: list[State]
+        self, conn: Connection, request_id: str, now_state: str, allowed: list[State]
     ) -> str:
         if len(allowed) == 1:
             return allowed[0].value
@@ -369,13 +381,17 @@ class RequestRepository:
         if kind:
             args.append(kind.value)
         args += [now_text, now_text, limit]
+        picker = (
+            f"SELECT id FROM requests WHERE state IN ({marks}) {kind_clause} "  # noqa: S608
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "AND (claimed_until IS NULL OR claimed_until < ?) "
+            "ORDER BY next_attempt_at, created_at LIMIT ?"
+        )
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "UPDATE requests SET claimed_until = ?, claimed_by = ? WHERE id IN ("  # noqa: S608
-                f"SELECT id FROM requests WHERE state IN ({marks}) {kind_clause} "
-                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-                "AND (claimed_until IS NULL OR claimed_until < ?) "
-                "ORDER BY next_attempt_at, created_at LIMIT ?) RETURNING *",
+                + self._db.skip_locked(picker, "requests")
+                + ") RETURNING *",
                 args,
             )
         return [_row_to_request(r) for r in rows]
@@ -466,10 +482,19 @@ class RequestRepository:
         """Remember a message posted about a request (replacing one for the same purpose)."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT OR REPLACE INTO messages (request_id, purpose, channel, ts, recipient) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO messages (request_id, purpose, channel, ts, recipient) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id, purpose, channel) "
+                "DO UPDATE SET ts = excluded.ts, recipient = excluded.recipient",
                 (ref.request_id, ref.purpose, ref.channel, ref.ts, ref.recipient),
             )
+
+    async def messages_at(self, channel: str, ts: str, purpose: str) -> list[MessageRef]:
+        """Every request's record of one posted message (a summary about several requests)."""
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM messages WHERE channel = ? AND ts = ? AND purpose = ?",
+            (channel, ts, purpose),
+        )
+        return [MessageRef.model_validate(dict(r)) for r in rows]
 
     async def messages(self, request_id: str, purpose: str | None = None) -> list[MessageRef]:
         """Messages posted about a request (for one purpose, or all)."""

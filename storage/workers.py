@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import aiosqlite
 from pydantic import BaseModel, ConfigDict
 
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Database, Row, from_db_time, to_db_time
 
 
 class ProcessStamp(BaseModel):
@@ -29,7 +28,7 @@ class Heartbeat(ProcessStamp):
     leased_until: datetime
 
 
-def _heartbeat(row: aiosqlite.Row) -> Heartbeat:
+def _heartbeat(row: Row) -> Heartbeat:
     data = dict(row)
     data["started_at"] = from_db_time(data["started_at"])
     data["leased_until"] = from_db_time(data["leased_until"])
@@ -66,8 +65,10 @@ class Heartbeats:
                 if holder.leased_until > now and not gone(holder):
                     return holder
             await conn.execute(
-                "INSERT OR REPLACE INTO workers (worker_id, host, pid, boot_id, started_at, "
-                "leased_until) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO workers (worker_id, host, pid, boot_id, started_at, leased_until) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (worker_id) DO UPDATE SET "
+                "host = excluded.host, pid = excluded.pid, boot_id = excluded.boot_id, "
+                "started_at = excluded.started_at, leased_until = excluded.leased_until",
                 (worker_id, me.host, me.pid, me.boot_id, to_db_time(now), to_db_time(now + lease)),
             )
         return None

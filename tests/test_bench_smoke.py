@@ -15,8 +15,10 @@ EXPECTED = {
     "modal open",
     "button ack",
     "grants end to end",
+    "grants end to end, two replicas on PostgreSQL",
     "Salesforce calls per grant",
     "scheduler tick",
+    "access review opens",
     "memory",
     "command capacity",
 }
@@ -47,11 +49,15 @@ def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
     grants = by_name["grants end to end"]["facts"]
     assert grants["problems"] == 0 and grants["naive_problems"] == 0
     assert grants["provisioned"] == 6
+    replicas = by_name["grants end to end, two replicas on PostgreSQL"]["facts"]
+    assert replicas["problems"] == 0 and replicas["sqlite_problems"] == 0
     calls = by_name["Salesforce calls per grant"]["facts"]
     assert (calls["new"], calls["reactivation"]) == (1, 3)
     bulk = next(f for n, f in by_name.items() if n.startswith("offboarding") and "Slack" not in n)
     assert bulk["facts"]["inactive"] == 12 and bulk["facts"]["deactivation_calls"] == 1
     assert by_name["memory"]["facts"]["peak_rss_bytes"] > 0
+    review = by_name["access review opens"]["facts"]
+    assert (review["lines"], review["messages"], review["problems"]) == (30, 3, 0)
     text = report.read_text()
     assert "## Machine" in text and "| slash command ack |" in text
     assert "Load average" in text

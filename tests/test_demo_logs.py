@@ -33,5 +33,9 @@ def test_the_demo_log_has_one_line_per_event_and_no_chatter() -> None:
         "sales: access provisioned (by bot)",
         "sales: request submitted (by U0BOB)",
         "sales: request denied (by U0OLIVIA)",
+        # high risk: Omar's approval is counted (no state change), Olivia's is the decision
+        "sales: request submitted (by U0BOB)",
+        "sales: request approved (by U0OLIVIA)",
+        "sales: access provisioned (by bot)",
     ]
     assert set(loggers) == {"storage.db", "handlers.request_log"}, lines

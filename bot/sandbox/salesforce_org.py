@@ -108,6 +108,12 @@ class SimulatedOrg(OrgSetup):
         with self._lock:
             self.store.policies.blocks[user_id] = (message, error_code)
 
+    def block_deactivation_while_approver(self, user_id: str) -> None:
+        """Refuse to deactivate ``user_id`` as long as approval work items wait on them (the
+        refusal clears by itself once they are reassigned)."""
+        with self._lock:
+            self.store.policies.approver_blocks.add(user_id)
+
     def clear_block(self, user_id: str) -> None:
         """The admin cleared the blocker."""
         with self._lock:
@@ -121,6 +127,40 @@ class SimulatedOrg(OrgSetup):
                 for row in self.store.rows("User"):
                     row.setdefault(field_name, None)
             self.store.policies.validation_rules[field_name] = message
+
+    def refuse_updates(self, record_ids: list[str], message: str) -> None:
+        """A validation rule that fails updates of these records (owner changes included) with
+        FIELD_CUSTOM_VALIDATION_EXCEPTION and ``message``, until ``allow_updates``."""
+        with self._lock:
+            for record_id in record_ids:
+                self.store.policies.record_rules[record_id] = message
+
+    def allow_updates(self, record_ids: list[str] | None = None) -> None:
+        """The admin fixed the records (or the rule): these (default: all) update again."""
+        with self._lock:
+            rules = self.store.policies.record_rules
+            for record_id in list(rules) if record_ids is None else record_ids:
+                rules.pop(record_id, None)
+
+    def hold_bulk_jobs(self) -> None:
+        """Closed Bulk API 2.0 jobs stay InProgress (a busy org) until ``release_bulk_jobs``."""
+        with self._lock:
+            self._rest.bulk.held = True
+
+    def release_bulk_jobs(self) -> None:
+        """Salesforce gets round to the held jobs: the next look finds them complete."""
+        with self._lock:
+            self._rest.bulk.held = False
+
+    def hold_query_jobs(self, held: bool = True) -> None:
+        """Bulk API 2.0 query jobs stay InProgress (a busy org) until called with False."""
+        with self._lock:
+            self._rest.bulk_query.held = held
+
+    def bulk_jobs(self) -> list[dict[str, Any]]:
+        """Every ingest job as ``GET jobs/ingest/{id}`` describes it (without advancing it)."""
+        with self._lock:
+            return [job.info() for job in self._rest.bulk.jobs.values()]
 
     def turn_on_assignment_expiration(self) -> None:
         """The admin enables "Permission Set & Permission Set Group Assignments with Expiration

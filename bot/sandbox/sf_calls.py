@@ -9,11 +9,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RestResult:
-    """A status, a JSON body (None for 204) and extra headers."""
+    """A status, a JSON body (None for 204; text for another content type) and extra headers."""
 
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVAL
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    if body is None and status == 204:
-        return web.Response(status=204, headers=headers)
+    if body is None and status in (201, 204):  # a Bulk API upload answers 201 with no body
+        return web.Response(status=status, headers=headers)
     return web.Response(
         status=status, text=json.dumps(body), content_type=_JSON, charset="UTF-8", headers=headers
     )
@@ -77,6 +77,8 @@ async def _serve(org: SimulatedOrg, request: web.Request) -> web.StreamResponse:
             return _json(
                 [{"message": "Unexpected character", "errorCode": "JSON_PARSER_ERROR"}], 400
             )
+    elif raw and request.content_type == "text/csv":
+        body = text  # a Bulk API 2.0 upload
     org.record(request.method, request.path, dict(request.query), body)
     if org.delay:
         await asyncio.sleep(org.delay)
@@ -117,7 +119,16 @@ async def _data(
     result = org.dispatch(call)
     if hold is not None and hold.after_apply:
         await _park(hold)
-    return _json(result.body, result.status, {**result.headers, **org.limit_header()})
+    headers = {**result.headers, **org.limit_header()}
+    if result.content_type != _JSON:
+        return web.Response(
+            status=result.status,
+            text=result.body,
+            content_type=result.content_type,
+            charset="UTF-8",
+            headers=headers,
+        )
+    return _json(result.body, result.status, headers)
 
 
 def build_app(org: SimulatedOrg) -> web.Application:

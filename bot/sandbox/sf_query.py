@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cmp_to_key
+from functools import cmp_to_key, lru_cache
 from typing import Any, Protocol
 
 from bot.sandbox.sf_soql_ast import (
@@ -55,6 +55,14 @@ def _equal(left: Any, right: Literal) -> bool:
     return bool(left == right)
 
 
+@lru_cache(maxsize=256)
+def _folded(values: tuple[Literal, ...]) -> frozenset[str] | None:
+    """An IN list of text as a set (one lookup per row, not one comparison per value)."""
+    if all(isinstance(v, str) for v in values):
+        return frozenset(str(v).casefold() for v in values)
+    return None
+
+
 def _compare(left: Any, op: str, right: Literal) -> bool:
     if op == "=":
         return _equal(left, right)
@@ -80,7 +88,11 @@ def matches(source: RecordSource, sobject: str, row: Row, cond: Condition | None
         return _compare(resolve(source, sobject, row, cond.path), cond.op, cond.value)
     if isinstance(cond, InList):
         value = resolve(source, sobject, row, cond.path)
-        found = any(_equal(value, v) for v in cond.values)
+        folded = _folded(cond.values)
+        if folded is not None and isinstance(value, str):
+            found = value.casefold() in folded
+        else:
+            found = any(_equal(value, v) for v in cond.values)
         return found != cond.negated
     if isinstance(cond, Not):
         return not matches(source, sobject, row, cond.part)

@@ -75,3 +75,10 @@ class RecordSetup:
                 "ProcessInstanceWorkitem",
                 {"ProcessInstanceId": process, "ActorId": actor_id, "OriginalActorId": actor_id},
             )
+
+    def owned_by(self, sobject: str, owner_id: str) -> int:
+        """How many records of ``sobject`` ``owner_id`` owns (15- or 18-character Id)."""
+        with self._lock:
+            return sum(
+                1 for row in self.store.rows(sobject) if str(row["OwnerId"])[:15] == owner_id[:15]
+            )

@@ -7,6 +7,8 @@ from itertools import count
 from typing import Any
 
 from bot.sandbox import sf_rules
+from bot.sandbox.sf_bulk import BulkJobs
+from bot.sandbox.sf_bulk_query import QueryJobs
 from bot.sandbox.sf_calls import Call, RestResult
 from bot.sandbox.sf_composite import collections, composite
 from bot.sandbox.sf_errors import SfApiError, not_found
@@ -27,6 +29,8 @@ class RestApi:
         self.batch_size = batch_size
         self._cursors: dict[str, list[dict[str, Any]]] = {}
         self._locators = count(1)
+        self.bulk = BulkJobs(store, lambda: store.ids.new("750"))
+        self.bulk_query = QueryJobs(store, lambda: store.ids.new("750"))
 
     def handle(self, call: Call) -> RestResult:
         """Answer one call; refusals become their real error bodies."""
@@ -52,6 +56,10 @@ class RestApi:
             return self._query(call, parts[1] if len(parts) > 1 else None)
         if head == "sobjects" and len(parts) in (2, 3):
             return self._sobject(call, parts)
+        if head == "jobs" and len(parts) > 1 and parts[1] == "query":
+            return self.bulk_query.handle(call, parts)
+        if head == "jobs":
+            return self.bulk.handle(call, parts)
         if head == "composite" and len(parts) == 1 and method == "POST":
             return composite(self, call)
         if head == "composite" and len(parts) >= 2 and parts[1] == "sobjects":

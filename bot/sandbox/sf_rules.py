@@ -112,9 +112,12 @@ def _check_username(store: Store, username: str, self_id: str | None = None) -> 
         raise SfApiError(400, "DUPLICATE_USERNAME", DUPLICATE_USERNAME_MESSAGE, ("Username",))
 
 
-def _sync_profile_assignment(store: Store, user_id: str, profile_id: str) -> None:
+def _sync_profile_assignment(
+    store: Store, user_id: str, profile_id: str, *, new: bool = False
+) -> None:
     owned = store.find("PermissionSet", ProfileId=profile_id, IsOwnedByProfile=True)
-    for psa in store.find("PermissionSetAssignment", AssigneeId=user_id):
+    # a new user holds no assignment yet: nothing to look through
+    for psa in [] if new else store.find("PermissionSetAssignment", AssigneeId=user_id):
         perm_set = store.get("PermissionSet", psa["PermissionSetId"])
         if perm_set and perm_set["IsOwnedByProfile"]:
             store.delete("PermissionSetAssignment", psa["Id"])
@@ -158,7 +161,7 @@ def create_user(
         _check_seat(store, values["ProfileId"])
     name = f"{values.get('FirstName') or ''} {values['LastName']}".strip()
     created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-    first = next(iter(store.rows("User")), None)
+    first = next(iter(store.tables["User"].values()), None)
     user_id = store.insert(
         "User",
         {
@@ -167,11 +170,12 @@ def create_user(
             "UserType": "Standard",
             "CreatedDate": created,
             "CreatedById": created_by or (first["Id"] if first else None),
+            "LastLoginDate": None,  # never logged in yet
         },
     )
     store.insert("UserLogin", {"UserId": user_id, "IsFrozen": False, "IsPasswordLocked": False})
-    _sync_profile_assignment(store, user_id, values["ProfileId"])
-    store.recount_seats()
+    _sync_profile_assignment(store, user_id, values["ProfileId"], new=True)
+    store.move_seat(None, store.seat_of(store.tables["User"][user_id]))
     return user_id
 
 
@@ -190,13 +194,19 @@ def update_user(store: Store, user: dict[str, Any], values: dict[str, Any]) -> N
     if user["IsActive"] and values.get("IsActive") is False and user["Id"] in store.policies.blocks:
         message, code = store.policies.blocks[user["Id"]]
         raise SfApiError(400, code, message)
+    if user["IsActive"] and values.get("IsActive") is False and _approver_blocked(store, user):
+        raise SfApiError(400, "FIELD_INTEGRITY_EXCEPTION", APPROVER_BLOCK_MESSAGE)
     old_profile = user["ProfileId"]
+    held = store.seat_of(user)
+    old_username = str(user["Username"])
     user.update(values)
+    if user["Username"] != old_username:
+        store.renamed(old_username, user["Id"])
     if "FirstName" in values or "LastName" in values:
         user["Name"] = f"{user.get('FirstName') or ''} {user['LastName']}".strip()
     if user["ProfileId"] != old_profile:
         _sync_profile_assignment(store, user["Id"], user["ProfileId"])
-    store.recount_seats()
+    store.move_seat(held, store.seat_of(user))
 
 
 def create_assignment(store: Store, values: dict[str, Any]) -> str:
@@ -260,6 +270,54 @@ def update_assignment(store: Store, row: dict[str, Any], values: dict[str, Any])
     row.update(sf_expiry.checked(values, store.clock()))
 
 
+APPROVER_BLOCK_MESSAGE = (
+    "This user is already in an approval process or designated as an approver. Reassign "
+    "their pending approval requests before deactivating them."
+)
+
+
+def _approver_blocked(store: Store, user: dict[str, Any]) -> bool:
+    """A user the org blocks while approval work items still wait on them."""
+    if user["Id"] not in store.policies.approver_blocks:
+        return False
+    return any(
+        str(item["ActorId"])[:15] == str(user["Id"])[:15]
+        for item in store.rows("ProcessInstanceWorkitem")
+    )
+
+
+INACTIVE_OWNER_MESSAGE = "operation performed with inactive user"
+
+
+def _check_user_reference(store: Store, field: str, user_id: Any) -> None:
+    """A lookup to a user must name an active user (owners and approvers alike)."""
+    user = store.get("User", user_id) if isinstance(user_id, str) else None
+    if user is None:
+        raise SfApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", (field,))
+    if not user["IsActive"]:
+        raise SfApiError(400, "INACTIVE_OWNER_OR_USER", INACTIVE_OWNER_MESSAGE, ())
+
+
+def update_held_record(store: Store, row: dict[str, Any], values: dict[str, Any]) -> None:
+    """A record's new owner, or an approval work item's new approver (ActorId)."""
+    for name, value in values.items():
+        if name in ("OwnerId", "ActorId"):
+            _check_user_reference(store, name, value)
+        elif name in ("OriginalActorId", "ProcessInstanceId"):
+            raise SfApiError(
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {name}. Please check the security settings "
+                "of this field and verify that it is read/write for your profile or "
+                "permission set.",
+                (name,),
+            )
+    rule = store.policies.record_rules.get(str(row["Id"]))
+    if rule is not None:
+        raise SfApiError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", rule, ())
+    row.update(values)
+
+
 def create(store: Store, caller: str, sobject: str, body: dict[str, Any]) -> str:
     """POST /sobjects/{sobject}: insert one record under the caller's permissions."""
     _check_allowed(store, sobject, "create")
@@ -285,6 +343,10 @@ def update(store: Store, caller: str, sobject: str, record_id: str, body: dict[s
     if sobject == sf_expiry.ASSIGNMENT:
         _require(store, caller, "PermissionsAssignPermissionSets")
         update_assignment(store, row, values)
+        return
+    if sobject == "ProcessInstanceWorkitem" or "OwnerId" in store.schema[sobject].fields:
+        _require(store, caller, "PermissionsTransferAnyEntity", "PermissionsModifyAllData")
+        update_held_record(store, row, values)
         return
     _require(store, caller, "PermissionsFreezeUsers", "PermissionsManageUsers")
     for name in values:

@@ -16,6 +16,8 @@ PERMISSION_FIELDS = (
     "PermissionsModifyAllData",
     "PermissionsViewAllData",
     "PermissionsAuthorApex",
+    "PermissionsCustomizeApplication",
+    "PermissionsTransferAnyEntity",
 )
 
 
@@ -145,6 +147,7 @@ def build_schema() -> dict[str, SObjectType]:
                 "DelegatedApproverId",
                 "CreatedDate",
                 "CreatedById",
+                "LastLoginDate",
             ),
             (
                 Relationship("Profile", "ProfileId", "Profile"),
@@ -173,6 +176,7 @@ def owned_object(name: str, prefix: str, *flags: str) -> SObjectType:
         prefix,
         ("Id", "Name", "OwnerId", *flags),
         (Relationship("Owner", "OwnerId", "User"),),
+        frozenset({"update"}),
     )
 
 
@@ -201,6 +205,7 @@ def _records_people_hold() -> list[SObjectType]:
                 Relationship("ProcessInstance", "ProcessInstanceId", "ProcessInstance"),
                 Relationship("Actor", "ActorId", "User"),
             ),
+            frozenset({"update"}),
         ),
     ]
 
@@ -212,8 +217,10 @@ def canonical_type(schema: dict[str, SObjectType], name: str) -> SObjectType | N
 
 
 # Fields the API computes or that never change after insert.
-READ_ONLY_FIELDS = frozenset({"Id", "Name", "UserType", "CreatedDate", "CreatedById", "UserId"})
-_DATE_TIMES = frozenset({"CreatedDate", "ExpirationDate"})
+READ_ONLY_FIELDS = frozenset(
+    {"Id", "Name", "UserType", "CreatedDate", "CreatedById", "UserId", "LastLoginDate"}
+)
+_DATE_TIMES = frozenset({"CreatedDate", "ExpirationDate", "LastLoginDate"})
 
 
 def _field_type(name: str) -> str:

@@ -21,6 +21,7 @@ LEAST_PRIVILEGE = (
     "PermissionsAssignPermissionSets",
     "PermissionsFreezeUsers",
     "PermissionsManageRoles",
+    "PermissionsTransferAnyEntity",
 )
 
 

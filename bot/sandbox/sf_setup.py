@@ -203,9 +203,9 @@ class OrgSetup(RecordSetup):
             user_id = sf_rules.create_user(
                 self.store, values, created_by=None, created="2024-01-15T09:00:00.000+0000"
             )
-            login = self.store.login_of(user_id)
+            login = self.store.login_of(user_id) if frozen else None
             if login is not None:
-                login["IsFrozen"] = frozen
+                login["IsFrozen"] = True
             return user_id
 
     def assign(self, user_id: str, permission_set_or_group_id: str) -> str:
@@ -243,6 +243,15 @@ class OrgSetup(RecordSetup):
                 raise KeyError(record_id)
             row.update(fields)
             self.store.recount_seats()
+            self.store.reindex()
+
+    def record_login(self, user_id: str, at: datetime) -> None:
+        """The user logged in at ``at``: Salesforce sets its read-only LastLoginDate."""
+        with self._lock:
+            row = self.store.get("User", user_id)
+            if row is None:
+                raise KeyError(user_id)
+            row["LastLoginDate"] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
     def delete_in_setup(self, sobject: str, record_id: str) -> None:
         """Delete a profile, role or permission set as an admin in Setup would.

@@ -19,6 +19,8 @@ class OrgPolicies:
     taken_elsewhere: set[str] = field(default_factory=set)
     blocks: dict[str, tuple[str, str]] = field(default_factory=dict)
     validation_rules: dict[str, str] = field(default_factory=dict)
+    record_rules: dict[str, str] = field(default_factory=dict)  # record Id -> rule's message
+    approver_blocks: set[str] = field(default_factory=set)  # blocked while approvals wait
 
 
 class Store:
@@ -30,6 +32,8 @@ class Store:
         self.ids = IdFactory()
         self.tables: Tables = {name: {} for name in self.schema}
         self.policies = OrgPolicies()
+        # Username (case-folded) -> User Id: a username check costs no scan of every user.
+        self._usernames: dict[str, str] = {}
 
     def rows(self, sobject: str) -> list[dict[str, Any]]:
         """Every row of ``sobject``."""
@@ -57,11 +61,27 @@ class Store:
         row.update(values)
         row["Id"] = record_id
         self.tables[sobject][record_id] = row
+        if sobject == "User":
+            self._usernames[str(row["Username"]).casefold()] = record_id
         return record_id
 
     def delete(self, sobject: str, record_id: str) -> None:
         """Remove a row."""
-        self.tables[sobject].pop(record_id, None)
+        row = self.tables[sobject].pop(record_id, None)
+        if sobject == "User" and row is not None:
+            self._usernames.pop(str(row["Username"]).casefold(), None)
+
+    def renamed(self, old_username: str, user_id: str) -> None:
+        """A user's Username changed from ``old_username``."""
+        self._usernames.pop(old_username.casefold(), None)
+        row = self.tables["User"][user_id]
+        self._usernames[str(row["Username"]).casefold()] = user_id
+
+    def reindex(self) -> None:
+        """Index the usernames afresh (rows were restored or changed outside the rules)."""
+        self._usernames = {
+            str(row["Username"]).casefold(): rid for rid, row in self.tables["User"].items()
+        }
 
     def find(self, sobject: str, **equals: Any) -> list[dict[str, Any]]:
         """Rows whose fields equal the given values."""
@@ -80,14 +100,11 @@ class Store:
     def restore(self, tables: Tables) -> None:
         """Put back a snapshot."""
         self.tables = tables
+        self.reindex()
 
     def user_by_username(self, username: str) -> dict[str, Any] | None:
         """The user with this Username; usernames compare case-insensitively."""
-        folded = username.casefold()
-        return next(
-            (u for u in self.tables["User"].values() if str(u["Username"]).casefold() == folded),
-            None,
-        )
+        return self.tables["User"].get(self._usernames.get(username.casefold(), ""))
 
     def license_of_profile(self, profile_id: str | None) -> dict[str, Any] | None:
         """The UserLicense row behind a profile."""
@@ -95,18 +112,37 @@ class Store:
         return self.get("UserLicense", profile["UserLicenseId"]) if profile else None
 
     def active_seats(self, license_id: str) -> int:
-        """How many active users hold a seat of this license."""
-        return sum(
-            1
-            for user in self.tables["User"].values()
-            if user["IsActive"] and (lic := self.license_of_profile(user["ProfileId"]))
-            if lic["Id"] == license_id
-        )
+        """How many active users hold a seat of this license (its UsedLicenses, kept up to date
+        by ``move_seat`` on every user insert and update, so a check costs no count)."""
+        lic = self.get("UserLicense", license_id)
+        return int(lic["UsedLicenses"] or 0) if lic else 0
+
+    def seat_of(self, user: dict[str, Any]) -> str | None:
+        """The Id of the license whose seat ``user`` holds (None while inactive)."""
+        if not user.get("IsActive"):
+            return None
+        lic = self.license_of_profile(user.get("ProfileId"))
+        return str(lic["Id"]) if lic else None
+
+    def move_seat(self, before: str | None, after: str | None) -> None:
+        """A user took (``before`` None), freed (``after`` None) or changed its seat: keep
+        UsedLicenses of both licenses in step."""
+        if before == after:
+            return
+        for license_id, change in ((before, -1), (after, 1)):
+            lic = self.get("UserLicense", license_id)
+            if lic is not None:
+                lic["UsedLicenses"] = int(lic["UsedLicenses"] or 0) + change
 
     def recount_seats(self) -> None:
-        """Keep UserLicense.UsedLicenses equal to the active users on each license."""
-        for lic in self.tables["UserLicense"].values():
-            lic["UsedLicenses"] = self.active_seats(lic["Id"])
+        """Count every license's seats afresh (after an admin changed rows outside the rules)."""
+        used = dict.fromkeys(self.tables["UserLicense"], 0)
+        for user in self.tables["User"].values():
+            seat = self.seat_of(user)
+            if seat in used:
+                used[seat] += 1
+        for license_id, lic in self.tables["UserLicense"].items():
+            lic["UsedLicenses"] = used[license_id]
 
     def permissions_of(self, user_id: str) -> set[str]:
         """Every Permissions* flag the user holds through profile, sets and groups."""

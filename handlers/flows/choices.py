@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from handlers.approval_rules import Tier
 from handlers.policy import Application
 from salesforce.models import Catalog
 
@@ -29,6 +30,7 @@ class ProfileChoice(_Frozen):
     name: str
     license: str
     requesters: tuple[str, ...] | None = None  # None: whoever may ask for the application
+    tier: Tier = Tier.STANDARD
 
 
 class NamedChoice(_Frozen):
@@ -37,6 +39,7 @@ class NamedChoice(_Frozen):
     name: str
     label: str
     requesters: tuple[str, ...] | None = None  # None: whoever may ask for the application
+    tier: Tier = Tier.STANDARD
 
 
 class RequestChoices(_Frozen):
@@ -51,6 +54,8 @@ class RequestChoices(_Frozen):
     require_role: bool = False
     missing: tuple[str, ...] = ()
     requesters: tuple[str, ...] | None = None  # None: everyone may ask for the application
+    # The longest a request of a tier may last, where its rule says (tier, longest).
+    duration_caps: tuple[tuple[Tier, timedelta], ...] = ()
 
     def profiles_of(self, license_name: str | None) -> tuple[ProfileChoice, ...]:
         """Profiles valid for ``license_name`` (all of them when no license is chosen)."""
@@ -92,6 +97,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=prof.name,
                     license=license_name,
                     requesters=app.requesters_of("profiles", name),
+                    tier=app.tier_of("profiles", name),
                 )
             )
     roles: list[NamedChoice] = []
@@ -105,6 +111,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=role.developer_name,
                     label=role.name,
                     requesters=app.requesters_of("roles", name),
+                    tier=app.tier_of("roles", name),
                 )
             )
     sets: list[NamedChoice] = []
@@ -118,6 +125,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=ps.name,
                     label=ps.label,
                     requesters=app.requesters_of("permission_sets", name),
+                    tier=app.tier_of("permission_sets", name),
                 )
             )
     for name in app.permission_set_groups:
@@ -130,6 +138,7 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
                     name=f"group:{group.developer_name}",
                     label=group.label,
                     requesters=app.requesters_of("permission_set_groups", name),
+                    tier=app.tier_of("permission_set_groups", name),
                 )
             )
     return RequestChoices(
@@ -139,6 +148,11 @@ def build_choices(app: Application, catalog: Catalog) -> RequestChoices:
         roles=tuple(roles),
         permission_sets=tuple(sets),
         durations=app.durations,
+        duration_caps=tuple(
+            (tier, rule.max_duration)
+            for tier, rule in sorted(app.tiers.items(), key=lambda item: item[0].rank)
+            if rule.max_duration is not None
+        ),
         require_role=app.require_role,
         missing=tuple(missing),
         requesters=app.requesters,

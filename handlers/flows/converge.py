@@ -23,6 +23,7 @@ from handlers.flows.desired import (
     difference,
     removable,
 )
+from handlers.flows.hand_over import HandOver, Launch, Leaver, hand_over_first, leaver
 from handlers.flows.outcomes import (
     GrantOutcome,
     Provisioned,
@@ -66,6 +67,7 @@ from salesforce.models import (
 from storage.managed import ManagedUsers
 from storage.models import AccessRequest, Kind, ManagedOrigin, ManagedUser, State
 from storage.requests import RequestRepository
+from storage.transfers import Transfer, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class _Plan:
     error: SalesforceError | None = None  # the catalog could not be read
     expiry: bool = False  # the org ends assignments by their ExpirationDate
     ends: dict[str, datetime] = field(default_factory=dict)  # grant id -> its end
+    transfer: Transfer | None = None  # the work handed over before the deactivation
 
     def end_of(self, grant: AccessRequest) -> datetime | None:
         """When ``grant`` ends: its recorded end, or (not active yet) start + duration.
@@ -135,8 +138,17 @@ class Converger:
         worker: str,
         lease: timedelta,
         cfg: ProvisioningConfig,
+        transfers: Transfers | None = None,
+        launch: Launch | None = None,
     ) -> None:
         self.repo, self.managed, self.gateway = repo, managed, gateway
+        self.hand_over = (
+            HandOver(
+                repo, gateway, transfers, people, cfg, worker=worker, lease=lease, launch=launch
+            )
+            if transfers is not None
+            else None
+        )
         self.catalog, self.policy, self.people = catalog, policy, people
         self.worker, self.lease, self.cfg = worker, lease, cfg
         self._busy: set[str] = set()
@@ -440,10 +452,27 @@ class Converger:
 
     # --- users with no grant left --------------------------------------------------------
     async def _deactivate(self, plans: list[_Plan]) -> None:
+        # A leaver whose policy hands their work over waits, frozen, while it moves.
+        first = await hand_over_first(self.hand_over, plans, self._leaver, self._holdings)
+        for waiting in first.waiting:  # converged again when the transfer is done
+            await self._record(waiting.plan, changes={"frozen_by_bot": True}, audit=waiting.audit)
+            waiting.plan.outcomes += waiting.outcomes(waiting.plan.to_close)
+        plans = [plan for plan, _ in first.go]
+        for plan, transfer in first.go:
+            plan.transfer = transfer
+        if not plans:
+            return
         ids = [p.user.sf_user_id or "" for p in plans]
         # What leavers hold is counted before they go, for the offboarding summary and the
         # audit (2 calls per 200 users); a blocked deactivation counts it then (see _blocked).
-        held = await self._holdings([p for p in plans if any(map(is_offboarding, p.to_close))])
+        held = first.held | await self._holdings(
+            [
+                p
+                for p in plans
+                if (any(map(is_offboarding, p.to_close)) or self._leaver(p))
+                and (p.user.sf_user_id or "") not in first.held
+            ]
+        )
         try:
             if len(ids) == 1:
                 results = {ids[0]: await self.gateway.deactivate(ids[0])}
@@ -472,6 +501,9 @@ class Converger:
             await self._settle(
                 plan, result, None, None, DesiredUser(active=False), holdings=holdings
             )
+
+    def _leaver(self, plan: _Plan) -> Leaver | None:
+        return leaver(self._app_of(plan), plan.user, plan.to_close) if self.hand_over else None
 
     async def _holdings(self, plans: list[_Plan]) -> dict[str, Holdings]:
         """What the users own and what points at them, by Salesforce user Id, read per set of
@@ -574,6 +606,7 @@ class Converger:
                     "blocker": blocked.blocker.value,
                     "salesforce": blocked.raw_message,
                     "frozen": blocked.frozen,
+                    **({"holdings": holdings.counts()} if holdings else {}),
                 },
                 touch=False,
             )
@@ -630,6 +663,7 @@ class Converger:
                         n for n in revocation.permission_sets if n not in kept_sets
                     ),
                     holdings=holdings,
+                    transfer=plan.transfer,
                 )
             )
 
@@ -706,6 +740,7 @@ async def close_revocation(
     restored: bool,
     removed_names: tuple[str, ...] = (),
     holdings: Holdings | None = None,
+    transfer: Transfer | None = None,
 ) -> RevokedAccess | Skipped:
     """Close the grant, then the revocation (a crash in between re-runs harmlessly)."""
     grant = None
@@ -737,6 +772,7 @@ async def close_revocation(
             "already_inactive": already_inactive,
             "removed_assignments": removed,
             "kept_active_for": list(kept_for),
+            **({"holdings": holdings.counts()} if holdings and deactivated else {}),
         },
         touch=False,
     )
@@ -752,4 +788,5 @@ async def close_revocation(
         restored=restored,
         removed=() if deactivated or restored else removed_names,
         holdings=holdings,
+        transfer=transfer,
     )

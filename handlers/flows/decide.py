@@ -24,9 +24,28 @@ async def decide(
     refused = check_decider(policy, request, actor)
     if refused is not None:
         if request is not None:
-            await _audit_refusal(repo, request_id, actor, refused.reason.value)
+            await audit_refusal(repo, request_id, actor, refused.reason.value)
         return refused
     assert request is not None
+    return await record_decision(repo, request, actor=actor, approve=approve, note=note)
+
+
+async def record_decision(
+    repo: RequestRepository,
+    request: AccessRequest,
+    *,
+    actor: str,
+    approve: bool,
+    note: str | None = None,
+    action: str | None = None,
+    detail: dict[str, object] | None = None,
+    changes: dict[str, object] | None = None,
+) -> Decided | Refused:
+    """Approve or deny ``request`` for ``actor``, who may decide it: the first decision wins.
+
+    ``action`` and ``detail`` name a decision made by a rule rather than a click.
+    """
+    request_id = request.id
     if await extends_ended_grant(repo, request):
         # Approving it would bring back access that was taken away: it ends here instead.
         cancelled = await cancel_stale_extension(repo, request, actor=actor)
@@ -35,21 +54,29 @@ async def decide(
         )
     if approve and await _changed_by(repo, request_id) == actor:
         # An admin who is also an owner does not approve their own change of the request.
-        await _audit_refusal(repo, request_id, actor, RefusalReason.OWN_CHANGE.value)
+        await audit_refusal(repo, request_id, actor, RefusalReason.OWN_CHANGE.value)
         return Refused(reason=RefusalReason.OWN_CHANGE, request=request)
     now = repo.clock()
     to = State.APPROVED if approve else State.DENIED
-    changes: dict[str, object] = {"decided_by": actor, "decided_at": now, "decision_note": note}
+    changes = {
+        **(changes or {}),
+        "decided_by": actor,
+        "decided_at": now,
+        "decision_note": note,
+    }
     if approve:
         changes["next_attempt_at"] = now
+    audited = dict(detail or {})
+    if note:
+        audited["note"] = note
     updated = await repo.transition(
         request_id,
         expected=State.PENDING_APPROVAL,
         to=to,
         actor=actor,
-        action="approved" if approve else "denied",
+        action=action or ("approved" if approve else "denied"),
         changes=changes,
-        detail={"note": note} if note else None,
+        detail=audited or None,
     )
     if updated is None:
         current = await repo.get(request_id)
@@ -83,7 +110,7 @@ async def _changed_by(repo: RequestRepository, request_id: str) -> str | None:
     return next((e.actor for e in reversed(entries) if e.action == CHANGED_AFTER_APPROVAL), None)
 
 
-async def _audit_refusal(repo: RequestRepository, request_id: str, actor: str, why: str) -> None:
+async def audit_refusal(repo: RequestRepository, request_id: str, actor: str, why: str) -> None:
     """Refused clicks are recorded too: they are how forged or mistaken decisions show up."""
     await repo.audit.append(
         request_id=request_id, actor=actor, action="decision_refused", detail={"why": why}

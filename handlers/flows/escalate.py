@@ -23,6 +23,7 @@ from handlers.flows.outcomes import RefusalReason, Refused, Rejected, RevokedAcc
 from handlers.flows.ownership import ADOPTION_PROBLEM, baseline_of
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig, suggest_username, username_for
+from handlers.flows.tiers import TierVerdict, duration_error, listed_tier
 from handlers.policy import Application, Policy
 from salesforce.models import SalesforceUser
 from storage.models import AccessRequest, Kind, State
@@ -113,8 +114,13 @@ async def _resume(
     if to in (State.APPROVED, State.REQUESTED):
         fresh["next_attempt_at"] = repo.clock()  # due now: a tick picks it up if nothing else does
     if to is State.PENDING_APPROVAL:
-        # The owners' time to decide (reminders, then expiry) starts again now.
-        fresh.update(pending_since=repo.clock(), next_attempt_at=None, reminders_sent=0)
+        # The owners' time to decide (reminders, then expiry) starts again now, from the first
+        # approval stage: approvals given before the change no longer count. (Cleared while
+        # the request is not pending, so no new approval can be lost.)
+        fresh.update(
+            pending_since=repo.clock(), next_attempt_at=None, reminders_sent=0, approval_stage=0
+        )
+        await repo.votes.clear(request.id)
     moved = await repo.transition(
         request.id,
         expected=request.state,
@@ -180,8 +186,13 @@ async def complete_request(
     request_id: str,
     actor: str,
     draft: RequestDraft,
+    verdict: TierVerdict | None = None,
 ) -> Resumed | Rejected | Refused:
-    """Store what the admin filled in; the request goes on to approval, or to provisioning."""
+    """Store what the admin filled in; the request goes on to approval, or to provisioning.
+
+    ``verdict`` is the changed request's tier as ``tiers.request_tier`` computes it at
+    submission (the org's flags read afresh); without one, the policy's listed tiers decide.
+    """
     found = await check_admin_press(
         repo,
         policy,
@@ -194,6 +205,12 @@ async def complete_request(
     if isinstance(found, Refused):
         return found
     errors = check_draft(draft, choices)
+    # The changed request is what the owners approve: its tier is computed as at submission.
+    verdict = verdict or TierVerdict(tier=listed_tier(draft, choices))
+    tier = verdict.tier
+    too_long = duration_error(application_of(policy, found), tier, draft.duration)
+    if too_long and "duration" not in errors:
+        errors["duration"] = too_long
     if errors:
         return Rejected(errors=errors)
     fields: dict[str, Any] = {
@@ -208,7 +225,10 @@ async def complete_request(
     detail: dict[str, Any] = {
         "before": {k: _detail_value(v) for k, v in before.items()},
         "after": {k: _detail_value(v) for k, v in fields.items()},
+        "tier": tier.value,
     }
+    if verdict.powerful:
+        detail["powerful"] = list(verdict.powerful)
     if not was_approved(found):
         return await _resume(
             repo,
@@ -216,7 +236,7 @@ async def complete_request(
             actor,
             to=State.PENDING_APPROVAL,
             action="completed",
-            changes=fields,
+            changes={**fields, "tier": tier.value},
             detail=detail,
         )
     change = scope_change(
@@ -229,7 +249,13 @@ async def complete_request(
     )
     if not change.needs_approval:
         return await _resume(
-            repo, found, actor, to=State.APPROVED, action="completed", changes=fields, detail=detail
+            repo,
+            found,
+            actor,
+            to=State.APPROVED,
+            action="completed",
+            changes={**fields, "tier": tier.value},
+            detail=detail,
         )
     # More or other access than the owner approved: that approval no longer counts.
     again = {"decided_by": None, "decided_at": None, "decision_note": None}
@@ -239,7 +265,7 @@ async def complete_request(
         actor,
         to=State.PENDING_APPROVAL,
         action=CHANGED_AFTER_APPROVAL,
-        changes={**fields, **again},
+        changes={**fields, **again, "tier": tier.value},
         detail={**detail, "approved_by": found.decided_by, "change": change.model_dump()},
     )
     if isinstance(resumed, Refused):

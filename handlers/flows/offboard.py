@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from handlers.flows.batch import revoke_together
 from handlers.flows.converge import Converger, Outcome
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     Provisioned,
     Refused,
@@ -32,7 +33,9 @@ from handlers.flows.revoke import (
 from storage.models import AccessRequest, Kind, State
 from storage.requests import RequestRepository
 
-RevocationOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped
+RevocationOutcome = (
+    RevokedAccess | RevocationBlocked | HandingOver | WillRetry | NeedsAdmin | Skipped
+)
 
 
 class OffboardedGrant(BaseModel):
@@ -88,7 +91,7 @@ class Departure(BaseModel):
 
 def outcome_request_id(outcome: Outcome) -> str:
     """The revocation an outcome is about."""
-    if isinstance(outcome, RevokedAccess | RevocationBlocked):
+    if isinstance(outcome, RevokedAccess | RevocationBlocked | HandingOver):
         return outcome.revocation.id
     if isinstance(outcome, WillRetry | NeedsAdmin | Provisioned):
         return outcome.request.id

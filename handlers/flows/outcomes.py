@@ -12,6 +12,7 @@ from handlers.flows.people import Ineligibility
 from salesforce.holdings import Holdings
 from salesforce.models import DeactivationBlocked, ProvisionResult
 from storage.models import AccessRequest
+from storage.transfers import Transfer
 
 
 class _Outcome(BaseModel):
@@ -52,6 +53,8 @@ class RefusalReason(StrEnum):
     GRANT_ENDED = "grant_ended"  # an extension of access that was revoked or expired
     OWN_ESCALATION = "own_escalation"  # an admin pressing a button on their own request
     OWN_CHANGE = "own_change"  # an owner approving the change they made as admin
+    NOT_APPROVER = "not_approver"  # not among the approvers of the stage the request is at
+    STAGE_DONE = "stage_done"  # the clicker's stage was completed by others a moment before
 
 
 class Refused(_Outcome):
@@ -117,6 +120,7 @@ class RevokedAccess(_Outcome):
     restored: bool = False
     removed: tuple[str, ...] = ()  # permission set names taken away (when the user stays)
     holdings: Holdings | None = None  # what the deactivated user still owns, when counted
+    transfer: Transfer | None = None  # the work handed over first (offboarding.transfer_to)
 
     @property
     def effect(self) -> str:
@@ -144,6 +148,16 @@ class RevocationBlocked(_Outcome):
     holdings: Holdings | None = None  # what points at the user, when it could be counted
 
 
+class HandingOver(_Outcome):
+    """The policy's transfer of the leaver's work started; the user stays frozen and is
+    deactivated when it is done (``offboarding.transfer_to``)."""
+
+    revocation: AccessRequest
+    transfer: Transfer
+    holdings: Holdings | None = None  # what the user held when the transfer started
+    started: bool = True  # False: found still running by a later round (nothing to tell)
+
+
 class Skipped(_Outcome):
     """Nothing to do: another process holds or already finished the work."""
 
@@ -152,4 +166,4 @@ class Skipped(_Outcome):
 
 
 GrantOutcome = Provisioned | NeedsAdmin | WillRetry | Skipped
-RevokeOutcome = RevokedAccess | RevocationBlocked | WillRetry | NeedsAdmin | Skipped
+RevokeOutcome = RevokedAccess | RevocationBlocked | HandingOver | WillRetry | NeedsAdmin | Skipped

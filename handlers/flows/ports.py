@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from salesforce.holdings import Holdings
@@ -12,6 +13,7 @@ from salesforce.models import (
     ChangeOutcome,
     DeactivationOutcome,
     GrantKind,
+    GrantPowers,
     ProvisionResult,
     RecordPowers,
     SalesforceUser,
@@ -19,6 +21,7 @@ from salesforce.models import (
     UserSpec,
     UserState,
 )
+from salesforce.transfer import BulkJob, Manager, Moved, RowFailure
 
 
 class SalesforceGateway(Protocol):
@@ -47,6 +50,12 @@ class SalesforceGateway(Protocol):
 
     async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
         """What a profile, set or group could hand over; whether the bot's user holds it."""
+        ...
+
+    async def grant_powers(
+        self, records: Sequence[tuple[GrantKind, str]]
+    ) -> dict[str, GrantPowers]:
+        """The org-wide powers of these permission sets and groups, by record Id, at once."""
         ...
 
     async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
@@ -78,6 +87,30 @@ class SalesforceGateway(Protocol):
         """What each user owns and what points at them (2 calls per 200 users by default)."""
         ...
 
+    async def held_ids(self, what: str, user_id: str) -> list[str]:
+        """Ids of what still points at the user: owned records, approvals, reports."""
+        ...
+
+    async def manager_of(self, user_id: str) -> Manager | None:
+        """The user's Salesforce Manager, if any."""
+        ...
+
+    async def move_records(self, what: str, ids: Sequence[str], successor_id: str) -> Moved:
+        """Point these at the successor with sObject Collections (200 a call)."""
+        ...
+
+    async def start_bulk_move(self, what: str, ids: Sequence[str], successor_id: str) -> str:
+        """Open, fill and close a Bulk API 2.0 update job; its Id."""
+        ...
+
+    async def bulk_job(self, what: str, job_id: str) -> BulkJob:
+        """A Bulk API 2.0 job's state and counts."""
+        ...
+
+    async def bulk_failures(self, what: str, job_id: str) -> tuple[RowFailure, ...]:
+        """The rows a finished job refused."""
+        ...
+
     async def freeze(self, user_id: str) -> bool:
         """Freeze the user's login; True when the user is frozen afterwards."""
         ...
@@ -88,6 +121,10 @@ class SalesforceGateway(Protocol):
 
     async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
         """Active users holding one of these profiles (for reconciliation)."""
+        ...
+
+    async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """When each user last logged in (User.LastLoginDate; None: never)."""
         ...
 
     def budget(self) -> ApiBudget | None:

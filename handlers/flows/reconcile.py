@@ -87,6 +87,30 @@ async def reconcile(
     return reports
 
 
+async def not_granted(
+    due: DueWork, gateway: SalesforceGateway, catalog: Catalog, policy: Policy, application: str
+) -> list[SalesforceUser]:
+    """Active users of ``application``'s profiles that no grant explains (for a review)."""
+    profiles = {app.name: managed_profiles(app, catalog) for app in policy.applications}
+    users = await gateway.active_users(sorted(profiles.get(application, set())))
+    grants: dict[str, list[AccessRequest]] = defaultdict(list)
+    for grant in await due.grants_of_users([u.id for u in users]):
+        if grant.sf_user_id:
+            grants[grant.sf_user_id].append(grant)
+    expected = {
+        name.casefold()
+        for g in await due.grants_in(HOLDING)
+        for name in (g.subject_email, g.sf_username or "", g.username_override or "")
+        if name
+    }
+    found = []
+    for user in users:
+        drift = _user_drift(user, grants[user.id], expected, policy, profiles)
+        if drift is not None and drift.kind is DriftKind.NOT_GRANTED:
+            found.append(user)
+    return found
+
+
 def _user_drift(
     user: SalesforceUser,
     grants: list[AccessRequest],

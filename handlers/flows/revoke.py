@@ -58,6 +58,7 @@ class RevokeSource(StrEnum):
     SWEEP = "sweep"  # the daily sweep of members Slack shows as deactivated
     EXPIRY = "expiry"
     RECONCILIATION = "reconciliation"
+    REVIEW = "review"  # not confirmed in an access review (by its reviewer or the policy)
 
 
 def may_revoke(policy: Policy, grant: AccessRequest, actor: str) -> RevokeSource | None:

@@ -8,11 +8,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
-from handlers.flows.decide import check_decider, decide
+from handlers.flows.approvals import Voted, approve_or_deny, check_approver
 from handlers.flows.outcomes import Refused
 from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.replies import tell_privately
-from handlers.views.approval import build_cannot_decide
+from handlers.views.approval import build_already_approved, build_cannot_decide
+from handlers.views.approval_progress import progress_text
 from handlers.views.deny_modal import build_deny_modal, deny_reason_errors, parse_deny_reason
 from handlers.views.metadata import ModalRef
 
@@ -46,15 +47,23 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        outcome = await decide(
+        outcome = await approve_or_deny(
             deps.repo,
             deps.policy(),
+            deps.user_groups,
             request_id=_action_value(body),
             actor=body["user"]["id"],
             approve=True,
         )
         if isinstance(outcome, Refused):
             await tell_refusal(deps, body, respond, outcome)
+            return
+        if isinstance(outcome, Voted):
+            if outcome.repeated:
+                text = build_already_approved(progress_text(outcome.progress))
+                await tell_privately(deps.client, body, respond, text)
+            else:
+                await deps.notifier.voted(outcome)
             return
         # Provisioning starts now, not after Slack has taken the message updates: under
         # Slack's rate limits those can wait seconds. The requester's "approved" DM still
@@ -67,7 +76,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         request = await deps.repo.get(_action_value(body))
-        refused = check_decider(deps.policy(), request, body["user"]["id"])
+        refused = await check_approver(deps.policy(), deps.user_groups, request, body["user"]["id"])
         if refused is not None:
             await tell_refusal(deps, body, respond, refused)
             return
@@ -85,9 +94,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         ref = ModalRef.load(view.get("private_metadata"))
-        outcome = await decide(
+        outcome = await approve_or_deny(
             deps.repo,
             deps.policy(),
+            deps.user_groups,
             request_id=ref.request_id or "",
             actor=body["user"]["id"],
             approve=False,
@@ -102,7 +112,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors={BlockId.DENY_REASON: text[:150]})
             return
         await ack()
-        await deps.notifier.decided(outcome.request)
+        await deps.notifier.decided(outcome.request)  # a deny: never merely counted
 
     app.action(ActionId.APPROVE)(on_approve_clicked)
     app.action(ActionId.DENY)(on_deny_clicked)

@@ -11,7 +11,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
+from handlers.flows.approvals import needs_several, request_tier, stage_approvers
 from handlers.flows.choices import LicenseChoice, build_choices
+from handlers.flows.eligibility import GroupMembers
 from handlers.policy import Application, Policy
 from handlers.views.catalog_admin import CatalogAdminView
 from handlers.views.catalog_values import CatalogKind
@@ -44,15 +46,32 @@ async def requests_of(repo: RequestRepository, user_id: str) -> list[AccessReque
     return list(found.values())
 
 
-async def waiting_for(repo: RequestRepository, policy: Policy, user_id: str) -> list[AccessRequest]:
-    """Requests ``user_id`` may decide: pending in an application they own, not their own."""
+async def waiting_for(
+    repo: RequestRepository,
+    policy: Policy,
+    user_id: str,
+    groups: GroupMembers | None = None,
+) -> list[AccessRequest]:
+    """Requests ``user_id`` may decide now, never their own: pending in an application they
+    own or, for a request of several stages, at a stage whose approvers include them."""
     waiting: list[AccessRequest] = []
     for app in policy.applications:
-        if app.is_owner(user_id):
-            rows = await repo.find(
-                states=[State.PENDING_APPROVAL], application=app.name, limit=LIST_LIMIT
-            )
-            waiting += [r for r in rows if user_id not in (r.requester_id, r.subject_id)]
+        staged = any(s.approvers is not None for r in app.tiers.values() for s in r.steps)
+        if not app.is_owner(user_id) and not staged:
+            continue
+        rows = await repo.find(
+            states=[State.PENDING_APPROVAL], application=app.name, limit=LIST_LIMIT
+        )
+        for row in rows:
+            if user_id in (row.requester_id, row.subject_id):
+                continue
+            if groups is not None and needs_several(app, request_tier(row)):
+                stages = app.stages_for(request_tier(row))
+                stage = stages[min(row.approval_stage, len(stages) - 1)]
+                if user_id in await stage_approvers(stage, app, groups):
+                    waiting.append(row)
+            elif app.is_owner(user_id):
+                waiting.append(row)
     return waiting
 
 
@@ -118,7 +137,7 @@ class HomePublisher:
             user_id,
             policy=policy,
             mine=await requests_of(deps.repo, user_id),
-            waiting=await waiting_for(deps.repo, policy, user_id),
+            waiting=await waiting_for(deps.repo, policy, user_id, deps.user_groups),
             escalations=await escalated_to(deps.repo, policy, user_id),
             seats=seats,
             catalog_admin=admin_view,
@@ -127,6 +146,7 @@ class HomePublisher:
             catalog_page=tab.catalog_page if tab else 0,
             command=deps.config.command,
             labels=await deps.catalog.labels(),
+            reviews=await deps.reviews.waiting_for(user_id),
         )
 
     async def _catalog(self) -> Catalog | None:
@@ -152,7 +172,21 @@ class HomePublisher:
         people = {request.requester_id, request.subject_id}
         if app is not None:
             people.update(app.owners, app.admins)
+            # The approvers the request's stage names (a security group, say) see it wait for
+            # them, and go when it moves on.
+            stages = app.stages_for(request_tier(request))
+            named = stages[min(request.approval_stage, len(stages) - 1)].approvers or ()
+            people.update(p for p in named if not p.startswith("S"))
+            groups = sorted(p for p in named if p.startswith("S"))
+            if groups:
+                self.deps.worker.spawn(self._refresh_groups(groups))
         self.refresh(people)
+
+    async def _refresh_groups(self, groups: Sequence[str]) -> None:
+        members: set[str] = set()
+        for group in groups:
+            members |= await self.deps.user_groups.members(group)
+        self.refresh(members)
 
     def refresh(self, user_ids: Iterable[str]) -> None:
         """Republish, shortly and once, the Home of each of ``user_ids`` who has one."""

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
+from handlers.flows.auto_approve import auto_approve
 from handlers.flows.choices import RequestChoices
 from handlers.flows.drafts import RequestDraft
 from handlers.flows.eligibility import (
@@ -21,6 +22,7 @@ from handlers.flows.eligibility import (
 from handlers.flows.outcomes import Ineligible, Rejected
 from handlers.flows.people import ineligibility
 from handlers.flows.submit import submit_request
+from handlers.flows.tiers import request_tier
 from handlers.ids import ActionId, CallbackId
 from handlers.policy import Application, Policy
 from handlers.views.metadata import ModalRef
@@ -166,6 +168,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # opened.
         requester = await deps.people.get(requester_id, fresh=True)
         subject = await deps.people.get(ref.subject_id, fresh=True) if ref.subject_id else requester
+        verdict = await request_tier(
+            application, draft, choices, catalog=await deps.catalog.current(), gateway=deps.gateway
+        )
         outcome = await submit_request(
             deps.repo,
             application,
@@ -174,6 +179,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             requester=requester,
             subject=subject,
             idempotency_key=f"view:{view.get('id')}",
+            verdict=verdict,
         )
         if isinstance(outcome, Rejected):
             await ack(response_action="errors", errors=field_errors_to_blocks(outcome.errors))
@@ -188,8 +194,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="update", view=refusal)
             return
         await ack()
-        if outcome.created:
+        if not outcome.created:
+            return
+        approved = await auto_approve(deps.repo, application, outcome.request)
+        if approved is None:
             await deps.notifier.submitted(outcome.request)
+            await deps.break_glass.offer(outcome.request)
+            return
+        await deps.notifier.auto_approved(approved.request)
+        deps.worker.kick(approved.request.id)
 
     async def on_request_options(ack: AsyncAck, body: dict[str, Any]) -> None:
         view = body.get("view") or {}

@@ -49,7 +49,7 @@ async def on_pending(
     """Requests waiting for the typist's decision and, for admins, the ones needing them."""
     policy = deps.policy()
     reply = build_pending(
-        await waiting_for(deps.repo, policy, user_id),
+        await waiting_for(deps.repo, policy, user_id, deps.user_groups),
         policy=policy,
         now=deps.clock(),
         escalations=await escalated_to(deps.repo, policy, user_id),

@@ -93,22 +93,53 @@ def build_approval_request(
     subject_name: str = "",
     shown: ShownAccess | None = None,
     changed: Block | None = None,
+    progress: str | None = None,
 ) -> SlackMessage:
     """Ask the owners to decide: the request's facts, Approve and Deny (with a confirm).
 
-    ``changed``: what an admin changed after an earlier approval, shown above the buttons.
+    ``changed``: what an admin changed after an earlier approval, shown above the buttons;
+    ``progress``: the approvals so far, when the request needs several.
     """
+    progress_block = (
+        [SectionBlock(block_id=BlockId.APPROVAL_PROGRESS, text=clip(progress, SECTION_TEXT_MAX))]
+        if progress
+        else []
+    )
     blocks: list[Block] = [
         _header(app),
         SectionBlock(text=who_line(req, app)),
         *fact_blocks(req, shown=shown),
         *([changed] if changed else []),
+        *progress_block,
         _decision_buttons(req, app),
         id_context(req),
     ]
     asker = _asker(req, requester_name, subject_name)
     text = f"{asker} asks for {safe(app.title, 200)} access in Salesforce. Approve or deny?"
-    return message(text, blocks)
+    if progress:
+        text = f"{text} ({progress.splitlines()[-1]})"
+    return message(clip(text, 3000), blocks)
+
+
+def build_auto_approved_fyi(
+    req: AccessRequest, app: Application, *, shown: ShownAccess | None = None, rule: str
+) -> SlackMessage:
+    """For the owners: a low-risk request the policy approved itself; nothing to decide."""
+    note = (
+        f":information_source: Approved automatically under the policy rule `{rule}` "
+        "(low-risk access). Nothing to do; revoke it from the Home tab if it should not be."
+    )
+    blocks: list[Block] = [
+        _header(app),
+        SectionBlock(text=who_line(req, app)),
+        *fact_blocks(req, shown=shown),
+        SectionBlock(block_id=BlockId.OUTCOME, text=clip(note, SECTION_TEXT_MAX)),
+        id_context(req),
+    ]
+    asker = _asker(req, "", req.subject_name)
+    return message(
+        f"FYI: {safe(app.title, 200)} access for {asker} was approved automatically.", blocks
+    )
 
 
 def build_approval_outcome(
@@ -160,6 +191,11 @@ def build_cannot_decide(
     elif reason is RefusalReason.NOT_ADMIN:
         admins = f" ({mentions(app.admins)})" if app else ""
         text = f"Only the admins of *{title}*{admins} can do this."
+    elif reason is RefusalReason.NOT_APPROVER:
+        who = f" ({mentions(helpers)})" if helpers else ""
+        text = f"This request waits for another stage's approvers{who}; you can't decide it now."
+    elif reason is RefusalReason.STAGE_DONE:
+        text = "Your stage was approved a moment ago by someone else: the request moved on."
     elif reason is RefusalReason.OWN_CHANGE:
         text = "You changed this request after it was approved: another owner has to approve it."
     elif reason is RefusalReason.OWN_ESCALATION:
@@ -176,6 +212,12 @@ def build_cannot_decide(
         )
     else:
         text = "You are not allowed to do this."
+    return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])
+
+
+def build_already_approved(progress: str) -> SlackMessage:
+    """An ephemeral answer to an approver clicking Approve a second time."""
+    text = f"You already approved this request; your approval counts once. {progress}"
     return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])
 
 

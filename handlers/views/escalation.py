@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from handlers.flows.labels import ShownAccess
+from handlers.flows.transfer import TRANSFER_CLEARS, choices
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.facts import fact_blocks, id_context
@@ -35,7 +36,9 @@ from handlers.views.text import (
     salesforce_lines,
     slack_date,
 )
+from handlers.views.transfer import transfer_text
 from storage.models import AccessRequest
+from storage.transfers import TransferState
 
 _INSTANCE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _SF_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
@@ -101,14 +104,40 @@ def _buttons(req: AccessRequest, issue: Escalation) -> list[ButtonElement]:
             _button("Use another username", ActionId.USE_OTHER_USERNAME, req),
         ]
     if kind is EscalationKind.BLOCKED_DEACTIVATION:
-        return [
-            _button("Retry deactivation", ActionId.RETRY_DEACTIVATION, req, "primary"),
-            _button("Resolved in Salesforce", ActionId.RESOLVED_IN_SALESFORCE, req),
-        ]
+        return _blocked_buttons(req, issue)
     buttons = [_button("Retry", ActionId.RETRY, req, "primary")] if kind in _RETRY_KINDS else []
     if kind in _EDIT_KINDS:
         buttons.append(_button("Change request", ActionId.COMPLETE_REQUEST, req))
     return buttons
+
+
+def _blocked_buttons(req: AccessRequest, issue: Escalation) -> list[ButtonElement]:
+    transfer = issue.transfer
+    if transfer is not None and transfer.state is TransferState.RUNNING:
+        return []  # the outcome replaces the progress, buttons included
+    buttons = [
+        _button("Retry deactivation", ActionId.RETRY_DEACTIVATION, req, "primary"),
+        _button("Resolved in Salesforce", ActionId.RESOLVED_IN_SALESFORCE, req),
+    ]
+    if transfer is not None and transfer.state is TransferState.FAILED:
+        retry = ButtonElement(
+            text="Retry failed rows",
+            action_id=ActionId.RETRY_TRANSFER,
+            value=transfer.id,
+            style="primary",
+        )
+        return [retry, *buttons]
+    if transfer is None and offers_transfer(issue):
+        return [_button("Transfer to…", ActionId.TRANSFER_TO, req, "primary"), *buttons[1:]]
+    return buttons
+
+
+def offers_transfer(issue: Escalation) -> bool:
+    """A blocker that moving work clears (approvals, reports, unknown), and work to move; one
+    only Setup can clear is explained and offers no transfer."""
+    if issue.blocker not in TRANSFER_CLEARS or issue.holdings is None:
+        return False
+    return bool(choices(issue.holdings))
 
 
 def _problem_text(issue: Escalation) -> str:
@@ -139,8 +168,10 @@ def _blocked_text(req: AccessRequest, issue: Escalation) -> str:
         lines.append(f"*What to change:* {safe(issue.fix, 1000)}")
     if issue.setup:
         lines.append("*Only Setup can change it:*\n" + setup_lines(issue.setup))
-    if issue.holdings is not None:
+    if issue.holdings is not None and issue.transfer is None:
         lines.append(f"*What they hold:* {holdings_line(issue.holdings)}")
+    if issue.transfer is not None:
+        lines.append(transfer_text(issue.transfer))
     return clip("\n".join(lines), SECTION_TEXT_MAX)
 
 

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from handlers.flows.approvals import needs_several, request_tier
 from handlers.flows.choices import LicenseChoice
 from handlers.flows.labels import Labels
 from handlers.policy import Policy
@@ -32,6 +33,7 @@ from handlers.views.request_rows import (
 )
 from handlers.views.text import SECTION_TEXT_MAX, clip, mention, safe, slack_date
 from storage.models import AccessRequest
+from storage.review_models import Campaign
 
 _SEAT_BLOCKS_MAX = 3
 
@@ -83,22 +85,27 @@ def build_seat_blocks(seats: Sequence[LicenseChoice] | None) -> list[Block]:
     return blocks
 
 
+def _decidable(
+    viewer_id: str, policy: Policy, waiting: Sequence[AccessRequest]
+) -> list[AccessRequest]:
+    # Only owners of the request's application can decide it, and never their own; a request
+    # of several stages is listed for whoever its current stage names (found by the caller).
+    return [
+        r
+        for r in newest_first(waiting)
+        if (app := policy.application(r.application))
+        and (app.is_owner(viewer_id) or needs_several(app, request_tier(r)))
+        and viewer_id not in (r.requester_id, r.subject_id)
+    ]
+
+
 def _waiting_part(
-    viewer_id: str,
     policy: Policy,
-    waiting: Sequence[AccessRequest],
+    decidable: Sequence[AccessRequest],
     now: datetime,
     command: str,
     labels: Labels | None,
 ) -> _Part:
-    # Only owners of the request's application can decide it, and never their own.
-    decidable = [
-        r
-        for r in newest_first(waiting)
-        if (app := policy.application(r.application))
-        and app.is_owner(viewer_id)
-        and viewer_id not in (r.requester_id, r.subject_id)
-    ]
     return _Part(
         head=[DividerBlock(), HeaderBlock(text="Waiting for your decision")],
         rows=[waiting_row(r, policy, now=now, labels=labels) for r in decidable],
@@ -120,6 +127,27 @@ def _escalation_part(
         rows=[escalation_row(r, policy) for r in theirs],
         empty="Nothing needs an admin right now.",
         hint=f"use `{command} pending`",
+    )
+
+
+def _review_part(policy: Policy, reviews: Sequence[tuple[Campaign, int]]) -> _Part:
+    rows: list[list[Block]] = []
+    for campaign, waiting in reviews:
+        app = policy.application(campaign.application)
+        title = safe(app.title if app else campaign.application, 100)
+        due = f", due {slack_date(campaign.deadline_at)}" if campaign.deadline_at else ""
+        rows.append(
+            [
+                SectionBlock(
+                    text=f"*{title}*: {waiting} to decide{due}. Keep or Revoke each line in "
+                    f"the review message in your DMs (review `{campaign.id}`)."
+                )
+            ]
+        )
+    return _Part(
+        head=[DividerBlock(), HeaderBlock(text="Access reviews waiting for you")],
+        rows=rows,
+        hint="see the review messages in your DMs",
     )
 
 
@@ -168,17 +196,21 @@ def build_home(
     catalog_page: int = 0,
     command: str = COMMAND,
     labels: Labels | None = None,
+    reviews: Sequence[tuple[Campaign, int]] = (),
 ) -> View:
     """The Home tab for ``viewer_id``; owner and admin sections only for those roles.
 
     ``catalog_kind`` and ``catalog_page`` say which page of the catalog an admin looks at;
     ``command`` is the slash command the hints name; ``labels`` name the access as people
-    read it.
+    read it; ``reviews`` are the open access reviews with lines the viewer has to decide.
     """
     is_admin = policy.is_admin_anywhere(viewer_id)
     parts: list[_Part] = []
-    if policy.is_owner_anywhere(viewer_id):
-        parts.append(_waiting_part(viewer_id, policy, waiting, now, command, labels))
+    decidable = _decidable(viewer_id, policy, waiting)
+    if reviews:
+        parts.append(_review_part(policy, reviews))
+    if policy.is_owner_anywhere(viewer_id) or decidable:
+        parts.append(_waiting_part(policy, decidable, now, command, labels))
     if is_admin:
         parts.append(_escalation_part(viewer_id, policy, escalations, command))
     parts.extend(_own_parts(policy, mine, now, command, labels))

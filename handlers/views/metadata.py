@@ -19,6 +19,9 @@ class ModalRef(BaseModel):
     application: str | None = Field(default=None, max_length=_ID_MAX)
     subject_id: str | None = Field(default=None, max_length=_ID_MAX)
     request_id: str | None = Field(default=None, max_length=_ID_MAX)
+    # The message a modal was opened from, when its outcome is shown under it.
+    channel: str | None = Field(default=None, max_length=_ID_MAX)
+    message_ts: str | None = Field(default=None, max_length=_ID_MAX)
 
     def dump(self) -> str:
         """Compact JSON for ``private_metadata`` (unset ids left out)."""

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.auto_approve import POLICY_ACTOR
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.facts import id_context
@@ -70,6 +71,8 @@ def build_waiting_for_owners(req: AccessRequest, app: Application) -> SlackMessa
 def build_approved_setting_up(req: AccessRequest, app: Application) -> SlackMessage:
     """Approved; the Salesforce user is being set up."""
     by = f" by {mention(req.decided_by)}" if req.decided_by else ""
+    if req.decided_by == POLICY_ACTOR:
+        by = " automatically (low-risk access)"
     text = (
         f":white_check_mark: {_request(req, app)} was approved{by}. "
         "Setting up the Salesforce user now; you'll get a message when it's ready."
@@ -140,6 +143,21 @@ def build_revoked(
     text = f":lock: {_access(req, app, start=True)} was removed{who}."
     if effect:
         text += f"\n{effect}"
+    if reason.strip():
+        text += "\n*Reason*\n" + quote(reason, SECTION_TEXT_MAX - len(text) - 80)
+    return _notice(text, req)
+
+
+def build_handing_over(
+    req: AccessRequest, app: Application, *, by: str | None = None, reason: str = ""
+) -> SlackMessage:
+    """The revocation waits for the policy's hand-over of the user's records: frozen till then."""
+    who = f" by {mention(by)}" if by else ""
+    text = (
+        f":snowflake: {_access(req, app, start=True)} is being removed{who}. The Salesforce "
+        "user is frozen (it cannot log in) and will be deactivated once its records are "
+        "handed over. This message changes to say when it is done."
+    )
     if reason.strip():
         text += "\n*Reason*\n" + quote(reason, SECTION_TEXT_MAX - len(text) - 80)
     return _notice(text, req)

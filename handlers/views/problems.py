@@ -18,6 +18,7 @@ from salesforce.errors import (
 )
 from salesforce.holdings import Holdings
 from salesforce.models import Blocker, DeactivationBlocked
+from storage.transfers import Transfer
 
 
 class EscalationKind(StrEnum):
@@ -99,6 +100,7 @@ class Escalation(BaseModel):
     instance_url: str | None = None
     setup: tuple[str, ...] = ()  # Setup pages where a blocked deactivation's setting changes
     holdings: Holdings | None = None  # what the user owns and what points at them
+    transfer: Transfer | None = None  # the latest hand-over of their work, if any
 
     @classmethod
     def from_error(

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     PlainTextInputElement,
 )
 
+from handlers.durations import duration_label
 from handlers.flows.choices import RequestChoices
 from handlers.flows.drafts import REASON_MAX, RequestDraft
 from handlers.ids import ActionId, BlockId
@@ -130,12 +131,17 @@ def _duration(choices: RequestChoices, draft: RequestDraft | None) -> Block | No
     # A fresh form starts at the policy's first duration; a draft keeps its own when offered.
     wanted = duration_value(draft.duration) if draft is not None else None
     initial = wanted if wanted in {item.name for item in durations} else durations[0].name
+    caps = "; ".join(
+        f"{tier.value.capitalize()}-risk access lasts at most {duration_label(cap)}"
+        for tier, cap in choices.duration_caps
+    )
     return InputBlock(
         block_id=BlockId.DURATION,
         label="Duration",
         element=select_element(
             ActionId.REQUEST_DURATION, durations, placeholder="How long", selected=[initial]
         ),
+        hint=f"{caps}." if caps else None,
     )
 
 

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
+from handlers.flows.hand_over import POLICY
 from handlers.flows.offboard import OffboardedGrant, Offboarding
 from handlers.flows.outcomes import (
+    HandingOver,
     NeedsAdmin,
     RefusalReason,
     RevocationBlocked,
     RevokedAccess,
     WillRetry,
 )
+from handlers.flows.transfer import choices
+from handlers.ids import ActionId, BlockId
 from handlers.policy import Application
 from handlers.views.holdings import holdings_line
 from handlers.views.message import SlackMessage, message
@@ -127,10 +138,17 @@ def _line(item: OffboardedGrant, title: str) -> str:
     outcome = item.outcome
     held = (
         f" {holdings_line(outcome.holdings)}"
-        if isinstance(outcome, RevokedAccess | RevocationBlocked) and outcome.holdings
+        if isinstance(outcome, RevokedAccess | RevocationBlocked | HandingOver) and outcome.holdings
         else ""
     )
     if isinstance(outcome, RevokedAccess):
+        transfer = outcome.transfer
+        if transfer is not None and transfer.decided_by == POLICY and outcome.deactivated:
+            to = mention(transfer.to_slack_id) if transfer.to_slack_id else "their Manager"
+            return (
+                f":lock: {head}: deactivated once their work went to {to}, as the policy says "
+                f"(`offboarding.transfer_to`).{held}"
+            )
         if outcome.already_inactive:
             return f":lock: {head}: access closed; the user was already inactive.{held}"
         return f":lock: {head}: deactivated.{held}"
@@ -140,6 +158,14 @@ def _line(item: OffboardedGrant, title: str) -> str:
             f":warning: {head}: Salesforce blocked the deactivation; the user is {frozen}. "
             f"What to change is in a separate message.{held}"
         )
+    if isinstance(outcome, HandingOver):
+        transfer = outcome.transfer
+        to = mention(transfer.to_slack_id) if transfer.to_slack_id else "their Manager"
+        return (
+            f":hourglass_flowing_sand: {head}: frozen while their work goes to {to}, as the "
+            "policy says (`offboarding.transfer_to`); deactivated when it is done. "
+            f"Progress in the thread.{held}"
+        )
     if isinstance(outcome, WillRetry):
         return (
             f":repeat: {head}: Salesforce did not answer; trying again on {slack_date(outcome.at)}."
@@ -147,6 +173,26 @@ def _line(item: OffboardedGrant, title: str) -> str:
     if isinstance(outcome, NeedsAdmin):
         return f":construction: {head}: {safe(salesforce_lines(outcome.human), 300)}"
     return f":hourglass_flowing_sand: {head}: already being removed ({safe(outcome.why, 100)})."
+
+
+def _transfer_buttons(
+    report: Offboarding, title_of: Callable[[AccessRequest], str]
+) -> list[ButtonElement]:
+    """ "Transfer to…" for each deactivated user who holds something a transfer can move."""
+    buttons: list[ButtonElement] = []
+    users: set[str] = set()
+    for item in report.revoked:
+        outcome, rev = item.outcome, item.revocation
+        if not isinstance(outcome, RevokedAccess) or not outcome.deactivated:
+            continue
+        if outcome.holdings is None or not choices(outcome.holdings):
+            continue
+        if outcome.transfer is not None or (rev.sf_user_id or "") in users:
+            continue
+        users.add(rev.sf_user_id or "")
+        label = "Transfer to…" if len(report.revoked) == 1 else f"Transfer to… ({title_of(rev)})"
+        buttons.append(ButtonElement(text=label[:75], action_id=ActionId.TRANSFER_TO, value=rev.id))
+    return buttons[:5]
 
 
 def build_offboarding_summary(
@@ -169,6 +215,9 @@ def build_offboarding_summary(
     if len(lines) > SUMMARY_LINES_MAX:
         more = f"and {len(lines) - SUMMARY_LINES_MAX} more; see the audit log."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    transfers = _transfer_buttons(report, title_of)
+    if transfers:
+        blocks.append(ActionsBlock(block_id=BlockId.SUMMARY_ACTIONS, elements=transfers))
     note = "Done without approval: a deactivated member keeps no access."
     if report.swept:
         note += " Found by the daily check of deactivated members: Slack's event never came."

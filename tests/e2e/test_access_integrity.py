@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.sandbox.salesforce_org import FaultKind
 from bot.sandbox.stage import ADA, JANE, OMAR, Stage, start_stage
@@ -106,8 +106,10 @@ async def test_an_owner_revoking_while_the_user_is_created_removes_it(stage: Sta
     await stage.slack.wait_for(lambda: [t for t in dm_texts(stage, OMAR.id) if "removed" in t])
 
 
-async def test_a_cancelled_retry_whose_create_landed_leaves_no_user(tmp_path: Path) -> None:
-    stage = await start_stage(tmp_path, settings={"SALESFORCE_TIMEOUT": 1.0})
+async def test_a_cancelled_retry_whose_create_landed_leaves_no_user(
+    tmp_path: Path, e2e_database: dict[str, Any]
+) -> None:
+    stage = await start_stage(tmp_path, settings={**e2e_database, "SALESFORCE_TIMEOUT": 1.0})
     try:
         request = await submit_request(stage, JANE.id)
         ask = await approval_message(stage, OMAR.id, request.id)

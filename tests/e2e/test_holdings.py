@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 from bot.sandbox.stage import ADA, JANE, Stage, demo_policy
+from handlers.ids import ActionId
 from storage.models import State
-from tests.e2e.test_escalation import BLOCKER, escalation
+from tests.e2e.test_escalation import BLOCKER, buttons, escalation
 from tests.e2e.test_revocation import active_grant, dms_saying, revocation_of, until_state
 
 
@@ -44,6 +45,9 @@ async def test_the_blocked_deactivation_dm_shows_what_they_hold_and_the_setup_pa
     )
     setup = "Setup &gt; Process Automation &gt; Process Automation Settings &gt; Default Workflow"
     assert setup in shown
+    # Only Setup clears this blocker: the DM explains it and offers no transfer.
+    assert ActionId.TRANSFER_TO not in buttons(dm)
+    assert ActionId.RETRY_DEACTIVATION in buttons(dm)
     entries = await stage.runtime.deps.repo.audit.for_request(revocation.id)
     blocked = [e for e in entries if e.action == "deactivation_blocked"]
     assert blocked and blocked[-1].detail["blocker"] == "default_workflow_user"

@@ -13,10 +13,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.test_crash_recovery import World, world
+from tests.e2e.processes import World
 
 pytestmark = pytest.mark.slow
-__all__ = ["world"]  # the fixture
 
 
 @asynccontextmanager

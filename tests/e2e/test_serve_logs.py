@@ -13,10 +13,9 @@ import pytest
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.stage import demo_policy
-from tests.e2e.test_crash_recovery import World, world
+from tests.e2e.processes import World
 
 pytestmark = pytest.mark.slow
-__all__ = ["world"]  # the fixture
 
 
 def catalog_reads(org: SimulatedOrg) -> int:

@@ -140,7 +140,9 @@ async def test_denied_requests_keep_the_outcome_and_lose_the_buttons(stage: Stag
     await stage.workspace.submit(OMAR.id, modal["id"], {ActionId.DENY_REASON: "Not this quarter"})
     await stage.slack.wait_for(lambda: actions(current(stage, ask)) == [])
     for owner in (OMAR.id, OLIVIA.id):
-        decided = current(stage, await _first(stage, owner))
+        first = await _first(stage, owner)
+        await stage.slack.wait_for(lambda: actions(current(stage, first)) == [])  # noqa: B023
+        decided = current(stage, first)
         text = rendered(stage, decided)
         assert "Denied" in text and "Not this quarter" in text and request.id in text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from handlers.policy import Application
 from salesforce.errors import SalesforceError
@@ -17,6 +18,7 @@ from salesforce.models import (
     DeactivationBlocked,
     DeactivationOutcome,
     GrantKind,
+    GrantPowers,
     PermissionSet,
     Profile,
     ProvisionAction,
@@ -113,6 +115,11 @@ class FakeGateway:
     async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
         return RecordPowers(kind=kind, record_id=record_id)
 
+    async def grant_powers(
+        self, records: Sequence[tuple[GrantKind, str]]
+    ) -> dict[str, GrantPowers]:
+        return {i: GrantPowers(kind=kind, record_id=i) for kind, i in records}
+
     async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
         self.calls.append(("read_user", user_id))
         return self.states.get(user_id)
@@ -155,6 +162,9 @@ class FakeGateway:
 
     async def active_users(self, profile_ids: Sequence[str]) -> list[SalesforceUser]:
         return []
+
+    async def last_logins(self, user_ids: Sequence[str]) -> dict[str, datetime | None]:
+        return dict.fromkeys(user_ids)
 
     def budget(self) -> ApiBudget | None:
         return None

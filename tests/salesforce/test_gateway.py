@@ -49,6 +49,10 @@ async def test_identity_and_permission_check(gateway: SalesforceGateway, org: Si
     )
     check = await gateway.permission_check()
     assert check["Freeze Users"] is False and check["Manage Internal Users"] is True
+    assert check["Transfer Record"] is True
+    bot_set = org.id_of("PermissionSet", "AccessBot_Integration")
+    org.admin_update("PermissionSet", bot_set, PermissionsTransferAnyEntity=False)
+    assert (await gateway.permission_check())["Transfer Record"] is False
 
 
 async def test_find_get_and_active_users(gateway: SalesforceGateway, org: SimulatedOrg) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import trustme
 from simple_salesforce.format import format_soql as soql
 
 from bot.sandbox.salesforce_org import OrgServer, SimulatedOrg
+from bot.sandbox.sf_errors import SfApiError
 
 Api = Callable[..., requests.Response]
 NEW_USER = {
@@ -149,6 +151,60 @@ def test_seats_follow_activation_and_profiles_must_fit_the_license(
     assert mismatch.json()[0]["fields"] == ["ProfileId"]
     insert = api("POST", "sobjects/User/", json=new_user(org, ProfileId=community))
     assert insert.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def seats_used(org: SimulatedOrg, name: str) -> int:
+    """Seats of the license called ``name`` in use (its UsedLicenses)."""
+    found = org.license(name)
+    assert found is not None
+    return found.used
+
+
+def test_seats_move_with_the_profile_and_stay_counted_exactly(api: Api, org: SimulatedOrg) -> None:
+    platform = org.id_of("Profile", "Standard Platform User")
+    sales = org.id_of("Profile", "Sales User")
+    org.add_user("p2@acme.com", platform)
+    org.add_user("p3@acme.com", platform)
+    mover = org.add_user("mover@acme.com", sales)
+    before = seats_used(org, "Salesforce")
+    assert seats_used(org, "Salesforce Platform") == 3  # full
+    # a profile on a full license is refused, whatever the user held before
+    refused = api("PATCH", f"sobjects/User/{mover}", json={"ProfileId": platform})
+    assert refused.json()[0]["errorCode"] == "LICENSE_LIMIT_EXCEEDED"
+    p2 = org.id_of("User", "p2@acme.com")
+    assert api("PATCH", f"sobjects/User/{p2}", json={"IsActive": False}).status_code == 204
+    # a seat freed: the move takes it, and gives its old seat back
+    assert api("PATCH", f"sobjects/User/{mover}", json={"ProfileId": platform}).status_code == 204
+    assert seats_used(org, "Salesforce Platform") == 3
+    assert seats_used(org, "Salesforce") == before - 1
+    # an inactive user moving takes no seat; renaming changes nothing
+    assert api("PATCH", f"sobjects/User/{p2}", json={"ProfileId": sales}).status_code == 204
+    assert api("PATCH", f"sobjects/User/{p2}", json={"Username": "p2b@acme.com"}).status_code == 204
+    assert seats_used(org, "Salesforce") == before - 1
+    assert org.id_of("User", "p2b@acme.com") == p2
+    # the kept counts are what a count of every user gives
+    kept = {lic["Id"]: lic["UsedLicenses"] for lic in org.store.rows("UserLicense")}
+    org.store.recount_seats()
+    assert kept == {lic["Id"]: lic["UsedLicenses"] for lic in org.store.rows("UserLicense")}
+
+
+def test_thousands_of_users_are_added_without_recounting_every_seat(org: SimulatedOrg) -> None:
+    seats = org.id_of("UserLicense", "Salesforce")
+    org.admin_update("UserLicense", seats, TotalLicenses=seats_used(org, "Salesforce") + 3000)
+    sales = org.id_of("Profile", "Sales User")
+    started = time.perf_counter()
+    for n in range(3000):
+        org.add_user(f"many{n:05d}@acme.com", sales, last_name=f"Many{n}")
+    # one count of every user per insert took about 50 s for 2,000 users; now well under one
+    assert time.perf_counter() - started < 15
+    full_license = org.license("Salesforce")
+    assert full_license is not None and full_license.used == full_license.total
+    with pytest.raises(SfApiError) as full:
+        org.add_user("one-too-many@acme.com", sales)
+    assert full.value.error_code == "LICENSE_LIMIT_EXCEEDED"
+    with pytest.raises(SfApiError) as taken:
+        org.add_user("MANY00042@acme.com", sales, active=False)
+    assert taken.value.error_code == "DUPLICATE_USERNAME"
 
 
 def test_blocked_deactivation_and_login_rules(api: Api, org: SimulatedOrg) -> None:

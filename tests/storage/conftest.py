@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +9,9 @@ from storage.requests import RequestRepository
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "accessbot.sqlite3") as database:
+async def db(database_target: str) -> AsyncIterator[Database]:
+    """A fresh database on each backend (SQLite and PostgreSQL)."""
+    async with Database(database_target) as database:
         yield database
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from storage.audit import AuditLog, ChainHead
@@ -18,8 +16,8 @@ async def _append(db: Database, *actions: str) -> None:
         await AuditLog(db).append(request_id="R-1", actor="U0OMAR", action=action)
 
 
-async def test_rows_from_before_the_key_keep_verifying(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
+async def test_rows_from_before_the_key_keep_verifying(database_target: str) -> None:
+    path = database_target
     async with Database(path) as db:  # an existing database, written before keys existed
         await _append(db, "submitted", "approved")
     async with Database(path, audit_key=KEY) as db:
@@ -34,15 +32,15 @@ async def test_rows_from_before_the_key_keep_verifying(tmp_path: Path) -> None:
     assert check.ok and check.rows == 4 and check.signed_from == 3
 
 
-async def test_without_a_key_the_signed_rows_are_reported_unchecked(tmp_path: Path) -> None:
-    async with Database(tmp_path / "a.sqlite3", audit_key=KEY) as db:
+async def test_without_a_key_the_signed_rows_are_reported_unchecked(database_target: str) -> None:
+    async with Database(database_target, audit_key=KEY) as db:
         await _append(db, "submitted")
         check = await AuditLog(db).verify()
     assert check.ok and check.signed_from == 1 and not check.macs_checked
 
 
-async def test_a_different_key_is_refused_at_start(tmp_path: Path) -> None:
-    path = tmp_path / "a.sqlite3"
+async def test_a_different_key_is_refused_at_start(database_target: str) -> None:
+    path = database_target
     async with Database(path, audit_key=KEY) as db:
         await _append(db, "submitted")
     with pytest.raises(AuditKeyMismatch, match="not the one this database's audit log is signed"):
