@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from handlers.approval_asks import ApprovalAsks
 from handlers.break_glass_notices import closed_offer
+from handlers.cohort_messages import CohortMessages
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
 from handlers.flows.approvals import Voted
@@ -90,6 +91,7 @@ class Notifier:
         login_url: str,
         instance_url: str = "",
         command: str = COMMAND,
+        cohorts: CohortMessages | None = None,
         groups: GroupMembers | None = None,
         transfers: Transfers | None = None,
     ) -> None:
@@ -102,6 +104,7 @@ class Notifier:
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
+        self._cohorts = cohorts
         self._transfers = transfers
         self._reply_locks: dict[str, asyncio.Lock] = {}  # one thread reply per summary
 
@@ -182,8 +185,13 @@ class Notifier:
     async def _ask_owners(
         self, request: AccessRequest, app: Application, *, changed: Block | None = None
     ) -> None:
-        ask = await self._asks.message(request, app, changed=changed)
         targets = await self._asks.targets(request, app)
+        if app.cohort_window and self._cohorts is not None and changed is None:
+            # One list per owner for a burst of requests; it shows the request's state itself.
+            for target in targets:
+                await self._cohorts.ask(request, app, target)
+            return
+        ask = await self._asks.message(request, app, changed=changed)
         for target in targets:
             await self._post(
                 target,
@@ -227,6 +235,12 @@ class Notifier:
                 await self._update(ref, outcome)
             elif closed := closed_offer(ref.purpose, request, app):
                 await self._update(ref, closed)
+        if self._cohorts is not None:
+            await self._cohorts.changed(request)
+
+    async def cohort_members(self, cohort_id: str) -> list[str]:
+        """The requests an owner's list shows, in the order they arrived."""
+        return await self._cohorts.members(cohort_id) if self._cohorts is not None else []
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
@@ -236,6 +250,16 @@ class Notifier:
             await self._tell_people(request, build_approved_setting_up(request, app))
         elif request.state is State.DENIED:
             await self._tell_people(request, build_denied(request, app, command=self._command))
+
+    async def approved(self, request: AccessRequest) -> None:
+        """An Approve click's messages, while provisioning (kicked just before) runs.
+
+        The requester's "approved" DM is asked for before anything here waits, so it takes
+        its turn in the conversation ahead of what provisioning says next; the approval
+        messages lose their buttons after it.
+        """
+        await self._tell_people(request, build_approved_setting_up(request, self._app(request)))
+        await self._close_asks(request)
 
     async def extension_cancelled(self, extension: AccessRequest) -> None:
         """An extension ended with its grant: its approval messages say so, its requester hears."""
@@ -593,6 +617,11 @@ class Notifier:
         )
         for ref in refs:
             await self._post(ref.channel, reminder, thread_ts=ref.ts)
+        # A request listed in an owner's cohort is reminded of in the list's thread.
+        places = await self._cohorts.places(request) if self._cohorts else []
+        named = build_reminder(request, app, number=number, in_list=True)
+        for channel, ts in places:
+            await self._post(channel, named, thread_ts=ts)
 
     async def asked_admins(self, request: AccessRequest, reminders: int) -> None:
         """Ask the admins to nudge the owners of a request nobody decides."""
