@@ -54,11 +54,6 @@ class ReadOnlyDb:
         rows = self._rows("SELECT id, state FROM requests")
         return {str(i): str(s) for i, s in rows if i in ids}
 
-    def subjects(self, ids: Collection[str]) -> set[str]:
-        """The people these requests are for."""
-        rows = self._rows("SELECT id, subject_id FROM requests")
-        return {str(subject) for i, subject in rows if i in ids}
-
     def audit_counts(self, action: str, ids: Collection[str]) -> dict[str, int]:
         """How many audit rows with ``action`` each of these requests has."""
         rows = self._rows(
@@ -80,3 +75,8 @@ class ReadOnlyDb:
         """How many grants of these people are in each state."""
         rows = self._rows("SELECT subject_id, state FROM requests WHERE kind = 'grant'")
         return Counter(str(state) for subject, state in rows if subject in subject_ids)
+
+    def subjects(self, ids: Collection[str]) -> set[str]:
+        """Whom these requests are for."""
+        rows = self._rows("SELECT id, subject_id FROM requests")
+        return {str(s) for i, s in rows if i in ids}

@@ -1,8 +1,11 @@
 """Grants end to end: people submit the request form, an owner approves, the bot provisions.
 
-Measured: the Approve clicks' acknowledgement times, grants provisioned per second from the
-first click to the last provisioned request, and whether every request was provisioned exactly
-once (database, audit log, Salesforce and the requesters' DMs all agree).
+The requests are submitted first (Slack's limits off, as for a backlog built up over a day);
+then, with Slack's limits on, the Approve clicks arrive open-loop at fixed rates, whatever the
+bot answers, as real owners' clicks would. Measured at each rate: the clicks' acknowledgement,
+each request's time from its click until it is active, and grants provisioned per second.
+Afterwards every request must have been provisioned exactly once (database, audit log,
+Salesforce and the requesters' DMs all agree).
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.dbread import ReadOnlyDb
 from bench.load import collector_paused, run_concurrently, wait_until
 from bench.rig import BenchUser, BotProcess, Simulators
+from bench.stats import percentile
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import OMAR
 from bot.sandbox.workspace import Workspace
@@ -24,21 +28,23 @@ from handlers.ids import ActionId, CallbackId
 
 JsonDict = dict[str, Any]
 READY = " is ready."  # the words of the "you have access" DM
+CAPACITY_P99 = 1.0  # seconds: past this p99, the rate is beyond the bot's capacity
+BACKLOG_PEOPLE = 10  # people filling the backlog's forms at once
+CLICK_GIVE_UP = 30.0  # seconds the bench waits for a click's answer (Slack: 3, then retries)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class GrantRun:
-    """What one bot did with ``grants`` approved requests."""
+class RateStep:
+    """What the bot did with Approve clicks arriving at ``rate`` a second."""
 
-    grants: int
-    submitted: int
+    rate: float
     clicks: tuple[float, ...]
-    click_seconds: float
+    sent: int
     provisioned: int
     seconds: float
     to_active: tuple[float, ...]
-    api_calls: int
-    problems: tuple[str, ...]
 
     @property
     def per_second(self) -> float:
@@ -46,17 +52,57 @@ class GrantRun:
         return self.provisioned / self.seconds if self.seconds > 0 else 0.0
 
     @property
+    def p50(self) -> float:
+        """Median time from a click until its request is active."""
+        return percentile(self.to_active, 50)
+
+    @property
+    def p99(self) -> float:
+        """99th percentile time from a click until its request is active."""
+        return percentile(self.to_active, 99) if self.provisioned == self.sent else float("inf")
+
+
+@dataclass(frozen=True)
+class GrantRun:
+    """What one bot did with its requests, one open-loop step per rate."""
+
+    grants: int
+    submitted: int
+    steps: tuple[RateStep, ...]
+    api_calls: int
+    problems: tuple[str, ...]
+    granted: tuple[BenchUser, ...] = ()
+
+    @property
+    def clicks(self) -> tuple[float, ...]:
+        """Every click's acknowledgement time."""
+        return tuple(c for step in self.steps for c in step.clicks)
+
+    @property
+    def provisioned(self) -> int:
+        """Requests provisioned over every step."""
+        return sum(step.provisioned for step in self.steps)
+
+    @property
     def calls_per_grant(self) -> float:
-        """Salesforce data API calls the org answered per grant during the run."""
+        """Salesforce data API calls the org answered per grant during the clicks."""
         return self.api_calls / self.provisioned if self.provisioned else float("nan")
+
+    def at(self, rate: float) -> RateStep | None:
+        """The step run at ``rate`` clicks a second, if it ran."""
+        return next((s for s in self.steps if s.rate == rate), None)
+
+    @property
+    def capacity(self) -> tuple[float, bool]:
+        """The highest rate measured with p99 under 1 s, and whether a higher one passed 1 s
+        (False: capacity is at least that rate, the bench went no higher)."""
+        kept = [s.rate for s in self.steps if s.p99 < CAPACITY_P99]
+        passed = any(s.p99 >= CAPACITY_P99 for s in self.steps)
+        return (max(kept) if kept else 0.0), passed
 
 
 async def _view_of(
-    sims: Simulators,
-    user_id: str,
-    accept: Callable[[JsonDict], bool],
-    within: float,
-    missing: str = "no matching modal",
+    sims: Simulators, user_id: str, accept: Callable[[JsonDict], bool], within: float
 ) -> JsonDict:
     found: list[JsonDict] = []
 
@@ -68,61 +114,53 @@ async def _view_of(
         return False
 
     if not await wait_until(ready, within=within, interval=0.02):
-        raise TimeoutError(f"{missing} within {within:g} s")
+        raise TimeoutError(f"no matching modal for {user_id} within {within} s")
     return found[0]
 
 
 async def submit_form(
     sims: Simulators, workspace: Workspace, user: BenchUser, within: float = 30.0
-) -> str | None:
-    """``/salesforce``, pick a license (the profiles refill), choose the rest, submit.
-
-    None once the submission is acknowledged; otherwise what the person saw go wrong."""
+) -> bool:
+    """``/salesforce``, pick a license (the profiles refill), choose the rest, submit."""
     try:
         return await _fill_and_submit(sims, workspace, user, within)
-    except (LookupError, TimeoutError, ValueError) as error:
-        return str(error)  # counted as a failed submission; the run goes on
+    except (LookupError, TimeoutError, ValueError):
+        return False  # counted as a failed submission; the run goes on
 
 
 async def _fill_and_submit(
     sims: Simulators, workspace: Workspace, user: BenchUser, within: float
+) -> bool:
+    view_id = await fill_form(sims, workspace, user, within)
+    if view_id is None:
+        return False
+    reply = await workspace.submit(user.id, view_id)
+    return reply.status == 200 and not reply.body.strip()
+
+
+async def fill_form(
+    sims: Simulators, workspace: Workspace, user: BenchUser, within: float
 ) -> str | None:
+    """``/salesforce``, pick a license (the profiles refill), choose the rest; the view id."""
     before = sims.slack.open_view(user.id)
     earlier = before["id"] if before else None
     reply = await workspace.slash(user.id)
     if reply.status != 200:
-        return f"/salesforce answered {reply.status}"
+        return None
     form = await _view_of(
         sims,
         user.id,
         lambda v: v.get("callback_id") == CallbackId.REQUEST and v.get("id") != earlier,
         within,
-        "no request form",
     )
     view_id, first_hash = str(form["id"]), form["hash"]
     await workspace.pick(user.id, view_id, ActionId.REQUEST_LICENSE, "Salesforce")
-    await _view_of(
-        sims,
-        user.id,
-        lambda v: v.get("hash") != first_hash,
-        within,
-        "no refresh after the license pick",
-    )
+    await _view_of(sims, user.id, lambda v: v.get("hash") != first_hash, within)
     await workspace.choose(user.id, view_id, ActionId.REQUEST_PROFILE, "Sales User")
     await workspace.choose(user.id, view_id, ActionId.REQUEST_ROLE, "SalesRep")
     await workspace.choose(user.id, view_id, ActionId.REQUEST_PERMISSION_SETS, ["Sales_Ops"])
     await workspace.type(user.id, view_id, ActionId.REQUEST_REASON, "Quarter close (bench)")
-    reply = await workspace.submit(user.id, view_id)
-    if reply.status != 200 or reply.body.strip():
-        return f"the submission answered {reply.status} {reply.body.strip()[:80]!r}"
-    return None
-
-
-def failures(reasons: list[str | None]) -> str:
-    """How many jobs failed and why, most frequent reason first."""
-    counted = Counter(reason for reason in reasons if reason is not None)
-    whys = "; ".join(f"{n}: {reason}" for reason, n in counted.most_common(3))
-    return f"{sum(counted.values())} ({whys})"
+    return view_id
 
 
 def approve_value(message: PostedMessage) -> str | None:
@@ -135,79 +173,149 @@ def approve_value(message: PostedMessage) -> str | None:
     return None
 
 
+async def open_loop(items: Sequence[T], rate: float, job: Callable[[T], Awaitable[R]]) -> list[R]:
+    """Start ``job`` on item n at n / ``rate`` seconds, whether earlier jobs have finished or
+    not (open-loop arrivals: a slow answer does not slow the next click down)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks: list[asyncio.Task[R]] = []
+    for n, item in enumerate(items):
+        wait = start + n / rate - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.ensure_future(job(item)))
+    return list(await asyncio.gather(*tasks))
+
+
+async def prepare_asks(
+    sims: Simulators,
+    workspace: Workspace,
+    db: ReadOnlyDb,
+    users: list[BenchUser],
+    *,
+    concurrency: int,
+    within: float,
+) -> tuple[int, list[PostedMessage]]:
+    """Submit one request per user and wait for every ask; returns (submitted, Omar's asks)."""
+    # The backlog is built without Slack's limits: a thousand forms a minute is a day's worth.
+    sims.slack.set_rate_limits(enabled=False)
+    try:
+        # Fewer people at once than the measured runs: Slack's trigger_id lives 3 s, and a
+        # loaded machine answering fifty forms at once lets some expire before views.open.
+        done = await run_concurrently(
+            users, min(concurrency, BACKLOG_PEOPLE), lambda u: submit_form(sims, workspace, u)
+        )
+        submitted = sum(done)
+        await wait_until(lambda: db.approval_asks() >= 2 * submitted, within=within, interval=0.1)
+    finally:
+        sims.slack.set_rate_limits(enabled=True)
+    ids = set(db.request_ids(state="pending_approval"))
+    asks = {approve_value(m): m for m in sims.slack.dms(OMAR.id) if not m.is_reply}
+    return submitted, [asks[i] for i in sorted(ids) if i in asks]
+
+
 async def run_grants(
     sims: Simulators,
     workspace: Workspace,
     bot: BotProcess,
     users: list[BenchUser],
     *,
+    rates: Sequence[float],
+    seconds_per_rate: float,
     concurrency: int,
-    think: float,
     within: float,
+    at_least: int = 0,
 ) -> GrantRun:
-    """Submit one request per user, approve them all, and wait for every one to be active."""
+    """Submit one request per user, then approve them open-loop at each rate in turn (Slack's
+    limits on), until a rate's p99 passes 1 s; check every grant went through exactly once.
+
+    When fewer than ``at_least`` were approved by then, more are, unmeasured (the offboarding
+    run that follows needs people holding a grant)."""
     db = ReadOnlyDb(bot.database)
-
-    async def submit(user: BenchUser) -> tuple[str | None]:
-        return (await submit_form(sims, workspace, user),)  # a tuple: None means submitted
-
-    reasons = [r for (r,) in await run_concurrently(users, concurrency, submit, think=0.0)]
-    submitted = reasons.count(None)
-    # The owners are asked after the submission is acknowledged; wait for every ask to be
-    # recorded, then for each pending request's message to reach the owner's DMs (a message
-    # Slack refused with a 429 is posted again from the outbox after the Retry-After).
-    await wait_until(lambda: db.approval_asks() >= 2 * submitted, within=within, interval=0.1)
-    ids = set(db.request_ids(state="pending_approval"))
-    asks: dict[str | None, PostedMessage] = {}
-
-    def every_ask_posted() -> bool:
-        asks.update({approve_value(m): m for m in sims.slack.dms(OMAR.id) if not m.is_reply})
-        return ids <= asks.keys()
-
-    await wait_until(every_ask_posted, within=within, interval=0.1)
-    messages = [asks[i] for i in sorted(ids) if i in asks]
-    clicked_at: dict[str, float] = {}
+    submitted, messages = await prepare_asks(
+        sims, workspace, db, users, concurrency=concurrency, within=within
+    )
     calls_before = sims.org.api_calls()
+    steps: list[RateStep] = []
+    clicked: set[str] = set()
+    queue = list(messages)
+    for rate in rates:
+        count = round(rate * seconds_per_rate)
+        batch, queue = queue[:count], queue[count:]
+        if not batch:
+            break
+        step = await _click_at(sims, workspace, db, batch, rate, within)
+        clicked |= {str(approve_value(m)) for m in batch}
+        steps.append(step)
+        if step.p99 >= CAPACITY_P99:
+            break  # past capacity: a faster rate would only say so again
+    api_calls = sims.org.api_calls() - calls_before
+    extra = queue[: max(0, at_least - len(clicked))]
+    if extra:
+        # Setting up the offboarding run, not measured: without Slack's limits, as the backlog.
+        sims.slack.set_rate_limits(enabled=False)
+        try:
+            await run_concurrently(
+                extra, concurrency, lambda m: workspace.click(OMAR.id, m, ActionId.APPROVE)
+            )
+            clicked |= {str(approve_value(m)) for m in extra}
+            await wait_until(lambda: db.count(state="active") >= len(clicked), within=within)
+        finally:
+            sims.slack.set_rate_limits(enabled=True)
+    problems = await check_exactly_once(sims, db, users, clicked, within=within)
+    if submitted < len(users):
+        problems.insert(0, f"{len(users) - submitted} submissions failed")
+    return GrantRun(
+        grants=len(clicked),
+        submitted=submitted,
+        steps=tuple(steps),
+        api_calls=api_calls,
+        problems=tuple(problems),
+        granted=tuple(u for u in users if u.id in db.subjects(clicked)),
+    )
+
+
+async def _click_at(
+    sims: Simulators,
+    workspace: Workspace,
+    db: ReadOnlyDb,
+    messages: list[PostedMessage],
+    rate: float,
+    within: float,
+) -> RateStep:
+    clicked_at: dict[str, float] = {}
+    active_before = db.count(state="active")
 
     async def approve(message: PostedMessage) -> float:
         clicked_at[str(approve_value(message))] = time.time()
-        reply = await workspace.click(OMAR.id, message, ActionId.APPROVE)
+        try:
+            # Slack gives up on an answer after 3 s; the bench waits longer, not for ever.
+            async with asyncio.timeout(CLICK_GIVE_UP):
+                reply = await workspace.click(OMAR.id, message, ActionId.APPROVE)
+        except TimeoutError:
+            return float("nan")
         return reply.elapsed if reply.status == 200 else float("nan")
 
     with collector_paused():
         started = time.time()
-        clicks = await run_concurrently(messages, concurrency, approve, think=think)
-        click_seconds = time.time() - started
-        await wait_until(lambda: db.count(state="active") >= len(messages), within=within)
+        clicks = await open_loop(messages, rate, approve)
+        await wait_until(
+            lambda: db.count(state="active") >= active_before + len(messages), within=within
+        )
     active = db.active_since(clicked_at)
-    seconds = (max(active.values()) if active else time.time()) - started
-    api_calls = sims.org.api_calls() - calls_before
-    await asyncio.sleep(0.5)  # the "you have access" DMs follow the state change
-    # Only the people whose request was recorded can be checked for a user, an assignment, a DM.
-    recorded = db.subjects(ids)
-    problems = check_exactly_once(sims, db, [u for u in users if u.id in recorded], ids)
-    unasked = sorted(ids - asks.keys())
-    if unasked:
-        problems.insert(0, f"{len(unasked)} requests never reached the owner (e.g. {unasked[0]})")
-    if submitted < len(users):
-        arrived = len(ids) - submitted
-        late = f"; {arrived} of them arrived all the same" if arrived > 0 else ""
-        problems.insert(0, f"{failures(reasons)} submissions failed{late}")
-    return GrantRun(
-        grants=len(users),
-        submitted=submitted,
+    end = max(active.values()) if active else time.time()
+    return RateStep(
+        rate=rate,
         clicks=tuple(c for c in clicks if c == c),
-        click_seconds=click_seconds,
+        sent=len(messages),
         provisioned=len(active),
-        seconds=seconds,
-        to_active=tuple(at - clicked_at[i] for i, at in active.items() if i in clicked_at),
-        api_calls=api_calls,
-        problems=tuple(problems),
+        seconds=end - started,
+        to_active=tuple(at - clicked_at[i] for i, at in active.items()),
     )
 
 
-def check_exactly_once(
-    sims: Simulators, db: ReadOnlyDb, users: list[BenchUser], ids: set[str]
+async def check_exactly_once(
+    sims: Simulators, db: ReadOnlyDb, users: list[BenchUser], ids: set[str], *, within: float
 ) -> list[str]:
     """Every request active once: one audit row, one Salesforce user, one assignment, one DM."""
     problems: list[str] = []
@@ -215,16 +323,16 @@ def check_exactly_once(
     lost = [i for i in ids if states.get(i) != "active"]
     if lost:
         problems.append(f"{len(lost)} requests not active (e.g. {lost[0]}: {states.get(lost[0])})")
-    provisioned = db.audit_counts("provisioned", ids)
-    never = sorted(i for i, n in provisioned.items() if n == 0)
+    counts = db.audit_counts("provisioned", ids)
+    never = [i for i in ids if counts.get(i, 0) == 0]
     if never:
-        problems.append(
-            f"{len(never)} requests never provisioned in the audit log (e.g. {never[0]})"
-        )
-    twice = sorted(i for i, n in provisioned.items() if n > 1)
+        problems.append(f"{len(never)} requests never provisioned in the audit log")
+    twice = [i for i, n in counts.items() if n > 1]
     if twice:
         problems.append(f"{len(twice)} requests provisioned more than once in the audit log")
-    wanted = {u.email for u in users}
+    subjects = db.subjects(ids)
+    approved = [u for u in users if u.id in subjects]
+    wanted = {u.email for u in approved}
     found = Counter(u.username for u in sims.org.users() if u.username in wanted)
     missing = [e for e in wanted if found[e] == 0]
     if missing:
@@ -235,9 +343,14 @@ def check_exactly_once(
             if held.count("Sales_Ops") != 1 or not found_user.is_active:
                 problems.append(f"{found_user.username}: active={found_user.is_active}, {held}")
                 break
-    for user in users:
-        ready = [m for m in sims.slack.dms(user.id) if READY in m.text]
-        if len(ready) != 1:
-            problems.append(f"{user.id} was told {len(ready)} times that access is ready")
+
+    def told(user: BenchUser) -> int:
+        return sum(1 for m in sims.slack.dms(user.id) if READY in m.text)
+
+    # The "you have access" DMs follow the state change, each at Slack's pace.
+    await wait_until(lambda: all(told(u) >= 1 for u in approved), within=within, interval=0.2)
+    for user in approved:
+        if told(user) != 1:
+            problems.append(f"{user.id} was told {told(user)} times that access is ready")
             break
     return problems

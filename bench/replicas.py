@@ -23,18 +23,29 @@ from bot.sandbox.postgres_server import running_postgres
 from bot.sandbox.workspace import Workspace
 
 
+def replica_grants(size: Size) -> int:
+    """Requests each side approves: the first rate's clicks, open-loop."""
+    return max(1, round(size.rates[0] * size.seconds_per_rate))
+
+
+def _per_second(run: GrantRun) -> float:
+    seconds = sum(step.seconds for step in run.steps)
+    return run.provisioned / seconds if seconds > 0 else 0.0
+
+
 async def run_replicas(directory: Path, size: Size) -> tuple[GrantRun, GrantRun]:
-    """(one bot on SQLite, two replicas on PostgreSQL), each provisioning ``size.grants``."""
-    sims = start_simulators(delay=size.delay, users=2 * size.grants)
+    """(one bot on SQLite, two replicas on PostgreSQL), each provisioning as many requests."""
+    count = replica_grants(size)
+    sims = start_simulators(delay=size.delay, users=2 * count)
     try:
         with running_postgres() as server:
-            return await _both(sims, server.new_database_url("bench"), directory, size)
+            return await _both(sims, server.new_database_url("bench"), directory, size, count)
     finally:
         sims.stop()
 
 
 async def _both(
-    sims: Simulators, url: str, directory: Path, size: Size
+    sims: Simulators, url: str, directory: Path, size: Size, count: int
 ) -> tuple[GrantRun, GrantRun]:
     bots: list[BotProcess] = []
     spaces: list[Workspace] = []
@@ -49,23 +60,26 @@ async def _both(
             bots.append(await start_bot(sims, directory / name, naive=False, settings=settings))
         front = await RoundRobinFront([bot.port for bot in bots[1:]]).start()
         spaces.append(Workspace(app_url=front.url, signing_secret=SIGNING_SECRET, slack=sims.slack))
-        within = 60 + size.grants
+        within = 60 + count
+        rates = (size.rates[0],)
         one = await run_grants(
             sims,
             spaces[0],
             single,
-            sims.users[: size.grants],
+            sims.users[:count],
+            rates=rates,
+            seconds_per_rate=size.seconds_per_rate,
             concurrency=size.concurrency,
-            think=size.think,
             within=within,
         )
         two = await run_grants(
             sims,
             spaces[1],
             replace(bots[1], database=url),
-            sims.users[size.grants :],
+            sims.users[count:],
+            rates=rates,
+            seconds_per_rate=size.seconds_per_rate,
             concurrency=size.concurrency,
-            think=size.think,
             within=within,
         )
         return one, two
@@ -83,15 +97,18 @@ def replicas_figure(sqlite: GrantRun, replicas: GrantRun) -> Figure:
     checked = "no lost or duplicate" if not replicas.problems else "; ".join(replicas.problems)
     return Figure(
         what="grants end to end, two replicas on PostgreSQL",
-        measure=f"approved to provisioned, {replicas.grants} requests over a round-robin front",
-        result=f"{replicas.per_second:.1f}/s; {checked}",
-        baseline=f"{sqlite.per_second:.1f}/s, one bot on SQLite ({sqlite.grants} requests)",
-        ratio=ratio(replicas.per_second, sqlite.per_second, higher_is_better=True),
+        measure=f"approved to provisioned, {replicas.grants} requests clicked open-loop at "
+        f"{replicas.steps[0].rate:g}/s over a round-robin front"
+        if replicas.steps
+        else "no clicks",
+        result=f"{_per_second(replicas):.1f}/s; {checked}",
+        baseline=f"{_per_second(sqlite):.1f}/s, one bot on SQLite ({sqlite.grants} requests)",
+        ratio=ratio(_per_second(replicas), _per_second(sqlite), higher_is_better=True),
         target="no lost or duplicate",
         met=not replicas.problems and not sqlite.problems,
         facts={
-            "per_second": replicas.per_second,
-            "sqlite_per_second": sqlite.per_second,
+            "per_second": _per_second(replicas),
+            "sqlite_per_second": _per_second(sqlite),
             "problems": len(replicas.problems),
             "sqlite_problems": len(sqlite.problems),
         },

@@ -23,7 +23,8 @@ METHOD = """\
   each a child process serving HTTP on loopback: `accessbot serve` itself, and a naive bot.
   Every figure is measured in the same run as its baseline, so the ratio holds when the machine
   is noisy; the load average above says how busy it was. The slash commands run on one such
-  set-up; the grants and offboarding on a fresh one.
+  set-up; the grants and offboarding run on a fresh set-up for each bot (a fresh org each,
+  so neither meets the other's users).
 - **The naive baseline** (`bench/naive_bot.py`, `bench/naive_gateway.py`) is the same bot with
   the shortcuts a first version would take: the slash command reads the catalog from Salesforce
   and opens the full form before acknowledging; Approve decides, notifies and provisions before
@@ -31,7 +32,12 @@ METHOD = """\
   `SFType`); deactivation is one PATCH per user. Its Salesforce calls run on a thread pool as
   wide as the real gateway's, so the comparison is about round trips, not concurrency. The
   scheduler's baseline is the same queries on a copy of the database without its indexes.
-- **Slack's rate limits apply.** The simulated Slack answers as Slack does past its limits:
+- **Slack's rate limits apply** while the Approve clicks arrive and afterwards (the approval
+  messages' updates, the DMs, the offboarding). They are off while the slash-command rows
+  run (a hundred commands a second in one workspace is past `views.open`'s own tier, so those
+  rows would measure Slack, not the bot) and while the grant run builds its backlog of
+  submitted requests (a day's worth, asked for in a minute). The simulated Slack answers as
+  Slack does past its limits:
   HTTP 429 with `Retry-After`, per method per workspace by tier (tier 2 about 20 calls a minute,
   tier 3 about 50, tier 4 about 100; each a token bucket holding a minute's calls) and per
   conversation for `chat.postMessage` (three at once, then one a second). Both bots meet the
@@ -46,12 +52,18 @@ METHOD = """\
   per second one process answers. The bench pauses its own garbage collector while it
   measures, so its pauses are not counted against the bot.
 - **Latency** is measured by the sender, from just before the request goes out to the complete
-  answer; *modal open* is from sending the command to `views.open` reaching the simulated Slack.
-- **Grants end to end**: every request is submitted through the real modal, then an owner clicks
-  Approve on each; the rate is requests provisioned per second from the first click to the last
-  request becoming active. Afterwards the database, the audit log, the org and the requesters'
-  DMs are checked: each request provisioned exactly once, each user created once with the
-  permission set once, each requester told once.
+  answer; *modal open* is from sending the command until the full form is in the modal at the
+  simulated Slack: the `views.update` that replaces the loading view (ours), the `views.open`
+  that opens the form (naive).
+- **Grants end to end**: every request is submitted through the real modal; then an owner's
+  Approve clicks arrive open-loop, at a fixed rate whatever the bot answers (25, 50, 100, 150,
+  200 a second in turn, each for a few seconds, until a rate's p99 passes 1 s). *Click to
+  active* is from sending a click until its request is active in the database; grants/s is
+  requests provisioned per second from the first click of the rate to its last request
+  becoming active; *capacity* is the highest rate whose p99 stayed under 1 s. Afterwards the
+  database, the audit log, the org and the requesters' DMs are checked: each request
+  provisioned exactly once, each user created once with the permission set once, each
+  requester told once.
 - **Salesforce calls** are counted by the simulated org (a composite request counts once; a
   deactivating call is a PATCH of User records, one user or a collection of 200). Calls per
   grant are counted one grant at a time through the gateway; the end-to-end run's average is in
@@ -112,7 +124,8 @@ def render_markdown(report: Report) -> str:
         "Written by `python -m bench` (see the README); re-run it rather than editing this file.",
         "",
         f"Run of {report.started:%Y-%m-%d %H:%M} UTC, size **{size.name}** "
-        f"({size.commands} commands, {size.grants} grants, {size.offboard} users offboarded, "
+        f"({size.commands} commands, up to {size.clicks} grants at "
+        f"{', '.join(f'{r:g}' for r in size.rates)} clicks/s, {size.offboard} users offboarded, "
         f"{size.stored:,} stored requests), {report.seconds:.0f} s in all.",
         "",
         "## Machine",

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -105,10 +106,11 @@ def start_simulators(*, delay: float, users: int) -> Simulators:
     )
 
 
-def write_policy(directory: Path) -> Path:
-    """The demo policy as the YAML file ``accessbot serve`` reads."""
+def write_policy(directory: Path, **overrides: Any) -> Path:
+    """The demo policy (with these application settings) as the YAML file ``accessbot serve``
+    reads."""
     path = directory / "policy.yml"
-    data = demo_policy().model_dump(mode="json", exclude_defaults=True)
+    data = demo_policy(**overrides).model_dump(mode="json", exclude_defaults=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
@@ -162,7 +164,12 @@ def bot_command(naive: bool) -> list[str]:
 
 
 def launch_bot(
-    sims: Simulators, directory: Path, *, naive: bool, settings: Mapping[str, str] | None = None
+    sims: Simulators,
+    directory: Path,
+    *,
+    naive: bool,
+    settings: Mapping[str, str] | None = None,
+    policy: Mapping[str, Any] | None = None,
 ) -> tuple[subprocess.Popen[bytes], Path | str, Path]:
     """Start a bot wired to the simulators; returns the process, its database and its log."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -181,7 +188,7 @@ def launch_bot(
         SALESFORCE_ACCESS_TOKEN=sims.endpoint.access_token,
         REQUESTS_CA_BUNDLE=sims.endpoint.ca_bundle_path,
         ACCESSBOT_DATABASE=str(database),
-        ACCESSBOT_POLICY_FILE=str(write_policy(directory)),
+        ACCESSBOT_POLICY_FILE=str(write_policy(directory, **(policy or {}))),
         ACCESSBOT_WORKER_ID="bench",
         ACCESSBOT_LOG_LEVEL="WARNING",
     )
@@ -197,10 +204,18 @@ def launch_bot(
 
 
 async def start_bot(
-    sims: Simulators, directory: Path, *, naive: bool, settings: Mapping[str, str] | None = None
+    sims: Simulators,
+    directory: Path,
+    *,
+    naive: bool,
+    settings: Mapping[str, str] | None = None,
+    policy: Mapping[str, Any] | None = None,
 ) -> BotProcess:
-    """Start a bot wired to the simulators (``settings``: extra environment) and wait for it."""
-    process, database, log = launch_bot(sims, directory, naive=naive, settings=settings)
+    """Start a bot wired to the simulators (``settings``: extra environment; ``policy``: the
+    demo application's settings changed) and wait for it."""
+    process, database, log = launch_bot(
+        sims, directory, naive=naive, settings=settings, policy=policy
+    )
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         found = _LISTENING.search(_read(log))

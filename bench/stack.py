@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.rig import BotProcess, Simulators, start_bot, start_simulators, workspace_for
 from bot.sandbox.workspace import Workspace
@@ -38,4 +39,29 @@ async def bot_pair(directory: Path, *, delay: float, users: int) -> AsyncIterato
             await space.aclose()
         for bot in bots.values():
             bot.stop()
+        sims.stop()
+
+
+@asynccontextmanager
+async def one_bot(
+    directory: Path,
+    *,
+    delay: float,
+    users: int,
+    naive: bool,
+    policy: Mapping[str, Any] | None = None,
+) -> AsyncIterator[tuple[Simulators, BotProcess, Workspace]]:
+    """Fresh simulators holding ``users`` people (a fresh org), and one bot wired to them."""
+    sims = start_simulators(delay=delay, users=users)
+    try:
+        bot = await start_bot(sims, directory, naive=naive, policy=policy)
+        try:
+            space = workspace_for(sims, bot)
+            try:
+                yield sims, bot, space
+            finally:
+                await space.aclose()
+        finally:
+            bot.stop()
+    finally:
         sims.stop()

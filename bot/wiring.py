@@ -17,6 +17,7 @@ from bot.scheduler import Ticker
 from bot.settings import Settings
 from handlers.app import build_app
 from handlers.break_glass_notices import BreakGlassNotices
+from handlers.cohort_messages import CohortMessages
 from handlers.delivery import SlackDelivery
 from handlers.deps import BotConfig, Deps
 from handlers.flows.catalog import CatalogService
@@ -43,6 +44,7 @@ from handlers.worker import Worker
 from salesforce.auth import SalesforceAuth
 from salesforce.gateway import SalesforceGateway as RealGateway
 from storage.break_glass import BreakGlassReviews
+from storage.cohorts import Cohorts
 from storage.db import Clock, Database, utc_now
 from storage.due import DueWork
 from storage.events import EventLog
@@ -217,7 +219,9 @@ async def build_runtime(
         ),
     )
     outbox = Outbox(db)
-    delivery = SlackDelivery(client, repo, outbox, clock, worker=settings.worker_id, lease=lease)
+    delivery = SlackDelivery(
+        client, repo, outbox, clock, worker=settings.worker_id, lease=lease, limits=rate_limits
+    )
     catalog = CatalogService(
         gateway,
         CatalogCache(db),
@@ -262,6 +266,7 @@ async def build_runtime(
             login_url=config.login_url,
             instance_url=instance_url,
             command=config.command,
+            cohorts=CohortMessages(Cohorts(db), delivery, repo, policy),
             groups=user_groups,
             transfers=transfers,
         ),

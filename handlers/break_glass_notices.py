@@ -11,7 +11,12 @@ from handlers.flows.break_glass import Reviewed, in_group
 from handlers.flows.eligibility import GroupMembers
 from handlers.flows.labels import Labels
 from handlers.policy import Application, Policy
-from handlers.views.break_glass import build_break_glass_notice, build_break_glass_offer
+from handlers.views.break_glass import (
+    build_break_glass_notice,
+    build_break_glass_offer,
+    build_break_glass_offer_closed,
+)
+from handlers.views.message import SlackMessage
 from handlers.views.text import mention
 from storage.models import AccessRequest, State
 from storage.requests import RequestRepository
@@ -20,6 +25,17 @@ OFFER = "break_glass_offer"
 REVIEW = "break_glass_review"  # to the owners, with Confirm and Revoke now
 FYI = "break_glass_fyi"  # to the admins and the security channel
 OVERDUE = "break_glass_overdue"  # to the admins, when nobody reviewed in time
+
+
+def closed_offer(purpose: str, request: AccessRequest, app: Application) -> SlackMessage | None:
+    """What a decided request's break-glass offer becomes, or None for any other message.
+
+    Decided by someone else (or expired): the offer's button goes. A break-glass approval
+    rewrote the offer itself.
+    """
+    if purpose != OFFER or request.decided_by == request.requester_id:
+        return None
+    return build_break_glass_offer_closed(request, app)
 
 
 class BreakGlassNotices:

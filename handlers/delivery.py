@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.channel_turns import ChannelTurns
+from handlers.rate_limits import RateLimitCounter
 from handlers.views.message import SlackMessage
 from storage.db import Clock
 from storage.models import MessageRef
@@ -28,6 +29,7 @@ TRANSIENT_ERRORS = frozenset(
 GIVE_UP_AFTER = timedelta(days=1)
 MAX_GAP = timedelta(minutes=30)
 OLDER_WAITING = "an older message to the conversation is waiting"
+UPDATE = "chat.update"
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,11 @@ class SlackDelivery:
         *,
         worker: str,
         lease: timedelta,
+        limits: RateLimitCounter | None = None,
     ) -> None:
         self._client = client
+        # What Slack's 429s said: a tier-limited method is not called again before its wait.
+        self._limits = limits or RateLimitCounter()
         self._repo = repo
         self._outbox = outbox
         self._clock = clock
@@ -154,12 +159,26 @@ class SlackDelivery:
                 error="an older update of the message is waiting",
             )
             return False
+        quiet = self._limits.waiting(UPDATE)
+        if quiet:
+            # Slack asked chat.update (tier 3, per workspace) to wait: calling now only meets
+            # another 429. The outbox sends it when the wait is over.
+            await self._outbox.add(
+                method=UPDATE,
+                channel=ref.channel,
+                ts=ref.ts,
+                text=message.text,
+                blocks=message.blocks,
+                error="ratelimited",
+                due=self._clock() + timedelta(seconds=quiet),
+            )
+            return False
         try:
             await self._client.chat_update(
                 channel=ref.channel, ts=ref.ts, text=message.text, blocks=message.blocks
             )
         except Exception as error:
-            await self._queue_or_drop(error, "chat.update", ref.channel, message, ts=ref.ts)
+            await self._queue_or_drop(error, UPDATE, ref.channel, message, ts=ref.ts)
             return False
         return True
 
@@ -169,9 +188,13 @@ class SlackDelivery:
         delivered = 0
         held: dict[str, datetime] = {}
         for item in await self._outbox.claim(worker=self._worker, lease=self._lease, limit=limit):
-            is_post = item.method != "chat.update"
+            is_post = item.method != UPDATE
             if is_post and item.channel in held:
                 await self._outbox.defer(item.id, held[item.channel])
+                continue
+            quiet = 0.0 if is_post else self._limits.waiting(UPDATE)
+            if quiet:
+                await self._outbox.defer(item.id, self._clock() + timedelta(seconds=quiet))
                 continue
             try:
                 if is_post:

@@ -24,6 +24,9 @@ class ActionId(StrEnum):
     # approval message to owners
     APPROVE = "approve"
     DENY = "deny"
+    # an owner's list of requests (a cohort): Approve and Deny per line are the ones above
+    APPROVE_ALL = "approve_all"
+    COHORT_DETAILS = "cohort_details"
     # modals with one text input
     DENY_REASON = "deny_reason"
     REVOKE_REASON = "revoke_reason"

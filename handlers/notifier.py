@@ -9,21 +9,17 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
-from handlers.break_glass_notices import OFFER as BREAK_GLASS_OFFER
+from handlers.approval_asks import ApprovalAsks
+from handlers.break_glass_notices import closed_offer
+from handlers.cohort_messages import CohortMessages
 from handlers.delivery import Keep, SlackDelivery
 from handlers.flows.approval_scope import ScopeChange
-from handlers.flows.approvals import (
-    Voted,
-    needs_several,
-    progress_of,
-    request_tier,
-    stage_approvers,
-)
-from handlers.flows.auto_approve import RULE as AUTO_RULE
+from handlers.flows.approvals import Voted
 from handlers.flows.eligibility import GroupMembers
 from handlers.flows.hand_over import POLICY
 from handlers.flows.labels import Labels
-from handlers.flows.offboard import Offboarding
+from handlers.flows.offboard import OffboardedGrant, Offboarding
+from handlers.flows.offboard_recall import rebuilt
 from handlers.flows.outcomes import (
     HandingOver,
     NeedsAdmin,
@@ -32,15 +28,9 @@ from handlers.flows.outcomes import (
     RevokedAccess,
     WillRetry,
 )
-from handlers.flows.revoke import revocation_effect
+from handlers.flows.revoke import is_offboarding, revocation_effect
 from handlers.policy import Application, Policy
-from handlers.views.approval import (
-    build_approval_outcome,
-    build_approval_request,
-    build_auto_approved_fyi,
-)
-from handlers.views.approval_progress import progress_text
-from handlers.views.break_glass import build_break_glass_offer_closed
+from handlers.views.approval import build_approval_outcome
 from handlers.views.escalation import build_escalation
 from handlers.views.help import COMMAND
 from handlers.views.lifecycle import (
@@ -55,6 +45,7 @@ from handlers.views.notices import (
     build_approved_setting_up,
     build_denied,
     build_expiring_soon,
+    build_handing_over,
     build_provisioned,
     build_request_expired,
     build_revoked,
@@ -83,6 +74,8 @@ UNDECIDED = "undecided"
 EXPIRY_WARNING = "expiry_warning"
 TRANSFER_REPLY = "transfer_reply"  # a transfer's progress under the offboarding summary
 OFFBOARDING_SUMMARY = "offboarding_summary"  # kept when the policy's transfer shows under it
+HANDING_OVER = "handing_over"  # "frozen until handed over", then the outcome, in one DM
+TRANSFER_SUMMARY = "transfer_summary"  # the policy's transfer on a plain revocation, kept
 
 
 class Notifier:
@@ -98,12 +91,12 @@ class Notifier:
         login_url: str,
         instance_url: str = "",
         command: str = COMMAND,
+        cohorts: CohortMessages | None = None,
         groups: GroupMembers | None = None,
         transfers: Transfers | None = None,
     ) -> None:
         self._delivery = delivery
-        # Approvers named by user group are read from Slack when their stage is asked.
-        self._groups = groups
+        self._asks = ApprovalAsks(repo, labels=labels, groups=groups)
         self._repo = repo
         self._policy = policy
         # Requests store API names; messages show the catalog's labels (admins see both).
@@ -111,6 +104,7 @@ class Notifier:
         self._login_url = login_url
         self._instance_url = instance_url
         self._command = command
+        self._cohorts = cohorts
         self._transfers = transfers
         self._reply_locks: dict[str, asyncio.Lock] = {}  # one thread reply per summary
 
@@ -191,8 +185,13 @@ class Notifier:
     async def _ask_owners(
         self, request: AccessRequest, app: Application, *, changed: Block | None = None
     ) -> None:
-        ask = await self._approval_ask(request, app, changed=changed)
-        targets = await self._approvers_to_ask(request, app)
+        targets = await self._asks.targets(request, app)
+        if app.cohort_window and self._cohorts is not None and changed is None:
+            # One list per owner for a burst of requests; it shows the request's state itself.
+            for target in targets:
+                await self._cohorts.ask(request, app, target)
+            return
+        ask = await self._asks.message(request, app, changed=changed)
         for target in targets:
             await self._post(
                 target,
@@ -205,54 +204,10 @@ class Notifier:
             # the asks stored by then, so the later ones lose their buttons here.
             await self._close_asks(now)
 
-    async def _approval_ask(
-        self, request: AccessRequest, app: Application, *, changed: Block | None = None
-    ) -> SlackMessage:
-        shown = (await self._labels()).shown(request)
-        progress = None
-        if needs_several(app, request_tier(request)):
-            votes = await self._repo.votes.of(request.id)
-            progress = progress_text(progress_of(app, request, votes))
-        return build_approval_request(
-            request,
-            app,
-            subject_name=request.subject_name,
-            shown=shown,
-            changed=changed,
-            progress=progress,
-        )
-
-    async def _stage_people(self, request: AccessRequest, app: Application) -> frozenset[str]:
-        """Who approves at the stage the request waits at (owners when it has no list)."""
-        stages = app.stages_for(request_tier(request))
-        stage = stages[min(request.approval_stage, len(stages) - 1)]
-        if stage.approvers is None or self._groups is None:
-            return frozenset(stage.approvers or app.owners)
-        return await stage_approvers(stage, app, self._groups)
-
-    async def _approvers_to_ask(self, request: AccessRequest, app: Application) -> list[str]:
-        """The approval channel, or each approver of the current stage by DM."""
-        stages = app.stages_for(request_tier(request))
-        stage = stages[min(request.approval_stage, len(stages) - 1)]
-        if app.approval_channel and stage.approvers is None:
-            return [app.approval_channel]
-        people = sorted(await self._stage_people(request, app))
-        if stage.approvers is None:
-            people = list(app.owners)  # in the policy's order, as before
-        own = (request.requester_id, request.subject_id)
-        return [p for p in people if p not in own] or people
-
     async def auto_approved(self, request: AccessRequest) -> None:
         """Approved by the policy: the owners get an FYI (no buttons), the requester the news."""
         app = self._app(request)
-        shown = (await self._labels()).shown(request)
-        fyi = build_auto_approved_fyi(request, app, shown=shown, rule=AUTO_RULE)
-        own = (request.requester_id, request.subject_id)
-        targets = (
-            [app.approval_channel]
-            if app.approval_channel
-            else [o for o in app.owners if o not in own] or list(app.owners)
-        )
+        fyi, targets = await self._asks.auto_approved(request, app)
         for target in targets:
             recipient = None if target == app.approval_channel else target
             await self._post(target, fyi, keep=Keep(request.id, APPROVAL, recipient))
@@ -262,7 +217,7 @@ class Notifier:
         """An approval counted: every ask shows the progress; a finished stage asks the next."""
         request = outcome.request
         app = self._app(request)
-        ask = await self._approval_ask(request, app)
+        ask = await self._asks.message(request, app)
         for ref in await self._repo.messages(request.id, APPROVAL):
             await self._update(ref, ask)
         if outcome.advanced:
@@ -278,10 +233,14 @@ class Notifier:
         for ref in await self._repo.messages(request.id):
             if ref.purpose in (APPROVAL, UNDECIDED):
                 await self._update(ref, outcome)
-            elif ref.purpose == BREAK_GLASS_OFFER and request.decided_by != request.requester_id:
-                # Decided by someone else (or expired): the offer's button goes. A break-glass
-                # approval rewrote the offer itself.
-                await self._update(ref, build_break_glass_offer_closed(request, app))
+            elif closed := closed_offer(ref.purpose, request, app):
+                await self._update(ref, closed)
+        if self._cohorts is not None:
+            await self._cohorts.changed(request)
+
+    async def cohort_members(self, cohort_id: str) -> list[str]:
+        """The requests an owner's list shows, in the order they arrived."""
+        return await self._cohorts.members(cohort_id) if self._cohorts is not None else []
 
     async def decided(self, request: AccessRequest) -> None:
         """Replace the buttons of every approval message with the outcome; tell the requester."""
@@ -291,6 +250,16 @@ class Notifier:
             await self._tell_people(request, build_approved_setting_up(request, app))
         elif request.state is State.DENIED:
             await self._tell_people(request, build_denied(request, app, command=self._command))
+
+    async def approved(self, request: AccessRequest) -> None:
+        """An Approve click's messages, while provisioning (kicked just before) runs.
+
+        The requester's "approved" DM is asked for before anything here waits, so it takes
+        its turn in the conversation ahead of what provisioning says next; the approval
+        messages lose their buttons after it.
+        """
+        await self._tell_people(request, build_approved_setting_up(request, self._app(request)))
+        await self._close_asks(request)
 
     async def extension_cancelled(self, extension: AccessRequest) -> None:
         """An extension ended with its grant: its approval messages say so, its requester hears."""
@@ -381,55 +350,140 @@ class Notifier:
         labels = await self._labels()
         effect = outcome.effect_in(labels.permission_set)
         if tell_subject:
-            await self._post(
+            await self._revoked_dm(
+                revocation.id,
                 grant.subject_id,
                 build_revoked(grant, app, by=by, reason=revocation.reason, effect=effect),
             )
         if by and by != grant.subject_id:
-            await self._post(
-                by, build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect)
+            await self._revoked_dm(
+                revocation.id,
+                by,
+                build_revoked(revocation, app, by=by, reason=revocation.reason, effect=effect),
             )
         await self._thread(revocation, ThreadEvent.REVOKED, actor=by)
+        if is_offboarding(revocation):
+            await self.refresh_summary(outcome)
         transfer = outcome.transfer
         if transfer is not None and transfer.decided_by == POLICY:
             # A leaver's: the outcome goes under the offboarding summary (one DM); otherwise
             # the admins get the transfer's own summary.
             reply = build_transfer_reply(transfer, deactivated=outcome.deactivated)
             if not await self._under_summary(revocation.id, reply):
-                summary = build_transfer_summary(revocation, app.title, transfer)
-                for admin in app.admins:
-                    await self._post(admin, summary)
+                await self._transfer_summary(revocation, transfer)
         for_admins = outcome.effect_in(lambda n: labels.permission_set(n, with_name=True))
         await self.close_escalation(revocation, resolution or Resolution(text=for_admins))
 
+    async def _revoked_dm(self, revocation_id: str, user: str, message: SlackMessage) -> None:
+        """The outcome DM; it replaces the "frozen while handed over" DM when there is one."""
+        waited = [
+            ref
+            for ref in await self._repo.messages(revocation_id, HANDING_OVER)
+            if ref.recipient == user
+        ]
+        for ref in waited:
+            await self._update(ref, message)
+        if not waited:
+            await self._post(user, message)
+
+    async def handing_over(self, outcome: HandingOver) -> None:
+        """The policy's transfer started on a plain revocation: the people who hear of the
+        revocation learn at once that the user is frozen until its records are handed over."""
+        revocation = outcome.revocation
+        if not outcome.started or is_offboarding(revocation):
+            return  # a leaver's admins see it in the offboarding summary
+        grant = await self._repo.get(revocation.grant_id) if revocation.grant_id else None
+        grant = grant or revocation
+        app = self._app(grant)
+        by = revocation.requester_id if revocation.requester_id != "bot" else None
+        for user in dict.fromkeys(u for u in (grant.subject_id, by) if u):
+            shown = grant if user == grant.subject_id else revocation
+            await self._post(
+                user,
+                build_handing_over(shown, app, by=by, reason=revocation.reason),
+                keep=Keep(revocation.id, HANDING_OVER, user),
+            )
+
     async def offboarded(self, report: Offboarding, *, subject_name: str = "") -> None:
-        """One summary DM to each admin concerned when a member left Slack."""
+        """One summary DM to each admin concerned when a member left Slack: posted once per
+        departure (where it landed is recorded for each of its requests, so a restart does not
+        post it again), then updated in place as later outcomes come."""
         requests = [item.revocation for item in report.revoked] + list(report.cancelled)
         if not requests:
             return
-        summary = build_offboarding_summary(
-            report, title_of=lambda r: self._app(r).title, subject_name=subject_name
-        )
-        # The policy's transfers show their progress in the summary's thread.
-        handing = [i.revocation.id for i in report.revoked if isinstance(i.outcome, HandingOver)]
-        for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
-            keep = Keep(handing[0], OFFBOARDING_SUMMARY, admin) if handing else None
-            posted = await self._post(admin, summary, keep=keep)
-            for revocation_id in handing[1:]:
-                if posted is not None:
-                    ref = MessageRef(
-                        request_id=revocation_id,
-                        purpose=OFFBOARDING_SUMMARY,
-                        channel=posted[0],
-                        ts=posted[1],
-                        recipient=admin,
-                    )
-                    await self._repo.add_message(ref)
+        lock = self._reply_locks.setdefault(f"summary:{report.subject_id}", asyncio.Lock())
+        async with lock:  # a departure's batch and a stray run can finish together
+            posted = await self._summaries(requests)
+            if posted:
+                await self._update_summary(report, posted, subject_name=subject_name)
+            else:
+                await self._post_summary(report, requests, subject_name=subject_name)
         for item in report.revoked:
             if isinstance(item.outcome, HandingOver) and self._transfers is not None:
                 transfer = await self._transfers.get(item.outcome.transfer.id)
                 if transfer is not None:
                     await self.transfer_progress(transfer)
+
+    async def _summaries(self, requests: list[AccessRequest]) -> list[MessageRef]:
+        """The offboarding summary these requests were listed in, one ref per admin."""
+        for request in requests:
+            found = await self._repo.messages(request.id, OFFBOARDING_SUMMARY)
+            if found:
+                return found
+        return []
+
+    def _summary(self, report: Offboarding, subject_name: str) -> SlackMessage:
+        return build_offboarding_summary(
+            report, title_of=lambda r: self._app(r).title, subject_name=subject_name
+        )
+
+    async def _post_summary(
+        self, report: Offboarding, requests: list[AccessRequest], *, subject_name: str
+    ) -> None:
+        summary = self._summary(report, subject_name)
+        for admin in dict.fromkeys(a for r in requests for a in self._app(r).admins):
+            keep = Keep(requests[0].id, OFFBOARDING_SUMMARY, admin)
+            posted = await self._post(admin, summary, keep=keep)
+            if posted is not None:
+                await self._list_in(posted, admin, [r.id for r in requests[1:]])
+
+    async def _list_in(self, posted: tuple[str, str], admin: str, request_ids: list[str]) -> None:
+        for request_id in request_ids:
+            ref = MessageRef(
+                request_id=request_id,
+                purpose=OFFBOARDING_SUMMARY,
+                channel=posted[0],
+                ts=posted[1],
+                recipient=admin,
+            )
+            await self._repo.add_message(ref)
+
+    async def _update_summary(
+        self, report: Offboarding, posted: list[MessageRef], *, subject_name: str
+    ) -> None:
+        """The departure's summary again, every line as it stands now, in the same DMs."""
+        listed = await self._repo.messages_at(posted[0].channel, posted[0].ts, OFFBOARDING_SUMMARY)
+        whole = await rebuilt(self._repo, self._transfers, report, [r.request_id for r in listed])
+        requests = [i.revocation for i in whole.revoked] + list(whole.cancelled)
+        name = subject_name or next((r.subject_name for r in requests if r.subject_name), "")
+        summary = self._summary(whole, name)
+        known = {x.request_id for x in listed}
+        new = [r.id for r in requests if r.id not in known]
+        for ref in posted:
+            await self._update(ref, summary)
+            await self._list_in((ref.channel, ref.ts), ref.recipient or "", new)
+
+    async def refresh_summary(self, outcome: RevokedAccess) -> None:
+        """A leaver's revocation finished after its summary went (the policy's transfer was
+        done): that summary shows it."""
+        revocation = outcome.revocation
+        item = OffboardedGrant(revocation=revocation, outcome=outcome)
+        report = Offboarding(subject_id=revocation.subject_id, revoked=(item,))
+        lock = self._reply_locks.setdefault(f"summary:{revocation.subject_id}", asyncio.Lock())
+        async with lock:
+            posted = await self._summaries([revocation])
+            if posted:
+                await self._update_summary(report, posted, subject_name="")
 
     async def _escalate(self, request: AccessRequest, issue: Escalation) -> bool:
         """Post or update the admins' DM; True when it was posted for the first time."""
@@ -478,9 +532,10 @@ class Notifier:
             return
         if transfer.decided_by == POLICY and not transfer.channel:
             done = revocation.state is State.DONE
-            await self._under_summary(
-                revocation.id, build_transfer_reply(transfer, deactivated=done)
-            )
+            reply = build_transfer_reply(transfer, deactivated=done)
+            if not await self._under_summary(revocation.id, reply) and done:
+                # A plain revocation's: its own summary, updated (a retry of failed rows).
+                await self._transfer_summary(revocation, transfer, post=False)
             return
         if not transfer.channel or not transfer.thread_ts:
             return
@@ -495,6 +550,20 @@ class Notifier:
                 thread_ts=transfer.thread_ts,
                 keep=Keep(revocation.id, TRANSFER_REPLY, transfer.decided_by),
             )
+
+    async def _transfer_summary(
+        self, revocation: AccessRequest, transfer: Transfer, *, post: bool = True
+    ) -> None:
+        """The admins' summary of the policy's transfer on a plain revocation: posted once
+        (kept, with "Retry failed rows" when rows were refused), then updated in place."""
+        summary = build_transfer_summary(revocation, self._app(revocation).title, transfer)
+        existing = await self._repo.messages(revocation.id, TRANSFER_SUMMARY)
+        for ref in existing:
+            await self._update(ref, summary)
+        if existing or not post:
+            return
+        for admin in self._app(revocation).admins:
+            await self._post(admin, summary, keep=Keep(revocation.id, TRANSFER_SUMMARY, admin))
 
     async def _under_summary(self, revocation_id: str, reply: SlackMessage) -> bool:
         """Show ``reply`` in the thread of each offboarding summary that announced the
@@ -543,13 +612,16 @@ class Notifier:
         """Remind the owners in the thread of each approval message."""
         app = self._app(request)
         reminder = build_reminder(request, app, number=number)
-        refs = await self._repo.messages(request.id, APPROVAL)
-        if needs_several(app, request_tier(request)):
-            # Only the stage the request waits at is reminded; earlier ones have done their part.
-            people = await self._stage_people(request, app)
-            refs = [r for r in refs if r.recipient is None or r.recipient in people]
+        refs = await self._asks.to_remind(
+            request, app, await self._repo.messages(request.id, APPROVAL)
+        )
         for ref in refs:
             await self._post(ref.channel, reminder, thread_ts=ref.ts)
+        # A request listed in an owner's cohort is reminded of in the list's thread.
+        places = await self._cohorts.places(request) if self._cohorts else []
+        named = build_reminder(request, app, number=number, in_list=True)
+        for channel, ts in places:
+            await self._post(channel, named, thread_ts=ts)
 
     async def asked_admins(self, request: AccessRequest, reminders: int) -> None:
         """Ask the admins to nudge the owners of a request nobody decides."""

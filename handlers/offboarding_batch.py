@@ -154,8 +154,10 @@ class Departures:
         """Record outcomes; the summaries (with the member's name) now complete.
 
         An offboarding revocation nobody here waits for (its departure was recorded by a
-        process that stopped before the batch) gets a summary of its own on its first run;
-        later runs are retries, already in a summary.
+        process that stopped before the batch, or a restart interrupted its run) is reported
+        on its first run: the notifier posts its departure's summary when none went yet, and
+        otherwise updates that one. Later runs are retries: their outcome updates the summary
+        when the access is removed (``Notifier.revoked``).
         """
         strays: dict[str, _Open] = {}
         for item in results:

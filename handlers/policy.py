@@ -109,6 +109,9 @@ class Application(_Strict):
     owners: tuple[UserId, ...] = Field(min_length=1)
     admins: tuple[UserId, ...] = Field(min_length=1)
     approval_channel: str | None = None
+    # Requests reaching the same owner within this long share one message (a list with
+    # Approve / Deny per line and Approve all); unset: one message per request.
+    cohort_window: timedelta | None = Field(default=None, gt=timedelta(0))
     licenses: tuple[str, ...] = Field(min_length=1)
     profiles: tuple[str, ...] = Field(min_length=1)
     roles: tuple[str, ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +30,27 @@ class RateLimitCounter:
     # Told the method of each 429 as it is counted (the Prometheus metrics listen).
     listeners: list[Callable[[str], None]] = field(default_factory=list)
 
+    # Until when (time.monotonic()) Slack asked each method to wait, from its last 429.
+    quiet_until: dict[str, float] = field(default_factory=dict)
+
+    def waiting(self, method: str) -> float:
+        """Seconds Slack still asks ``method`` to wait (0 when it may be called now).
+
+        Tier limits hold for the whole workspace: while one call waits out a 429, calling the
+        method again only meets another 429 and spends the event loop's time on it.
+        """
+        return max(0.0, self.quiet_until.get(method, 0.0) - time.monotonic())
+
     def record(self, method: str, retry_after: str | None) -> None:
-        """Count one 429 for ``method``."""
+        """Count one 429 for ``method``, and remember how long Slack asked it to wait."""
         self.total += 1
         self.by_method[method] += 1
+        try:
+            wait = float(retry_after) if retry_after is not None else 1.0
+        except ValueError:
+            wait = 1.0
+        until = time.monotonic() + wait
+        self.quiet_until[method] = max(self.quiet_until.get(method, 0.0), until)
         for listener in self.listeners:
             listener(method)
         log.debug("Slack rate-limited %s (Retry-After %s s)", method, retry_after or "unset")

@@ -1,5 +1,5 @@
-"""One log line per meaningful event of a request: submitted, decided, provisioned, revoked,
-escalated. Everything else a request goes through is logged at DEBUG.
+"""One log line per meaningful event of a request: submitted, each approval counted, decided,
+provisioned, revoked, escalated. Everything else a request goes through is logged at DEBUG.
 
 Each line carries the request id, the application and the actor as fields (``extra=``), so
 the JSON log format has them as keys.
@@ -27,6 +27,7 @@ _ACTIONS = {
     "submitted": "request submitted",
     "approved": "request approved",
     "denied": "request denied",
+    "stage_approved": "approval stage done; the next stage is asked",
     "revocation_requested": "revocation requested",
     "escalated_undecided": "escalated to the admins: nobody decided",
 }
@@ -69,3 +70,20 @@ def log_request_change(change: RequestChange) -> None:
         )
         return
     log.info("%s %s: %s (by %s)", request.id, request.application, said, change.actor, extra=extra)
+
+
+def log_approval_counted(
+    request: AccessRequest, *, approver: str, stage: str, given: int, required: int
+) -> None:
+    """The line of one approval that counts but does not decide yet (1 of 2, say)."""
+    extra = {**fields(request, approver), "stage": stage, "approvals": given, "required": required}
+    log.info(
+        "%s %s: approval counted at stage %s, %d of %d (by %s)",
+        request.id,
+        request.application,
+        stage,
+        given,
+        required,
+        approver,
+        extra=extra,
+    )

@@ -205,6 +205,7 @@ class Worker:
             await notifier.revocation_blocked(outcome)
         elif isinstance(outcome, HandingOver):
             log.info("%s: waiting for transfer %s", outcome.revocation.id, outcome.transfer.id)
+            await notifier.handing_over(outcome)
         elif isinstance(outcome, WillRetry):
             log.info(
                 "%s: attempt %d failed (%s); retrying at %s",

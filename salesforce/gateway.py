@@ -32,6 +32,7 @@ from salesforce.models import (
     ChangeOutcome,
     DeactivationOutcome,
     GrantKind,
+    GrantPowers,
     OrgIdentity,
     ProvisionResult,
     RecordPowers,
@@ -101,6 +102,12 @@ class SalesforceGateway:
     async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
         """What the record could hand over, and whether the bot's own user holds it (1 call)."""
         return await self._run(powers.read_powers, self._client, kind, record_id)
+
+    async def grant_powers(
+        self, records: Sequence[tuple[GrantKind, str]]
+    ) -> dict[str, GrantPowers]:
+        """The org-wide powers of these permission sets and groups, by record Id (1 query)."""
+        return await self._run(powers.read_grant_powers, self._client, records)
 
     async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
         """The user with this Id as it is now, assignments and freeze included (1 call).

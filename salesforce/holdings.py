@@ -117,6 +117,29 @@ class Holdings(_Frozen):
         return {name: n for name, n in every.items() if n}
 
 
+_OTHER_COUNTS = {
+    "ProcessInstanceWorkitem": "approvals",
+    "Queue": "queues",
+    "Group": "groups",
+    "ManagerOf": "reports",
+    "DelegatedApproverOf": "delegators",
+}
+
+
+def holdings_from_counts(user_id: str, counts: dict[str, int]) -> Holdings:
+    """The holdings the audit log recorded (``Holdings.counts``), read back."""
+    owned = []
+    others: dict[str, int] = {}
+    for name, count in counts.items():
+        if name in _OTHER_COUNTS:
+            others[_OTHER_COUNTS[name]] = count
+        elif (held := held_object(name)) is not None:
+            owned.append(
+                HeldCount(api_name=held.api_name, one=held.one, many=held.many, count=count)
+            )
+    return Holdings.model_validate({"user_id": user_id, "owned": owned, **others})
+
+
 def _grouped(by: str, sobject: str, user_ids: Sequence[str], where: str = "") -> str:
     """``SELECT by, COUNT(Id) FROM sobject WHERE by IN users [AND where] GROUP BY by``."""
     return format_soql(

@@ -301,6 +301,15 @@ class GrantKind(StrEnum):
     GROUP = "group"
 
 
+class GrantPowers(_Frozen):
+    """What one permission set or group grants of the org-wide powers, read just now."""
+
+    kind: GrantKind
+    record_id: str
+    powers: tuple[Power, ...] = ()
+    customizes_application: bool = False
+
+
 class RecordPowers(_Frozen):
     """What one profile, permission set or group grants of the org-wide powers, read just now."""
 

@@ -186,6 +186,21 @@ def powers_of(kind: GrantKind, record_id: str) -> str:
     )
 
 
+def powers_of_sets(set_ids: Sequence[str], group_ids: Sequence[str]) -> str:
+    """The powerful permission flags of these permission sets and groups' aggregates, at once."""
+    where = []
+    if set_ids:
+        where.append(format_soql("Id IN {ids}", ids=list(set_ids)))
+    if group_ids:
+        where.append(format_soql("PermissionSetGroupId IN {ids}", ids=list(group_ids)))
+    return format_soql(
+        "SELECT Id, PermissionSetGroupId, {fields:literal} FROM PermissionSet "
+        "WHERE {where:literal}",
+        fields=", ".join((*Power, CUSTOMIZE_APPLICATION)),
+        where=" OR ".join(where),
+    )
+
+
 def profile_of(user_id: str) -> str:
     """The profile of the user with this Id."""
     return format_soql("SELECT Id, ProfileId FROM User WHERE Id = {id}", id=user_id)

@@ -12,8 +12,6 @@ always read again from Salesforce, so a record already moved is never moved twic
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -22,6 +20,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import JobState, Operation, SFBulk2Handler, _Bulk2Client
 from simple_salesforce.format import format_soql
 
+from salesforce.bulk_csv import id_rows, read_rows
 from salesforce.client import SalesforceClient
 from salesforce.composite import chunks
 from salesforce.errors import RecordNotFound, UnknownSalesforceError
@@ -134,7 +133,7 @@ def bulk_query_page(
     page = client.call(
         lambda sf: _bulk(sf, sobject).get_query_results(job_id, locator, max_records=QUERY_PAGE)
     )
-    ids = [row["Id"] for row in csv.DictReader(io.StringIO(page.get("records", "")))]
+    ids = [row["Id"] for row in read_rows(page.get("records", ""))]
     return ids, str(page.get("locator") or "")
 
 
@@ -228,16 +227,13 @@ def start_bulk_move(
 ) -> str:
     """Open an update job, upload ``Id,<field>`` rows and close it (3 calls); its Id."""
     sobject, name = field_of(api_name)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["Id", name])
-    writer.writerows([i, successor_id] for i in ids)
+    upload = id_rows(["Id", name], ([i, successor_id] for i in ids))
 
     def start(sf: Salesforce) -> str:
         jobs = _bulk(sf, sobject)
         job_id = str(jobs.create_job(Operation.update)["id"])
         try:
-            jobs.upload_job_data(job_id, out.getvalue())
+            jobs.upload_job_data(job_id, upload)
             jobs.close_job(job_id)
         except Exception:
             jobs.abort_job(job_id, False)
@@ -271,7 +267,7 @@ def bulk_failures(client: SalesforceClient, api_name: str, job_id: str) -> tuple
     sobject = field_of(api_name)[0]
     text = client.call(lambda sf: _bulk(sf, sobject).get_ingest_results(job_id, "failedResults"))
     failures = []
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in read_rows(text):
         code, message = parse_bulk_error(row.get("sf__Error", ""))
         failures.append(
             RowFailure(record_id=row.get("sf__Id") or row.get("Id", ""), code=code, message=message)

@@ -119,9 +119,12 @@ class Outbox:
         request_id: str | None = None,
         purpose: str | None = None,
         recipient: str | None = None,
+        due: datetime | None = None,
     ) -> int:
-        """Queue a message that could not be delivered now; it is due at once."""
-        now = to_db_time(self._db.clock())
+        """Queue a message that could not be delivered now; it is due at once (or at ``due``)."""
+        created = self._db.clock()
+        now = to_db_time(created)
+        due_at = to_db_time(due or created)
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO outbox (method, channel, ts, thread_ts, text, blocks, request_id, "
@@ -137,7 +140,7 @@ class Outbox:
                     request_id,
                     purpose,
                     recipient,
-                    now,
+                    due_at,
                     error,
                     now,
                 ),

@@ -488,6 +488,14 @@ class RequestRepository:
                 (ref.request_id, ref.purpose, ref.channel, ref.ts, ref.recipient),
             )
 
+    async def messages_at(self, channel: str, ts: str, purpose: str) -> list[MessageRef]:
+        """Every request's record of one posted message (a summary about several requests)."""
+        rows = await self._db.conn.execute_fetchall(
+            "SELECT * FROM messages WHERE channel = ? AND ts = ? AND purpose = ?",
+            (channel, ts, purpose),
+        )
+        return [MessageRef.model_validate(dict(r)) for r in rows]
+
     async def messages(self, request_id: str, purpose: str | None = None) -> list[MessageRef]:
         """Messages posted about a request (for one purpose, or all)."""
         query = "SELECT * FROM messages WHERE request_id = ?"

@@ -40,6 +40,11 @@ def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
     by_name = {f["what"]: f for f in data["figures"]}
     assert set(by_name) >= EXPECTED, sorted(by_name)
     assert any(name.startswith("offboarding") for name in by_name)
+    # Click to active at each rate the clicks arrived at, open-loop.
+    assert any(name.startswith("click to active at") for name in by_name)
+    # A burst to two owners: every request reachable in Slack, every requester told.
+    burst = by_name["cohort of 6 requests"]["facts"]
+    assert burst["problems"] == 0 and burst["owner_messages"] == 2
     # What the bench checks besides time: every grant provisioned exactly once, both ways.
     grants = by_name["grants end to end"]["facts"]
     assert grants["problems"] == 0 and grants["naive_problems"] == 0
@@ -56,3 +61,26 @@ def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
     text = report.read_text()
     assert "## Machine" in text and "| slash command ack |" in text
     assert "Load average" in text
+
+
+def test_the_committed_report_is_refused_from_a_tree_with_uncommitted_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import __main__ as bench_main
+    from bench.machine import Machine
+
+    def machine(revision: str) -> Machine:
+        return Machine(
+            cpu="cpu", cores=2, memory_gb=1.0, system="Linux", python="3", revision=revision
+        )
+
+    monkeypatch.setattr(
+        bench_main, "this_machine", lambda: machine("abc123 (with uncommitted changes)")
+    )
+    why = bench_main.refusal(bench_main.DEFAULT_OUTPUT, allow_dirty=False)
+    assert why is not None and "--allow-dirty" in why
+    assert bench_main.refusal(bench_main.DEFAULT_OUTPUT, allow_dirty=True) is None
+    assert bench_main.refusal(Path("/tmp/elsewhere.md"), allow_dirty=False) is None
+    assert bench_main.main(["--size", "tiny"]) == 2  # refused before anything runs
+    monkeypatch.setattr(bench_main, "this_machine", lambda: machine("abc123"))
+    assert bench_main.refusal(bench_main.DEFAULT_OUTPUT, allow_dirty=False) is None

@@ -13,6 +13,7 @@ import pytest
 from bot.cli import main
 from bot.sandbox.postgres_server import PostgresServer
 from storage.audit import AuditLog
+from storage.cohorts import Cohorts
 from storage.db import Database
 from storage.events import EventLog
 from storage.home_tabs import HomeTabs
@@ -63,6 +64,10 @@ async def _every_kind_of_row(path: Path) -> None:
         )
         extension, _ = await repo.create(_grant(grant_id=grant.id), actor="U1")
         assert await ApprovalVotes(db).add(extension.id, stage=0, approver="U2")
+        cohort, _ = await Cohorts(db).join(
+            "sales", "U2", datetime(2026, 11, 1, tzinfo=UTC), grant.id
+        )
+        await Cohorts(db).posted(cohort.id, "D2", "2.5")
         await repo.open_revocation(
             _grant(kind=Kind.REVOKE, state=State.REQUESTED, grant_id=grant.id),
             actor="U3",

@@ -15,6 +15,7 @@ from handlers.flows.decide import audit_refusal, check_decider, decide, record_d
 from handlers.flows.eligibility import GroupMembers
 from handlers.flows.outcomes import Decided, RefusalReason, Refused
 from handlers.policy import Application, Policy
+from handlers.request_log import log_approval_counted
 from storage.models import AccessRequest, ApprovalVote, Kind, State
 from storage.requests import RequestRepository
 
@@ -168,6 +169,13 @@ async def approve_or_deny(
     votes = await repo.votes.of(request_id)
     given = tuple(v.approver for v in votes if v.stage == index)
     if len(given) < stages[index].required:
+        log_approval_counted(
+            request,
+            approver=actor,
+            stage=stages[index].name,
+            given=len(given),
+            required=stages[index].required,
+        )
         return Voted(request=request, progress=progress_of(app, request, votes))
     if index + 1 < len(stages):
         return await _next_stage(repo, app, request, votes, actor=actor, given=given)

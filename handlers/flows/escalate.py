@@ -13,11 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from handlers.approval_rules import highest
 from handlers.durations import audit_duration
 from handlers.flows.admin_conflicts import own_request, who_can_help
 from handlers.flows.approval_scope import CHANGED_AFTER_APPROVAL, ScopeChange, scope_change
-from handlers.flows.approvals import request_tier
 from handlers.flows.choices import RequestChoices
 from handlers.flows.converge import close_revocation
 from handlers.flows.drafts import RequestDraft, check_draft, missing_for_provisioning
@@ -25,7 +23,7 @@ from handlers.flows.outcomes import RefusalReason, Refused, Rejected, RevokedAcc
 from handlers.flows.ownership import ADOPTION_PROBLEM, baseline_of
 from handlers.flows.ports import SalesforceGateway
 from handlers.flows.provision import ProvisioningConfig, suggest_username, username_for
-from handlers.flows.tiers import duration_error, listed_tier
+from handlers.flows.tiers import TierVerdict, duration_error, listed_tier
 from handlers.policy import Application, Policy
 from salesforce.models import SalesforceUser
 from storage.models import AccessRequest, Kind, State
@@ -188,8 +186,13 @@ async def complete_request(
     request_id: str,
     actor: str,
     draft: RequestDraft,
+    verdict: TierVerdict | None = None,
 ) -> Resumed | Rejected | Refused:
-    """Store what the admin filled in; the request goes on to approval, or to provisioning."""
+    """Store what the admin filled in; the request goes on to approval, or to provisioning.
+
+    ``verdict`` is the changed request's tier as ``tiers.request_tier`` computes it at
+    submission (the org's flags read afresh); without one, the policy's listed tiers decide.
+    """
     found = await check_admin_press(
         repo,
         policy,
@@ -202,8 +205,9 @@ async def complete_request(
     if isinstance(found, Refused):
         return found
     errors = check_draft(draft, choices)
-    # The tier never drops on a change: an org-wide power found at submission still counts.
-    tier = highest([listed_tier(draft, choices), request_tier(found)])
+    # The changed request is what the owners approve: its tier is computed as at submission.
+    verdict = verdict or TierVerdict(tier=listed_tier(draft, choices))
+    tier = verdict.tier
     too_long = duration_error(application_of(policy, found), tier, draft.duration)
     if too_long and "duration" not in errors:
         errors["duration"] = too_long
@@ -221,7 +225,10 @@ async def complete_request(
     detail: dict[str, Any] = {
         "before": {k: _detail_value(v) for k, v in before.items()},
         "after": {k: _detail_value(v) for k, v in fields.items()},
+        "tier": tier.value,
     }
+    if verdict.powerful:
+        detail["powerful"] = list(verdict.powerful)
     if not was_approved(found):
         return await _resume(
             repo,

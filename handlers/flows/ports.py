@@ -13,6 +13,7 @@ from salesforce.models import (
     ChangeOutcome,
     DeactivationOutcome,
     GrantKind,
+    GrantPowers,
     ProvisionResult,
     RecordPowers,
     SalesforceUser,
@@ -49,6 +50,12 @@ class SalesforceGateway(Protocol):
 
     async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
         """What a profile, set or group could hand over; whether the bot's user holds it."""
+        ...
+
+    async def grant_powers(
+        self, records: Sequence[tuple[GrantKind, str]]
+    ) -> dict[str, GrantPowers]:
+        """The org-wide powers of these permission sets and groups, by record Id, at once."""
         ...
 
     async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:

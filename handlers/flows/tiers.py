@@ -55,17 +55,22 @@ async def request_tier(
     tier = listed_tier(draft, choices)
     if not app.high_if_powerful or tier is Tier.HIGH:
         return TierVerdict(tier=tier)
+    records = {name: _record(catalog, name) for name in draft.permission_sets}
+    known = [record for record in records.values() if record is not None]
+    try:
+        # One read for all of the request's sets and groups, however many it asks for.
+        found = await gateway.grant_powers(known) if known else {}
+    except SalesforceError:
+        found = None  # unknown powers count as powerful: the safe side
     powerful: list[str] = []
-    for name in draft.permission_sets:
-        record = _record(catalog, name)
+    for name, record in records.items():
         if record is None:
             continue
-        try:
-            found = await gateway.record_powers(*record)
-        except SalesforceError:
-            powerful.append(name)  # unknown powers count as powerful: the safe side
+        if found is None:
+            powerful.append(name)
             continue
-        if found.powers or found.customizes_application:
+        read = found.get(record[1])  # none when gone from the org: nothing to hand over
+        if read is not None and (read.powers or read.customizes_application):
             powerful.append(name)
     return (
         TierVerdict(tier=Tier.HIGH, powerful=tuple(powerful))

@@ -65,8 +65,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             else:
                 await deps.notifier.voted(outcome)
             return
-        await deps.notifier.decided(outcome.request)
+        # Provisioning starts now, not after Slack has taken the message updates: under
+        # Slack's rate limits those can wait seconds. The requester's "approved" DM still
+        # comes first: approved() takes its turn in the conversation before this yields.
         deps.worker.kick(outcome.request.id)
+        await deps.notifier.approved(outcome.request)
 
     async def on_deny_clicked(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient

@@ -31,6 +31,7 @@ from handlers.flows.escalate import (
     username_suggestion,
 )
 from handlers.flows.outcomes import Refused, Rejected, RevokedAccess
+from handlers.flows.tiers import request_tier
 from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.listeners.approvals import tell_refusal
 from handlers.listeners.revoke import action_value
@@ -244,6 +245,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 errors = field_errors_to_blocks(refused, shown=shown)
                 await ack(response_action="errors", errors=errors)
                 return
+        # The changed request's tier, computed exactly as at submission (org flags read now).
+        verdict = (
+            await request_tier(
+                application,
+                draft,
+                choices,
+                catalog=await deps.catalog.current(),
+                gateway=deps.gateway,
+            )
+            if request is not None
+            else None
+        )
         outcome = await complete_request(
             deps.repo,
             policy,
@@ -251,6 +264,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             request_id=ref.request_id or "",
             actor=body["user"]["id"],
             draft=draft,
+            verdict=verdict,
         )
         if isinstance(outcome, Rejected):
             await ack(response_action="errors", errors=field_errors_to_blocks(outcome.errors))

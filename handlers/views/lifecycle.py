@@ -50,10 +50,16 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix or 'th'}"
 
 
-def build_reminder(req: AccessRequest, app: Application, *, number: int) -> SlackMessage:
-    """A reply under the approval message: it still waits, for how long, for whom."""
+def build_reminder(
+    req: AccessRequest, app: Application, *, number: int, in_list: bool = False
+) -> SlackMessage:
+    """A reply under the approval message: it still waits, for how long, for whom.
+
+    ``in_list``: under an owner's list of requests, so it names the request it is about.
+    """
+    which = f"{who_line(req, app)} (request {code(req.id, 40)})" if in_list else "this request"
     text = (
-        f":bell: {_ordinal(number)} reminder: this request has waited for a decision since "
+        f":bell: {_ordinal(number)} reminder: {which} has waited for a decision since "
         f"{slack_date(req.created_at)}. {mentions(app.owners)}, please approve or deny it."
     )
     return message(text, [SectionBlock(text=clip(text, SECTION_TEXT_MAX))])

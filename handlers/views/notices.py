@@ -148,6 +148,21 @@ def build_revoked(
     return _notice(text, req)
 
 
+def build_handing_over(
+    req: AccessRequest, app: Application, *, by: str | None = None, reason: str = ""
+) -> SlackMessage:
+    """The revocation waits for the policy's hand-over of the user's records: frozen till then."""
+    who = f" by {mention(by)}" if by else ""
+    text = (
+        f":snowflake: {_access(req, app, start=True)} is being removed{who}. The Salesforce "
+        "user is frozen (it cannot log in) and will be deactivated once its records are "
+        "handed over. This message changes to say when it is done."
+    )
+    if reason.strip():
+        text += "\n*Reason*\n" + quote(reason, SECTION_TEXT_MAX - len(text) - 80)
+    return _notice(text, req)
+
+
 def build_request_expired(
     req: AccessRequest, app: Application, *, command: str = COMMAND
 ) -> SlackMessage:

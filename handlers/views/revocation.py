@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from handlers.flows.hand_over import POLICY
 from handlers.flows.offboard import OffboardedGrant, Offboarding
 from handlers.flows.outcomes import (
     HandingOver,
@@ -141,6 +142,13 @@ def _line(item: OffboardedGrant, title: str) -> str:
         else ""
     )
     if isinstance(outcome, RevokedAccess):
+        transfer = outcome.transfer
+        if transfer is not None and transfer.decided_by == POLICY and outcome.deactivated:
+            to = mention(transfer.to_slack_id) if transfer.to_slack_id else "their Manager"
+            return (
+                f":lock: {head}: deactivated once their work went to {to}, as the policy says "
+                f"(`offboarding.transfer_to`).{held}"
+            )
         if outcome.already_inactive:
             return f":lock: {head}: access closed; the user was already inactive.{held}"
         return f":lock: {head}: deactivated.{held}"

@@ -112,11 +112,25 @@ def build_transfer_summary(
         "was handed over as the policy says (`offboarding.transfer_to`), then the user was "
         "deactivated."
     )
-    blocks = [
+    blocks: list[Block] = [
         SectionBlock(text=clip(intro, SECTION_TEXT_MAX)),
         SectionBlock(text=transfer_text(transfer)),
     ]
+    blocks += _retry_actions(transfer)
     return message(f"{title}: work handed over for {mention(revocation.subject_id)}.", blocks)
+
+
+def _retry_actions(transfer: Transfer) -> list[Block]:
+    """ "Retry failed rows" when Salesforce refused some (admins only, checked on the click)."""
+    if transfer.state is not TransferState.FAILED:
+        return []
+    retry = ButtonElement(
+        text="Retry failed rows",
+        action_id=ActionId.RETRY_TRANSFER,
+        value=transfer.id,
+        style="primary",
+    )
+    return [ActionsBlock(elements=[retry])]
 
 
 def build_transfer_reply(transfer: Transfer, *, deactivated: bool = False) -> SlackMessage:
@@ -126,14 +140,7 @@ def build_transfer_reply(transfer: Transfer, *, deactivated: bool = False) -> Sl
     blocks: list[Block] = [SectionBlock(text=transfer_text(transfer))]
     if deactivated and transfer.decided_by == "policy":
         blocks.append(SectionBlock(text=":lock: Then the Salesforce user was deactivated."))
-    if transfer.state is TransferState.FAILED:
-        retry = ButtonElement(
-            text="Retry failed rows",
-            action_id=ActionId.RETRY_TRANSFER,
-            value=transfer.id,
-            style="primary",
-        )
-        blocks.append(ActionsBlock(elements=[retry]))
+    blocks += _retry_actions(transfer)
     return message(f"Transfer {transfer.id}: {transfer.state.value}.", blocks)
 
 

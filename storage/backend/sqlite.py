@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,10 @@ class SqliteBackend:
             create_private(Path(self.path))
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA busy_timeout=10000")
+        await self._retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=10000")
         self._executor = SqliteExecutor(conn)
 
     async def close(self) -> None:
@@ -113,9 +113,18 @@ class SqliteBackend:
         process has written, SQLite refuses the write lock at once (the busy timeout does not
         apply). The read ends within moments, so try again until it has.
         """
+        await self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+    @staticmethod
+    async def _retry_locked(statement: Callable[[], Awaitable[object]]) -> None:
+        """Run ``statement`` again while SQLite answers "locked" without waiting itself.
+
+        Besides the case above, switching a new file to WAL while another process does the
+        same (replicas starting together) is refused at once too.
+        """
         for attempt in range(_BEGIN_ATTEMPTS):
             try:
-                await conn.execute("BEGIN IMMEDIATE")
+                await statement()
                 return
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or attempt == _BEGIN_ATTEMPTS - 1:

@@ -380,3 +380,66 @@ async def test_a_request_sent_back_to_the_owners_counts_its_approvals_anew(
         assert (await actions(stage, request.id)).count("approval_recorded") == 3
     finally:
         await stage.close()
+
+
+async def test_a_change_adding_a_powerful_set_is_high_and_needs_the_high_rule(
+    tmp_path: Path,
+) -> None:
+    org = SimulatedOrg()
+    org.seed_demo()
+    org.add_permission_set(
+        "Setup_Tools", "Setup Tools", permissions=("PermissionsCustomizeApplication",)
+    )
+    policy = demo_policy(
+        permission_sets=("Reports_Export", "Setup_Tools"),
+        high_if_powerful=True,
+        tiers={"high": {"required": 2}},
+    )
+    stage = await start_stage(tmp_path, policy=policy, org=org)
+    try:
+        request = await submit_request(
+            stage,
+            JANE.id,
+            license="Salesforce Platform",
+            profile="Standard Platform User",
+            role=None,
+            permission_sets=(),
+        )
+        assert request.tier == "standard"
+        platform = stage.org.id_of("Profile", "Standard Platform User")
+        for name in ("kim", "lee"):
+            stage.org.add_user(f"{name}@acme.com", platform, last_name=name)
+        ask = await approval_message(stage, OMAR.id, request.id)
+        await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+        stuck = await in_state(stage, request.id, State.NEEDS_ADMIN)
+        assert stuck.needs_admin_reason == "no_free_seat"
+        dm = await stage.slack.wait_for(lambda: escalation_to(stage, ADA.id, request.id))
+
+        # Ada adds Setup_Tools: the org says it customizes the application, so the request
+        # becomes high and the high tier's rule (two owners) decides it.
+        await change_request(stage, ADA.id, dm, sets=["Setup_Tools"])
+        again = await in_state(stage, request.id, State.PENDING_APPROVAL)
+        assert again.tier == "high" and again.permission_sets == ("Setup_Tools",)
+        entry = (await stage.runtime.deps.repo.audit.for_request(request.id))[-1]
+        assert entry.action == "changed_after_approval"
+        assert entry.detail["tier"] == "high" and entry.detail["powerful"] == ["Setup_Tools"]
+        fresh = await stage.slack.wait_for(
+            lambda: next(
+                (
+                    m
+                    for m in stage.slack.dms(OMAR.id)
+                    if not m.is_reply
+                    and request.id in json.dumps(m.blocks)
+                    and progress(m) == "0 of 2; waiting for two owners"
+                ),
+                None,
+            )
+        )
+        await stage.workspace.click(OMAR.id, fresh, ActionId.APPROVE)
+        waiting = "1 of 2: approved by <@U0OMAR>; waiting for one more owner"
+        await stage.slack.wait_for(lambda: progress(current(stage, fresh)) == waiting)
+        still = await stage.runtime.deps.repo.get(request.id)
+        assert still is not None and still.state is State.PENDING_APPROVAL
+        assert stage.org.user_by_username("jane.doe@acme.com") is None
+    finally:
+        await stage.close()

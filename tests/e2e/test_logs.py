@@ -14,7 +14,7 @@ import pytest
 
 from bot.logs import MASK, LogFormat, configure_logging
 from bot.sandbox.salesforce_org import SimulatedOrg
-from bot.sandbox.stage import BOB, JANE, OMAR, Stage, demo_policy, start_stage
+from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage, demo_policy, start_stage
 from bot.scheduler import Ticker
 from storage.models import AccessRequest, State
 from tests.e2e.lifecycle_steps import approve, in_state, until
@@ -138,6 +138,45 @@ async def test_json_lines_carry_the_request_application_and_actor(
         assert entry["request_id"] == request.id and entry["application"] == "sales"
         assert entry["level"] == "INFO" and entry["logger"] == "handlers.request_log"
         assert str(entry["time"]).endswith("+00:00")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+async def test_an_approval_that_does_not_decide_yet_writes_its_line(
+    tmp_path: Path, logs: Logs, fmt: LogFormat
+) -> None:
+    stage = await start_stage(tmp_path, policy=demo_policy(tiers={"standard": {"required": 2}}))
+    try:
+        logs.start(fmt)
+        request = await submit_request(stage, JANE.id)
+        await approve(stage, request.id, OMAR)
+
+        async def counted() -> list[object]:
+            return list(await stage.runtime.deps.repo.votes.of(request.id))
+
+        await until(counted)
+        await approve(stage, request.id, OLIVIA)
+        await in_state(stage, request.id, State.ACTIVE)
+        await stage.settle()
+        counted_line = f"approval counted at stage owners, 1 of 2 (by {OMAR.id})"
+        expected = [
+            f"request submitted (by {JANE.id})",
+            counted_line,
+            f"request approved (by {OLIVIA.id})",
+            "access provisioned (by bot)",
+        ]
+        if fmt == "text":
+            lines = [line for line in logs.lines() if request.id in line]
+            assert [line.split(f"{request.id} sales: ", 1)[1] for line in lines] == expected
+            assert all(" INFO handlers.request_log: " in line for line in lines)
+            return
+        entries = [e for e in logs.json() if e.get("request_id") == request.id]
+        assert [str(e["message"]).split(": ", 1)[1] for e in entries] == expected
+        vote = entries[1]
+        assert vote["actor"] == OMAR.id and vote["application"] == "sales"
+        assert (vote["stage"], vote["approvals"], vote["required"]) == ("owners", 1, 2)
+        assert vote["level"] == "INFO" and vote["logger"] == "handlers.request_log"
+    finally:
+        await stage.close()
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -10,10 +10,26 @@ import pytest
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import OMAR, PEOPLE, DemoPerson, Stage, demo_policy, start_stage
+from bot.sandbox.stage import (
+    JANE,
+    OLIVIA,
+    OMAR,
+    PEOPLE,
+    DemoPerson,
+    Stage,
+    demo_policy,
+    start_stage,
+)
 from handlers.ids import ActionId
 from storage.models import State
-from tests.e2e.steps import fill_request, open_request_form
+from tests.e2e.steps import (
+    approval_message,
+    current,
+    dm_texts,
+    fill_request,
+    open_request_form,
+    submit_request,
+)
 
 REQUESTERS = tuple(
     DemoPerson(f"U0REQ{i:03d}", f"req{i}", f"Requester {i}", f"req{i}@acme.com") for i in range(30)
@@ -104,3 +120,38 @@ async def test_thirty_requests_for_one_owner_at_once_all_reach_him_in_order(
     assert {r.subject_id for r in active} == {p.id for p in REQUESTERS}
     await stage.settle()
     assert stage.runtime.deps.rate_limits.total == len(stage.slack.rate_limited_calls())
+
+
+async def test_provisioning_does_not_wait_for_slack_to_take_the_approval_update(
+    stage: Stage,
+) -> None:
+    """Slack holds the approval messages' update back for seconds; the user is active anyway."""
+    request = await submit_request(stage, JANE.id)
+    ask = await approval_message(stage, OMAR.id, request.id)
+    await approval_message(stage, OLIVIA.id, request.id)
+    held_for = 3
+    stage.slack.fail_next("chat.update", 429, retry_after=held_for)
+    await stage.workspace.click(OMAR.id, ask, ActionId.APPROVE)
+
+    def active() -> bool:
+        user = stage.org.user_by_username(JANE.email)
+        return user is not None and user.is_active
+
+    await stage.slack.wait_for(active, timeout=held_for - 1)
+    # Active while Slack still refuses the first update: provisioning did not queue behind it.
+    assert [c.ok for c in stage.slack.calls("chat.update")] == [False]
+    texts = await stage.slack.wait_for(
+        lambda: (t := dm_texts(stage, JANE.id)) and any("is ready" in x for x in t) and t
+    )
+    approved = next(i for i, t in enumerate(texts) if "was approved" in t)
+    ready = next(i for i, t in enumerate(texts) if "is ready" in t)
+    assert approved < ready, texts
+    await stage.settle()
+    for owner in (OMAR.id, OLIVIA.id):
+        updated = current(stage, await approval_message_any(stage, owner, request.id))
+        assert not any(b.get("type") == "actions" for b in updated.blocks)
+
+
+async def approval_message_any(stage: Stage, owner: str, request_id: str) -> PostedMessage:
+    """The owner's approval message about ``request_id``, buttons or not."""
+    return next(m for m in stage.slack.dms(owner) if not m.is_reply and request_id in str(m.blocks))

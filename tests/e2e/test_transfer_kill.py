@@ -59,7 +59,10 @@ async def test_a_killed_transfer_resumes_its_bulk_job_without_sending_anything_t
             "omar.haddad@acme.com", org.id_of("Profile", "Sales User"), last_name="Haddad"
         )
         await workspace.slash(JANE.id, "revoke I changed teams")
-        revocation = next(r for r in await world.requests() if r.kind.value == "revoke")
+        async with asyncio.timeout(10):  # the command is answered before the revocation lands
+            while not (revoked := [r for r in await world.requests() if r.kind.value == "revoke"]):
+                await asyncio.sleep(0.05)
+        revocation = revoked[0]
         await until_state(world, revocation.id, State.BLOCKED)
         dm = await world.slack.wait_for(
             lambda: next(

@@ -6,19 +6,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 
 import pytest
 from pydantic import ValidationError
 
-from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage, demo_policy
-from handlers.ids import ActionId
+from bot.sandbox.slack_records import PostedMessage
+from bot.sandbox.stage import ADA, BOB, JANE, MALLORY, OLIVIA, OMAR, Stage, demo_policy
+from handlers.ids import ActionId, CallbackId
 from handlers.policy import Offboarding
 from salesforce.transfer import BULK_THRESHOLD
 from storage.models import AccessRequest, State
 from storage.transfers import TransferState
-from tests.e2e.steps import approval_message, submit_request
-from tests.e2e.test_revocation import active_grant, dms_saying, revocation_of, until_state
+from tests.e2e.steps import approval_message, current, submit_request
+from tests.e2e.test_escalation import buttons
+from tests.e2e.test_revocation import (
+    active_grant,
+    dms_saying,
+    open_modal,
+    revocation_of,
+    said_to,
+    until_state,
+)
 from tests.e2e.test_transfer import _omar_in_salesforce
+from tests.e2e.test_transfer_recovery import RULE
 
 
 async def test_the_policy_hands_the_work_to_the_manager_then_deactivates(stage: Stage) -> None:
@@ -169,10 +180,154 @@ async def test_a_leavers_admins_get_one_dm_with_the_transfer_in_its_thread(stage
     dms = [m for m in stage.slack.dms(ADA.id) if not m.is_reply]
     assert len(dms) == 1 and "left Slack" in dms[0].text  # the summary, and nothing else
     summary = json.dumps(dms[0].blocks)
-    assert "goes to their Manager" in summary and "Progress in the thread" in summary
+    # announced as "frozen while their work goes to their Manager", then updated in place
+    assert "deactivated once their work went to their Manager" in summary
+    assert "goes to their Manager" not in summary
     replies = [m for m in stage.slack.dms(ADA.id) if m.is_reply]
     assert len(replies) == 1 and replies[0].thread_ts == dms[0].ts
     shown = json.dumps(replies[0].blocks)
     assert "Handed over to" in shown and "by the policy" in shown
     assert "30 Accounts, 4 open Opportunities" in shown
     assert "Then the Salesforce user was deactivated." in shown
+
+
+async def test_refused_rows_of_the_policys_transfer_are_retried_from_the_admins_summary(
+    stage: Stage,
+) -> None:
+    """A plain revocation (not a departure): the admins' transfer summary offers "Retry failed
+    rows" to them only, and the retry updates that same message."""
+    stage.set_policy(demo_policy(offboarding={"transfer_to": "manager"}))
+    grant = await active_grant(stage, JANE.id)
+    uid = grant.sf_user_id or ""
+    org = stage.org
+    maria = org.id_of("User", "maria.garcia@acme.com")
+    org.admin_update("User", uid, ManagerId=maria)
+    made = org.add_records("Account", uid, 12)
+    org.refuse_updates(made[:2], RULE)
+
+    await stage.workspace.slash(JANE.id, "revoke I changed teams")
+    revocation = await until_state(stage, (await revocation_of(stage, grant)).id, State.DONE)
+    summary = await stage.slack.wait_for(lambda: dms_saying(stage, ADA.id, "work handed over"))
+    assert len(summary) == 1
+    shown = json.dumps(summary[0].blocks)
+    assert "Salesforce refused 2 rows" in shown and RULE in shown
+    assert buttons(summary[0]) == [ActionId.RETRY_TRANSFER]
+    assert org.owned_by("Account", maria) == 10
+
+    org.allow_updates()
+    for stranger in (OMAR.id, JANE.id, MALLORY.id):  # an owner, the leaver, a stranger
+        await stage.workspace.click(stranger, summary[0], ActionId.RETRY_TRANSFER)
+    await stage.settle()
+    assert org.owned_by("Account", maria) == 10
+    entries = await stage.runtime.deps.repo.audit.for_request(revocation.id)
+    assert [e.detail["why"] for e in entries if e.action == "escalation_refused"] == [
+        "not_admin"
+    ] * 3
+    assert "admins" in await stage.slack.wait_for(lambda: said_to(stage, MALLORY.id) or None)
+
+    await stage.workspace.click(ADA.id, summary[0], ActionId.RETRY_TRANSFER)
+    after = await stage.slack.wait_for(
+        lambda: (
+            m
+            if "Handed over to" in json.dumps((m := current(stage, summary[0])).blocks)
+            and not buttons(m)
+            else None
+        )
+    )
+    assert ":white_check_mark:" in json.dumps(after.blocks)
+    assert org.owned_by("Account", maria) == 12
+    assert len(dms_saying(stage, ADA.id, "work handed over")) == 1  # updated in place
+    entries = await stage.runtime.deps.repo.audit.for_request(revocation.id)
+    retried = [e for e in entries if e.action == "transfer_retry_requested"]
+    assert [e.actor for e in retried] == [ADA.id]
+
+
+async def test_whoever_asked_hears_at_once_that_the_user_is_frozen_until_handed_over(
+    stage: Stage,
+) -> None:
+    """The owner revokes Jane's access while the policy's transfer waits on a Bulk API job:
+    Jane and Omar are told at once the user is frozen, and that DM becomes the outcome."""
+    stage.set_policy(demo_policy(offboarding={"transfer_to": "manager"}))
+    grant = await active_grant(stage, JANE.id)
+    uid = grant.sf_user_id or ""
+    org = stage.org
+    maria = org.id_of("User", "maria.garcia@acme.com")
+    org.admin_update("User", uid, ManagerId=maria)
+    many = BULK_THRESHOLD + 10
+    org.add_records("Account", uid, many)
+    org.hold_bulk_jobs()
+
+    await stage.workspace.slash(OMAR.id, f"revoke <@{JANE.id}>")
+    modal = await stage.slack.wait_for(lambda: open_modal(stage, OMAR.id, CallbackId.REVOKE))
+    await stage.workspace.submit(OMAR.id, modal["id"], {ActionId.REVOKE_REASON: "New team"})
+
+    for person in (JANE.id, OMAR.id):
+        frozen = await stage.slack.wait_for(partial(dms_saying, stage, person, "frozen"))
+        assert len(frozen) == 1
+        assert "cannot log in" in frozen[0].text and "handed over" in frozen[0].text
+        assert not dms_saying(stage, person, "was removed")
+    revocation = await revocation_of(stage, grant)
+    transfer = await stage.runtime.deps.transfers.for_revocation(revocation.id)
+    assert transfer is not None and transfer.state is TransferState.RUNNING
+    waiting = org.user(uid)
+    assert waiting is not None and waiting.is_active and waiting.frozen
+
+    org.release_bulk_jobs()
+    await until_state(stage, revocation.id, State.DONE)
+    for person in (JANE.id, OMAR.id):
+        told = await stage.slack.wait_for(partial(dms_saying, stage, person, "was removed"))
+        assert len(told) == 1 and not dms_saying(stage, person, "frozen")  # the same DM
+        assert "The Salesforce user is deactivated." in json.dumps(told[0].blocks)
+    assert org.owned_by("Account", maria) == many
+
+
+async def test_a_restart_mid_transfer_updates_the_leavers_one_summary_in_place(
+    stage: Stage,
+) -> None:
+    """Jane leaves; her work moves in a Bulk API job when the bot restarts. The restarted bot
+    resumes the transfer and the revocation: Ada still has one summary (no stray one), now
+    saying the user was deactivated, with one reply in its thread; a later restart and tick
+    post nothing more."""
+    stage.set_policy(demo_policy(offboarding={"transfer_to": "manager"}))
+    grant = await active_grant(stage, JANE.id)
+    uid = grant.sf_user_id or ""
+    org = stage.org
+    maria = org.id_of("User", "maria.garcia@acme.com")
+    org.admin_update("User", uid, ManagerId=maria)
+    many = BULK_THRESHOLD + 50
+    org.add_records("Account", uid, many)
+    org.hold_bulk_jobs()
+
+    event = {"type": "user_change", "user": stage.slack.set_deleted(JANE.id), "cache_ts": 1}
+    await stage.workspace.event(event, event_id="EvLEFTRESTART1")
+    revocation = await revocation_of(stage, grant)
+    summary = (await stage.slack.wait_for(lambda: dms_saying(stage, ADA.id, "left Slack")))[0]
+    assert "goes to their Manager" in json.dumps(summary.blocks)
+    async with asyncio.timeout(10):
+        while not any(j["state"] == "InProgress" for j in org.bulk_jobs()):
+            await asyncio.sleep(0.05)
+
+    await stage.restart_bot()
+    org.release_bulk_jobs()
+    await stage.runtime.deps.worker.run_due()  # the scheduler's tick
+    await until_state(stage, revocation.id, State.DONE)
+
+    def deactivated_shown() -> PostedMessage | None:
+        now = current(stage, summary)
+        return now if ":lock:" in json.dumps(now.blocks) else None
+
+    shown = json.dumps((await stage.slack.wait_for(deactivated_shown)).blocks)
+    assert "deactivated once their work went to their Manager" in shown
+    assert "goes to their Manager" not in shown
+    assert [m.ts for m in dms_saying(stage, ADA.id, "left Slack")] == [summary.ts]
+    replies = [m for m in stage.slack.dms(ADA.id) if m.is_reply]
+    assert len(replies) == 1 and replies[0].thread_ts == summary.ts
+    assert "Then the Salesforce user was deactivated." in json.dumps(replies[0].blocks)
+    assert org.owned_by("Account", maria) == many and len(org.bulk_jobs()) == 1
+    gone = org.user(uid)
+    assert gone is not None and not gone.is_active
+
+    await stage.restart_bot()
+    await stage.runtime.deps.worker.run_due()
+    await stage.settle()
+    assert [m.ts for m in stage.slack.dms(ADA.id) if not m.is_reply] == [summary.ts]

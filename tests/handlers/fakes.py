@@ -18,6 +18,7 @@ from salesforce.models import (
     DeactivationBlocked,
     DeactivationOutcome,
     GrantKind,
+    GrantPowers,
     PermissionSet,
     Profile,
     ProvisionAction,
@@ -113,6 +114,11 @@ class FakeGateway:
 
     async def record_powers(self, kind: GrantKind, record_id: str) -> RecordPowers:
         return RecordPowers(kind=kind, record_id=record_id)
+
+    async def grant_powers(
+        self, records: Sequence[tuple[GrantKind, str]]
+    ) -> dict[str, GrantPowers]:
+        return {i: GrantPowers(kind=kind, record_id=i) for kind, i in records}
 
     async def read_user(self, user_id: str, *, with_expiry: bool = False) -> UserState | None:
         self.calls.append(("read_user", user_id))

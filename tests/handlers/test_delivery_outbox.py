@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.slack_api import SimulatedSlack
 from handlers.delivery import SlackDelivery
+from handlers.rate_limits import RateLimitCounter, retry_handlers
 from handlers.views.message import SlackMessage
 from storage.db import Database
 from storage.models import MessageRef
@@ -37,7 +38,7 @@ class Process:
 
 
 @pytest.fixture
-def slack() -> AsyncIterator[SimulatedSlack]:
+def slack() -> Iterator[SimulatedSlack]:
     with SimulatedSlack() as simulated:
         for number, channel in enumerate(CHANNELS):
             simulated.add_channel(channel, f"access-{number}")
@@ -153,3 +154,44 @@ async def test_a_restarted_worker_takes_back_its_own_claims_at_once(
     assert await b.outbox.claim(worker="host-b", lease=LEASE) == []
     assert await a.outbox.release_claims_of("host-a") == 1
     assert len(await a.outbox.claim(worker="host-a", lease=LEASE)) == 1
+
+
+async def test_while_slack_asks_chat_update_to_wait_no_update_is_called(
+    tmp_path: Path, slack: SimulatedSlack
+) -> None:
+    """A 429 on chat.update (a workspace-wide tier) holds every update back for its
+    Retry-After: they wait in the outbox instead of meeting more 429s, then all go out."""
+    db = await Database(tmp_path / "one.sqlite3").open()
+    try:
+        limits = RateLimitCounter()
+        client = AsyncWebClient(
+            token=slack.bot_token, base_url=slack.api_url, retry_handlers=retry_handlers(limits)
+        )
+        outbox = Outbox(db)
+        delivery = SlackDelivery(
+            client, RequestRepository(db), outbox, db.clock, worker="w", lease=LEASE, limits=limits
+        )
+        posted = [await delivery.post(channel, text(f"ask {channel}")) for channel in CHANNELS]
+        slack.set_rate_limits(enabled=False)
+        slack.fail_next("chat.update", status=429, retry_after=1)
+        refs = [
+            MessageRef(request_id="R-1", purpose="approval", channel=p[0], ts=p[1])
+            for p in posted
+            if p is not None
+        ]
+        # The first meets the 429 and waits it out; the others, asked for while it waits, are
+        # not sent to Slack but queued until the wait is over.
+        first = asyncio.ensure_future(delivery.update(refs[0], text("done 0")))
+        while not limits.total:
+            await asyncio.sleep(0.01)
+        later = [await delivery.update(ref, text(f"done {n}")) for n, ref in enumerate(refs) if n]
+        assert later == [False] * (len(refs) - 1)
+        assert [c.ok for c in slack.calls("chat.update")] == [False]
+        assert await delivery.flush() == 0  # not due before the wait is over
+        assert await first  # the client waited out Retry-After, then Slack took it
+        await asyncio.sleep(limits.waiting("chat.update"))
+        assert await delivery.flush() == len(refs) - 1
+        assert len(slack.rate_limited_calls("chat.update")) == 1
+        assert sorted(_updates_sent(slack)) == [f"message done {n}" for n in range(len(refs))]
+    finally:
+        await db.close()

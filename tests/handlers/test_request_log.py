@@ -55,6 +55,10 @@ def change(
             "escalated to the admins: nobody decided",
         ),
         (
+            change("stage_approved", State.PENDING_APPROVAL, State.PENDING_APPROVAL),
+            "approval stage done; the next stage is asked",
+        ),
+        (
             change("revocation_requested", None, State.REQUESTED, kind=Kind.REVOKE),
             "revocation requested",
         ),

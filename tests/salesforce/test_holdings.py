@@ -10,7 +10,12 @@ from bot.sandbox.salesforce_org import SimulatedOrg
 from salesforce.client import SalesforceClient
 from salesforce.errors import SalesforceError
 from salesforce.gateway import SalesforceGateway
-from salesforce.holdings import DEFAULT_OBJECTS
+from salesforce.holdings import (
+    DEFAULT_OBJECTS,
+    HeldCount,
+    Holdings,
+    holdings_from_counts,
+)
 
 
 def give_maria_work(org: SimulatedOrg) -> str:
@@ -117,3 +122,22 @@ def test_the_org_refuses_what_salesforce_refuses(
     with pytest.raises(SalesforceError) as refused:
         client.query(soql)
     assert refused.value.error_code == code and words in refused.value.raw_message
+
+
+def test_the_counts_the_audit_recorded_read_back_as_the_same_holdings() -> None:
+    held = Holdings(
+        user_id="005JANE",
+        owned=(
+            HeldCount(api_name="Account", one="Account", many="Accounts", count=300),
+            HeldCount(
+                api_name="Project__c", one="Project__c record", many="Project__c records", count=2
+            ),
+        ),
+        approvals=1,
+        queues=2,
+        reports=3,
+    )
+    back = holdings_from_counts("005JANE", held.counts())
+    assert back == held
+    # a name the bot does not know (an older policy's object) is left out, not guessed
+    assert holdings_from_counts("005JANE", {"Nonsense": 4}).counts() == {}

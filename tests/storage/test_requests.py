@@ -179,6 +179,20 @@ async def test_messages_are_remembered_per_purpose(repo: RequestRepository) -> N
     assert sorted((m.channel, m.ts) for m in refs) == [("D1", "3"), ("D2", "2")]
 
 
+async def test_one_message_about_several_requests_lists_them_all(repo: RequestRepository) -> None:
+    first, _ = await repo.create(new_grant(), actor="U1")
+    second, _ = await repo.create(new_grant(), actor="U1")
+    for request in (first, second):
+        ref = MessageRef(request_id=request.id, purpose="summary", channel="D1", ts="7")
+        await repo.add_message(ref)
+    await repo.add_message(
+        MessageRef(request_id=first.id, purpose="approval", channel="D1", ts="7")
+    )
+    await repo.add_message(MessageRef(request_id=first.id, purpose="summary", channel="D2", ts="8"))
+    listed = await repo.messages_at("D1", "7", "summary")
+    assert sorted(m.request_id for m in listed) == sorted([first.id, second.id])
+
+
 async def test_event_ids_are_handled_once(db: Database) -> None:
     events = EventLog(db)
     assert await events.first_time("Ev1")
