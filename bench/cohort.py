@@ -94,7 +94,10 @@ async def _burst(
     slack.set_rate_limits(enabled=False)
 
     async def fill(user: BenchUser) -> tuple[str, str | None]:
-        return user.id, await fill_form(sims, space, user, 30.0)
+        try:
+            return user.id, await fill_form(sims, space, user, 30.0)
+        except (LookupError, TimeoutError):
+            return user.id, None  # never submitted: the run's check counts it
 
     views = await run_concurrently(users, min(concurrency, BACKLOG_PEOPLE), fill)
     slack.set_rate_limits(enabled=True)

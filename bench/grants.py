@@ -323,7 +323,11 @@ async def check_exactly_once(
     lost = [i for i in ids if states.get(i) != "active"]
     if lost:
         problems.append(f"{len(lost)} requests not active (e.g. {lost[0]}: {states.get(lost[0])})")
-    twice = [i for i, n in db.audit_counts("provisioned", ids).items() if n != 1]
+    counts = db.audit_counts("provisioned", ids)
+    never = [i for i in ids if counts.get(i, 0) == 0]
+    if never:
+        problems.append(f"{len(never)} requests never provisioned in the audit log")
+    twice = [i for i, n in counts.items() if n > 1]
     if twice:
         problems.append(f"{len(twice)} requests provisioned more than once in the audit log")
     subjects = db.subjects(ids)

@@ -13,7 +13,8 @@ from tests.e2e.processes import World, simulated_world
 
 # The end-to-end files that run on PostgreSQL as well as SQLite by default: the grant, the
 # revocation, escalation, crash recovery, the outbox, the converger's access integrity, two
-# processes sharing the due work, and Slack's retries. ACCESSBOT_TEST_POSTGRES=all runs every
+# processes sharing the due work, Slack's retries, and transfers, access reviews, approval rules
+# and break-glass (their tests taking ``e2e_database``). ACCESSBOT_TEST_POSTGRES=all runs every
 # end-to-end test on both; =none runs them on SQLite only.
 POSTGRES_FILES = frozenset(
     {
@@ -26,6 +27,10 @@ POSTGRES_FILES = frozenset(
         "test_lifecycle_two_processes.py",
         "test_idempotency.py",
         "test_replicas.py",
+        "test_transfer.py",
+        "test_reviews.py",
+        "test_approval_rules.py",
+        "test_break_glass.py",
     }
 )
 

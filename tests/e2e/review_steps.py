@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from bot.review_cli import start_review
@@ -53,7 +52,7 @@ async def grant_many(stage: Stage, people: tuple[DemoPerson, ...]) -> list[Acces
 
 async def open_review(stage: Stage, application: str = "sales") -> Campaign:
     """``accessbot review start`` then one tick: the campaign is open."""
-    path = Path(stage.runtime.settings.database_path)
+    path = stage.runtime.settings.database
     said = await start_review(path, stage.policy, application, actor="cli")
     assert "asked for" in said, said
     await tick(stage)

@@ -49,8 +49,10 @@ def owners_then_security(**rule: Any) -> Policy:
     )
 
 
-async def test_two_of_n_counts_an_owner_clicking_twice_once(tmp_path: Path) -> None:
-    stage = await start_stage(tmp_path, policy=two_owners())
+async def test_two_of_n_counts_an_owner_clicking_twice_once(
+    tmp_path: Path, e2e_database: dict[str, Any]
+) -> None:
+    stage = await start_stage(tmp_path, policy=two_owners(), settings=e2e_database or None)
     try:
         request = await submit_request(stage, JANE.id, duration="P7D")
         omar_ask = await approval_message(stage, OMAR.id, request.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage, demo_policy
@@ -37,8 +38,10 @@ def break_glass_policy() -> Policy:
     )
 
 
-async def begin(tmp_path: Path, clock: ShiftedClock) -> Stage:
-    stage = await start(tmp_path, clock, policy=break_glass_policy())
+async def begin(
+    tmp_path: Path, clock: ShiftedClock, database: dict[str, Any] | None = None
+) -> Stage:
+    stage = await start(tmp_path, clock, policy=break_glass_policy(), settings=database or None)
     stage.slack.set_usergroup(ONCALL, [JANE.id])
     stage.slack.add_channel(SECURITY_CHANNEL, "security")
     return stage
@@ -60,10 +63,10 @@ def buttons_gone(stage: Stage, message: PostedMessage) -> bool:
 
 
 async def test_a_member_breaks_glass_everyone_is_told_and_an_ignored_review_escalates(
-    tmp_path: Path,
+    tmp_path: Path, e2e_database: dict[str, Any]
 ) -> None:
     clock = ShiftedClock()
-    stage = await begin(tmp_path, clock)
+    stage = await begin(tmp_path, clock, e2e_database)
     try:
         request = await submit_request(stage, JANE.id, duration="PT4H")
         assert (request.tier, request.state) == ("high", State.PENDING_APPROVAL)

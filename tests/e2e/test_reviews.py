@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from bot.review_cli import export_reviews
 from bot.sandbox.stage import (
@@ -62,9 +63,13 @@ def review_policy(**reviews: object) -> Policy:
     return Policy(applications=demo_policy(reviews=settings).applications)
 
 
-async def test_a_campaign_of_forty_grants_kept_revoked_and_unanswered(tmp_path: Path) -> None:
+async def test_a_campaign_of_forty_grants_kept_revoked_and_unanswered(
+    tmp_path: Path, e2e_database: dict[str, Any]
+) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=review_policy(), org=roomy_org())
+    stage = await start(
+        tmp_path, clock, policy=review_policy(), org=roomy_org(), settings=e2e_database or None
+    )
     for person in STAFF:
         stage.slack.add_user(
             person.id, name=person.name, real_name=person.real_name, email=person.email
@@ -210,7 +215,7 @@ async def test_a_campaign_of_forty_grants_kept_revoked_and_unanswered(tmp_path: 
 
         # the export matches the org
         out = tmp_path / "review.jsonl"
-        database = Path(stage.runtime.settings.database_path)
+        database = stage.runtime.settings.database
         assert await export_reviews(database, "jsonl", str(out)) == 40
         rows = [json.loads(line) for line in out.read_text().splitlines()]
         for row in rows:

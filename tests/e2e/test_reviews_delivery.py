@@ -87,7 +87,7 @@ async def test_messages_recorded_before_a_crash_are_posted_once_after_the_restar
     stage = await start(tmp_path, ShiftedClock(), policy=policy())
     try:
         await two_grants(stage)
-        path = Path(stage.runtime.settings.database_path)
+        path = stage.runtime.settings.database
         assert "asked for" in await start_review(path, stage.policy, "sales", actor="cli")
         # the review job opens the campaign and dies before posting anything
         deps = stage.runtime.deps

@@ -162,7 +162,7 @@ async def test_admins_decide_the_lines_nobody_answered(tmp_path: Path) -> None:
 
         # the export names who decided each line (the reviewer stays the one asked)
         out = tmp_path / "review.jsonl"
-        database = Path(stage.runtime.settings.database_path)
+        database = stage.runtime.settings.database
         assert await export_reviews(database, "jsonl", str(out)) == 12
         rows = {r["item"]: r for r in map(json.loads, out.read_text().splitlines())}
         assert rows[jordans.id]["decided_by"] == ADA.id

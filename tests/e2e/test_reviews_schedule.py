@@ -52,7 +52,7 @@ async def test_a_campaign_the_org_cannot_serve_yet_opens_at_a_later_tick(tmp_pat
     stage = await start(tmp_path, clock, policy=policy)
     try:
         await all_active(stage, [await granted(stage, JANE, duration="permanent")])
-        path = Path(stage.runtime.settings.database_path)
+        path = stage.runtime.settings.database
         assert "asked for" in await start_review(path, stage.policy, "sales", actor="cli")
         # Salesforce is down whenever the review reads the lines' logins
         stage.org.faults.set_rate(FaultKind.UNAVAILABLE, 1.0)

@@ -11,6 +11,7 @@ from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import ADA, JANE, JORDAN, MALLORY, OLIVIA, OMAR, Stage
 from handlers.ids import ActionId, CallbackId
 from storage.models import AccessRequest, State
+from tests.e2e.lifecycle_steps import until
 from tests.e2e.steps import current
 from tests.e2e.test_escalation import buttons, escalation
 from tests.e2e.test_revocation import (
@@ -105,9 +106,13 @@ async def test_only_the_applications_admins_may_start_a_transfer(stage: Stage) -
         await stage.workspace.click(stranger, dm, ActionId.TRANSFER_TO)
         assert open_modal(stage, stranger, CallbackId.TRANSFER) is None
 
-    entries = await stage.runtime.deps.repo.audit.for_request(revocation.id)
-    refused = [e for e in entries if e.action == "escalation_refused"]
-    assert [e.detail["why"] for e in refused] == ["not_admin"] * 3
+    async def three_refusals() -> list[str] | None:
+        # The click is acknowledged before the refusal is written: wait for all three.
+        entries = await stage.runtime.deps.repo.audit.for_request(revocation.id)
+        why = [e.detail["why"] for e in entries if e.action == "escalation_refused"]
+        return why if len(why) >= 3 else None
+
+    assert await until(three_refusals) == ["not_admin"] * 3
     told = await stage.slack.wait_for(lambda: said_to(stage, MALLORY.id) or None)
     assert "admins" in told
     assert stage.org.owned_by("Account", grant.sf_user_id or "") == 300
