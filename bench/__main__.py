@@ -25,6 +25,7 @@ from bench.figures import (
     review_figure,
     scheduler_figure,
     slack_offboarding_figure,
+    transfer_figure,
 )
 from bench.grants import GrantRun, run_grants
 from bench.machine import load_average, this_machine
@@ -39,6 +40,7 @@ from bench.sf_calls import grant_calls, offboard_calls
 from bench.sizes import QUICK, SIZES, Size
 from bench.stack import NAMES, bot_pair, one_bot
 from bench.stats import Figure
+from bench.transfer import transfer_rows
 
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
 
@@ -203,6 +205,14 @@ class Run:
             review_figure(await run_review(folder, self.size.reviews, sample=sample))
         )
 
+    async def transfer(self) -> None:
+        """A leaver's records handed over to a successor."""
+        self.say(f"record transfer of {self.size.transfer:,} Accounts")
+        folder = self.directory / "transfer"
+        folder.mkdir()
+        rows = await transfer_rows(self.size.transfer, self.size.transfer_sample, folder)
+        self.figures.append(transfer_figure(rows))
+
 
 STEPS = (
     "commands",
@@ -212,6 +222,7 @@ STEPS = (
     "salesforce_calls",
     "scheduler",
     "reviews",
+    "transfer",
 )
 
 
@@ -234,6 +245,7 @@ async def measure(size: Size, only: Sequence[str] = STEPS) -> Report:
         "offboarding",
         "scheduler tick",
         "access review",
+        "record transfer",
         "memory",
         "command capacity",
     ]

@@ -13,6 +13,7 @@ from bench.scheduler import TickRun
 from bench.sf_calls import CallCounts, Offboarded
 from bench.sizes import Size
 from bench.stats import Figure, latency_summary, ms, percentile, ratio
+from bench.transfer import CALL_TARGET, Row
 
 SLACK_LIMIT = 3.0  # seconds Slack waits for an acknowledgement
 
@@ -305,5 +306,28 @@ def review_figure(run: ReviewRun) -> Figure:
             "salesforce_calls": run.salesforce_calls,
             "naive_projected_seconds": run.naive_projected,
             "problems": 0 if run.lines == run.grants else run.grants - run.lines,
+        },
+    )
+
+
+def transfer_figure(rows: list[Row]) -> Figure:
+    """A leaver's records handed over: the bot's Bulk API jobs against a PATCH per record."""
+    ours, collections, per_record = rows
+    return Figure(
+        what="record transfer",
+        measure=f"{ours.records:,} Accounts to a successor, simulated org over HTTPS",
+        result=f"{ours.calls} Salesforce calls, {ours.seconds:.1f} s",
+        baseline=f"one PATCH per record: {per_record.calls:,} calls, {per_record.seconds:,.0f} s"
+        + (f" ({per_record.note})" if per_record.note else "")
+        + f"; sObject Collections: {collections.calls:,} calls, {collections.seconds:.1f} s",
+        ratio=ratio(ours.seconds, per_record.seconds),
+        target=f"<= {CALL_TARGET} calls",
+        met=ours.calls <= CALL_TARGET,
+        facts={
+            "calls": ours.calls,
+            "seconds": ours.seconds,
+            "collections_calls": collections.calls,
+            "per_record_calls": per_record.calls,
+            "per_record_seconds": per_record.seconds,
         },
     )

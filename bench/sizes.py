@@ -16,6 +16,9 @@ class Size:
     stored: int
     specs: int
     reviews: int = 5000  # grants in the access review campaign
+    # Records a leaver hands over, and the sample the one-PATCH-per-record baseline moves.
+    transfer: int = 50_000
+    transfer_sample: int = 2_000
     delay: float = 0.05
     think: float = 0.5
     rounds: int = 2
@@ -51,6 +54,8 @@ QUICK = Size(
     seconds_per_rate=1.0,
     burst=100,
     reviews=1000,
+    transfer=5_000,
+    transfer_sample=500,
 )
 # Small enough for the test suite: every code path runs, no figure means anything.
 TINY = Size(
@@ -61,6 +66,8 @@ TINY = Size(
     stored=500,
     specs=2,
     reviews=30,
+    transfer=300,
+    transfer_sample=30,
     delay=0.0,
     think=0.0,
     rounds=1,

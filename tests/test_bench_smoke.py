@@ -58,6 +58,8 @@ def test_the_bench_runs_and_writes_its_report(tmp_path: Path) -> None:
     assert by_name["memory"]["facts"]["peak_rss_bytes"] > 0
     review = by_name["access review opens"]["facts"]
     assert (review["lines"], review["messages"], review["problems"]) == (30, 3, 0)
+    transfer = by_name["record transfer"]
+    assert transfer["met"] and transfer["facts"]["per_record_calls"] == 300
     text = report.read_text()
     assert "## Machine" in text and "| slash command ack |" in text
     assert "Load average" in text
