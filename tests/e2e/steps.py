@@ -90,7 +90,7 @@ def assert_submitting(status: int, answer: Any) -> None:
 
 
 async def submission_outcome(
-    stage: Stage, view_id: str, outcomes: tuple[str, ...] = OUTCOMES
+    stage: Stage, view_id: str, outcomes: tuple[str, ...] = OUTCOMES, timeout: float = 5.0
 ) -> JsonDict:
     """The submitted modal once it shows the outcome (confirmation, refusal or why not)."""
 
@@ -98,7 +98,12 @@ async def submission_outcome(
         view = stage.slack.view(view_id)
         return view if view and view.get("callback_id") in outcomes else None
 
-    return await stage.slack.wait_for(shown)
+    return await stage.slack.wait_for(shown, timeout=timeout)
+
+
+async def confirmed(stage: Stage, view_id: str, timeout: float = 5.0) -> JsonDict:
+    """The submitted modal once it confirms the request: by then the request is stored."""
+    return await submission_outcome(stage, view_id, (CallbackId.SUBMITTED,), timeout)
 
 
 def refusal_lines(view: JsonDict) -> list[str]:
