@@ -23,7 +23,7 @@ from handlers.flows.eligibility import (
 from handlers.flows.outcomes import Ineligible, Rejected, Submitted
 from handlers.flows.people import ineligibility
 from handlers.flows.submit import submit_request
-from handlers.flows.tiers import request_tier
+from handlers.flows.tiers import duration_error, listed_tier, request_tier
 from handlers.ids import ActionId, CallbackId
 from handlers.policy import Application, Policy
 from handlers.views.metadata import ModalRef
@@ -236,6 +236,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         draft = parse_request_state(values, choices=offered)
         requester_id = str(body["user"]["id"])
         errors = check_draft(draft, offered)
+        # The tier the policy lists is known without asking anyone; the org's flags come later.
+        too_long = duration_error(application, listed_tier(draft, offered), draft.duration)
+        if too_long and "duration" not in errors:
+            errors["duration"] = too_long
         if errors:
             log.info("request form of %s has errors: %s", requester_id, ", ".join(sorted(errors)))
             await ack(response_action="errors", errors=_field_errors(errors, view))

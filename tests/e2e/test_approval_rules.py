@@ -201,12 +201,12 @@ async def test_a_forged_submission_beyond_the_tier_cap_is_refused(tmp_path: Path
         reply = await submit_forged(
             stage, JANE.id, view, forged_values("Sales User", ("Sales_Ops",))
         )
-        # The tier is known only after the answer: the refusal replaces the "Submitting…" view.
-        assert_submitting(reply.status, reply.json_or_none())
-        refused = await submission_outcome(stage, view_id)
-        assert refusal_lines(refused) == [
-            "*Duration*: High-risk access lasts at most 1 day: choose a shorter duration."
-        ]
+        assert reply.json_or_none() == {
+            "response_action": "errors",
+            "errors": {
+                BlockId.DURATION: "High-risk access lasts at most 1 day: choose a shorter duration."
+            },
+        }
         assert await stage.runtime.deps.repo.find(subject_id=JANE.id) == []
         # Within the cap, or for a standard item, the same form goes through.
         ok = await submit_forged(
@@ -332,6 +332,7 @@ async def test_a_set_the_org_says_is_powerful_is_high_and_capped(tmp_path: Path)
         refused = await submit_forged(
             stage, JANE.id, view, forged_values("Sales User", ("Setup_Tools",))
         )
+        # The org's flags are read after the answer: the refusal replaces "Submitting…".
         assert_submitting(refused.status, refused.json_or_none())
         assert refusal_lines(await submission_outcome(stage, view_id)) == [
             "*Duration*: High-risk access lasts at most 1 day: choose a shorter duration."
