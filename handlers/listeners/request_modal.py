@@ -181,13 +181,18 @@ async def _decide(
 
 
 async def _show(client: AsyncWebClient, view_id: str, view: View) -> None:
-    """Replace the submitted modal with ``view``; a person who closed it gets the DMs only."""
+    """Replace the submitted modal with ``view``; if Slack refuses, the DMs still tell.
+
+    A person who closed the modal meanwhile gets ``not_found``: nothing to show it in.
+    """
     try:
         await client.views_update(view_id=view_id, view=view)
     except SlackApiError as error:
-        if error.response.get("error") != "not_found":
-            raise
-        log.info("request form %s closed before its outcome was shown", view_id)
+        code = error.response.get("error")
+        if code == "not_found":
+            log.info("request form %s closed before its outcome was shown", view_id)
+        else:
+            log.warning("request form %s: outcome not shown (%s)", view_id, code)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -254,6 +259,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             reason = f"Salesforce can't be reached right now ({error.human}). Nothing was stored."
             await _show(client, str(view.get("id")), build_unavailable_modal(reason))
             return
+        except Exception:
+            # Never leave "Submitting…" up: the store is the last step, so nothing was stored.
+            failed = "Your request could not be submitted because of an error. Nothing was stored."
+            await _show(client, str(view.get("id")), build_unavailable_modal(failed))
+            raise
         if submitted is None or not submitted.created:
             await _show(client, str(view.get("id")), shown)
             return
