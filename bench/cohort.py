@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.dbread import ReadOnlyDb
-from bench.grants import BACKLOG_PEOPLE, approve_value, fill_form
+from bench.grants import BACKLOG_PEOPLE, accepted, approve_value, confirmed, fill_form
 from bench.load import run_concurrently, wait_until
 from bench.rig import BenchUser, Simulators
 from bench.stack import one_bot
@@ -104,10 +104,13 @@ async def _burst(
     calls_before = len(slack.calls())
     limited_before = len(slack.rate_limited_calls())
     started = time.monotonic()
+    sent = [view_id for _, view_id in views if view_id is not None]
     replies = await asyncio.gather(
         *(space.submit(user_id, view_id) for user_id, view_id in views if view_id is not None)
     )
-    submitted = sum(1 for r in replies if r.status == 200 and not r.body.strip())
+    answered = [view_id for view_id, r in zip(sent, replies, strict=True) if accepted(r)]
+    await wait_until(lambda: all(confirmed(sims, v) for v in answered), within=within, interval=0.1)
+    submitted = sum(1 for v in answered if confirmed(sims, v))
     ids = set(db.request_ids(state="pending_approval"))
 
     def owners_reach() -> bool:

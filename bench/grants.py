@@ -22,6 +22,7 @@ from bench.load import collector_paused, run_concurrently, wait_until
 from bench.rig import BenchUser, BotProcess, Simulators
 from bench.stats import percentile
 from bot.sandbox.slack_records import PostedMessage
+from bot.sandbox.slack_signing import Reply
 from bot.sandbox.stage import OMAR
 from bot.sandbox.workspace import Workspace
 from handlers.ids import ActionId, CallbackId
@@ -135,7 +136,23 @@ async def _fill_and_submit(
     if view_id is None:
         return False
     reply = await workspace.submit(user.id, view_id)
-    return reply.status == 200 and not reply.body.strip()
+    if not accepted(reply):
+        return False
+    # Answered at once with "Submitting…"; the request is stored when the modal confirms it.
+    await sims.slack.wait_for(lambda: confirmed(sims, view_id), timeout=within)
+    return True
+
+
+def accepted(reply: Reply) -> bool:
+    """The form's submission was answered with the "Submitting…" view."""
+    answer = reply.json_or_none() if reply.status == 200 else None
+    return isinstance(answer, dict) and answer.get("response_action") == "update"
+
+
+def confirmed(sims: Simulators, view_id: str) -> bool:
+    """The submitted form confirms its request (which is then stored)."""
+    view = sims.slack.view(view_id)
+    return bool(view and view.get("callback_id") == CallbackId.SUBMITTED)
 
 
 async def fill_form(

@@ -21,6 +21,7 @@ class ActionId(StrEnum):
     REQUEST_PERMISSION_SETS = "request_permission_sets"
     REQUEST_DURATION = "request_duration"
     REQUEST_REASON = "request_reason"
+    REQUEST_START_AGAIN = "request_start_again"
     # approval message to owners
     APPROVE = "approve"
     DENY = "deny"
@@ -69,6 +70,9 @@ class CallbackId(StrEnum):
     LOADING = "loading"
     UNAVAILABLE = "unavailable"
     REQUEST = "request"
+    SUBMITTING = "request_submitting"
+    SUBMITTED = "request_submitted"
+    REFUSED = "request_refused"
     DENY_REASON = "deny_reason"
     COMPLETE_REQUEST = "complete_request"
     ALTERNATIVE_USERNAME = "alternative_username"

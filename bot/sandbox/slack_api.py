@@ -296,10 +296,23 @@ class SimulatedSlack:
         with self._lock:
             set_entry(self._state, view_id, block_id, action_id, copy.deepcopy(entry))
 
+    def begin_submission(self, view_id: str) -> None:
+        """A submission of ``view_id`` is on its way to the app; its answer comes first."""
+        with self._lock:
+            self._state.submitting[view_id] = threading.Event()
+
     def apply_submission_reply(self, user_id: str, view_id: str, reply: Any) -> None:
         """Do what the app's answer to a view submission asks (close, errors, update, ...)."""
         with self._lock:
             apply_submission_reply(self._state, user_id, view_id, reply)
+            self.end_submission(view_id)
+
+    def end_submission(self, view_id: str) -> None:
+        """The submission of ``view_id`` was answered (or failed): updates may go ahead."""
+        with self._lock:
+            done = self._state.submitting.pop(view_id, None)
+        if done is not None:
+            done.set()
 
     def close_view(self, user_id: str, view_id: str) -> None:
         """The person closed the modal ``view_id``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import threading
@@ -16,6 +17,8 @@ from bot.sandbox.slack_state import JsonDict, SlackFailure, SlackState
 
 _STRUCTURED_ARGS = ("blocks", "attachments", "view")
 CONNECTIONS_OPEN = "apps.connections.open"
+# Longer than any app takes to answer a submission (Slack gives up after 3 s).
+SUBMISSION_WAIT = 5.0
 
 
 class SlackHttp:
@@ -52,8 +55,21 @@ class SlackHttp:
             return web.json_response({"ok": False, "error": "invalid_json"})
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else args.pop("token", None)
+        if method == "views.update":
+            await self._after_submission(str(args.get("view_id") or ""))
         status, body, headers = self.answer(method, args, token)
         return web.json_response(body, status=status, headers=headers)
+
+    async def _after_submission(self, view_id: str) -> None:
+        """Hold an update of a view whose submission is not answered yet, as Slack orders them.
+
+        The answer to a view_submission reaches Slack before any call the app makes after
+        sending it; here the person's client applies it, so an update waits for that.
+        """
+        with self._lock:
+            pending = self._state.submitting.get(view_id)
+        if pending is not None:
+            await asyncio.to_thread(pending.wait, SUBMISSION_WAIT)
 
     def answer(
         self, method: str, args: JsonDict, token: str | None

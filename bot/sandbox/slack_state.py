@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import string
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -97,6 +98,9 @@ class SlackState:
         self.ephemerals: dict[str, list[PostedMessage]] = defaultdict(list)
         self.responses: dict[str, list[ResponsePost]] = defaultdict(list)
         self.views: dict[str, StoredView] = {}
+        # Views whose submission awaits the app's answer: Slack applies that answer (its
+        # response_action) before any views.update the app sends after answering.
+        self.submitting: dict[str, threading.Event] = {}
         self.stacks: dict[str, list[str]] = defaultdict(list)
         self.homes: dict[str, str] = {}
         self.triggers: dict[str, Trigger] = {}

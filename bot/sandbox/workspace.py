@@ -206,9 +206,13 @@ class Workspace:
         payload = payloads.view_submission(
             self._team(), self._user(user_id), view, trigger_id=self.slack.issue_trigger(user_id)
         )
-        reply = await self._interact(payload)
-        if reply.status == 200:
-            self.slack.apply_submission_reply(user_id, view_id, reply.json_or_none())
+        self.slack.begin_submission(view_id)
+        try:
+            reply = await self._interact(payload)
+            if reply.status == 200:
+                self.slack.apply_submission_reply(user_id, view_id, reply.json_or_none())
+        finally:
+            self.slack.end_submission(view_id)
         return reply
 
     async def close(self, user_id: str, view_id: str) -> Reply | None:

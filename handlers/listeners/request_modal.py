@@ -7,22 +7,23 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.deps import Deps
 from handlers.flows.auto_approve import auto_approve
 from handlers.flows.choices import RequestChoices
-from handlers.flows.drafts import RequestDraft
+from handlers.flows.drafts import RequestDraft, check_draft
 from handlers.flows.eligibility import (
     Eligibility,
     eligible_choices,
     nothing_to_ask_for,
     refused_picks,
 )
-from handlers.flows.outcomes import Ineligible, Rejected
+from handlers.flows.outcomes import Ineligible, Rejected, Submitted
 from handlers.flows.people import ineligibility
 from handlers.flows.submit import submit_request
-from handlers.flows.tiers import request_tier
+from handlers.flows.tiers import duration_error, listed_tier, request_tier
 from handlers.ids import ActionId, CallbackId
 from handlers.policy import Application, Policy
 from handlers.views.metadata import ModalRef
@@ -37,6 +38,11 @@ from handlers.views.request_modal import (
     parse_request_state,
 )
 from handlers.views.request_options import items_for_action
+from handlers.views.submission import (
+    build_refused_modal,
+    build_submitted_modal,
+    build_submitting_modal,
+)
 from salesforce.errors import SalesforceError
 
 log = logging.getLogger(__name__)
@@ -60,7 +66,18 @@ async def open_request_modal(
 ) -> None:
     """Open a placeholder within the trigger's 3 s, then fill the form in."""
     opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
-    view = opened["view"]
+    await fill_request_modal(deps, client, opened["view"], requester=requester, subject=subject)
+
+
+async def fill_request_modal(
+    deps: Deps,
+    client: AsyncWebClient,
+    view: dict[str, Any],
+    *,
+    requester: str,
+    subject: str | None,
+) -> None:
+    """Replace the open ``view`` with the request form (or why there is none to fill)."""
     policy = deps.policy()
     app = policy.default_application
     on_behalf = bool(subject and subject != requester)
@@ -111,6 +128,73 @@ def _application(deps: Deps, ref: ModalRef, draft: RequestDraft) -> Application:
     )
 
 
+def _field_errors(errors: dict[str, str], view: dict[str, Any]) -> dict[str, str]:
+    shown = {str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict)}
+    return field_errors_to_blocks(errors, shown=shown)
+
+
+async def _decide(
+    deps: Deps,
+    application: Application,
+    offered: RequestChoices,
+    draft: RequestDraft,
+    ref: ModalRef,
+    requester_id: str,
+    view: dict[str, Any],
+) -> tuple[View, Submitted | None]:
+    """Look the people up, check eligibility and tier, store: the view to show, what was stored."""
+    may = _eligibility(deps, requester_id, ref.subject_id)
+    choices = await eligible_choices(offered, may)
+    refused = refused_picks(draft, offered, choices, application.title)
+    if refused:
+        log.warning("request form of %s refused: %s", requester_id, ", ".join(sorted(refused)))
+        return build_refused_modal(refused, ref), None
+    # Read afresh: what Slack shares (the email above all) may have changed since the form
+    # opened.
+    requester = await deps.people.get(requester_id, fresh=True)
+    subject = await deps.people.get(ref.subject_id, fresh=True) if ref.subject_id else requester
+    verdict = await request_tier(
+        application, draft, choices, catalog=await deps.catalog.current(), gateway=deps.gateway
+    )
+    outcome = await submit_request(
+        deps.repo,
+        application,
+        choices,
+        draft,
+        requester=requester,
+        subject=subject,
+        idempotency_key=f"view:{view.get('id')}",
+        verdict=verdict,
+    )
+    if isinstance(outcome, Rejected):
+        log.warning("request of %s refused: %s", requester_id, ", ".join(sorted(outcome.errors)))
+        return build_refused_modal(outcome.errors, ref), None
+    if isinstance(outcome, Ineligible):
+        refusal = build_cannot_request_for(
+            outcome.subject_id,
+            outcome.reason,
+            admins=outcome.admins,
+            own=outcome.subject_id == requester_id,
+        )
+        return refusal, None
+    return build_submitted_modal(outcome.request), outcome
+
+
+async def _show(client: AsyncWebClient, view_id: str, view: View) -> None:
+    """Replace the submitted modal with ``view``; if Slack refuses, the DMs still tell.
+
+    A person who closed the modal meanwhile gets ``not_found``: nothing to show it in.
+    """
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code == "not_found":
+            log.info("request form %s closed before its outcome was shown", view_id)
+        else:
+            log.warning("request form %s: outcome not shown (%s)", view_id, code)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen to the request modal's selects, options searches and submission."""
 
@@ -145,64 +229,63 @@ def register(app: AsyncApp, deps: Deps) -> None:
             log.info("request form %s not refilled: %s", view.get("id"), error.response["error"])
 
     async def on_request_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        # Only what the payload and the cached catalog tell is checked before the answer: Slack
+        # waits 3 s for it. The look-ups, the tier check and the write come after, and the
+        # same modal then shows their outcome.
         ref = ModalRef.load(view.get("private_metadata"))
         values = view.get("state", {}).get("values")
         application = _application(deps, ref, parse_request_state(values))
         offered = await deps.catalog.choices_for(application)
         draft = parse_request_state(values, choices=offered)
-        requester_id = body["user"]["id"]
-        may = _eligibility(deps, requester_id, ref.subject_id)
-        choices = await eligible_choices(offered, may)
-        refused = refused_picks(draft, offered, choices, application.title)
-        if refused:
-            log.warning("request form of %s refused: %s", requester_id, ", ".join(sorted(refused)))
-            shown = {
-                str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict)
-            }
-            errors = field_errors_to_blocks(refused, shown=shown)
-            await ack(response_action="errors", errors=errors)
+        requester_id = str(body["user"]["id"])
+        errors = check_draft(draft, offered)
+        # The tier the policy lists is known without asking anyone; the org's flags come later.
+        too_long = duration_error(application, listed_tier(draft, offered), draft.duration)
+        if too_long and "duration" not in errors:
+            errors["duration"] = too_long
+        if errors:
+            log.info("request form of %s has errors: %s", requester_id, ", ".join(sorted(errors)))
+            await ack(response_action="errors", errors=_field_errors(errors, view))
             return
-        # Read afresh: what Slack shares (the email above all) may have changed since the form
-        # opened.
-        requester = await deps.people.get(requester_id, fresh=True)
-        subject = await deps.people.get(ref.subject_id, fresh=True) if ref.subject_id else requester
-        verdict = await request_tier(
-            application, draft, choices, catalog=await deps.catalog.current(), gateway=deps.gateway
-        )
-        outcome = await submit_request(
-            deps.repo,
-            application,
-            choices,
-            draft,
-            requester=requester,
-            subject=subject,
-            idempotency_key=f"view:{view.get('id')}",
-            verdict=verdict,
-        )
-        if isinstance(outcome, Rejected):
-            await ack(response_action="errors", errors=field_errors_to_blocks(outcome.errors))
-            return
-        if isinstance(outcome, Ineligible):
-            refusal = build_cannot_request_for(
-                outcome.subject_id,
-                outcome.reason,
-                admins=outcome.admins,
-                own=outcome.subject_id == requester_id,
+        await ack(response_action="update", view=build_submitting_modal())
+        try:
+            shown, submitted = await _decide(
+                deps, application, offered, draft, ref, requester_id, view
             )
-            await ack(response_action="update", view=refusal)
+        except SalesforceError as error:
+            log.warning("request of %s not submitted: %s", requester_id, error.human)
+            reason = f"Salesforce can't be reached right now ({error.human}). Nothing was stored."
+            await _show(client, str(view.get("id")), build_unavailable_modal(reason))
             return
-        await ack()
-        if not outcome.created:
+        except Exception:
+            # Never leave "Submitting…" up: the store is the last step, so nothing was stored.
+            failed = "Your request could not be submitted because of an error. Nothing was stored."
+            await _show(client, str(view.get("id")), build_unavailable_modal(failed))
+            raise
+        if submitted is None or not submitted.created:
+            await _show(client, str(view.get("id")), shown)
             return
-        approved = await auto_approve(deps.repo, application, outcome.request)
+        approved = await auto_approve(deps.repo, application, submitted.request)
+        if approved is not None:
+            shown = build_submitted_modal(approved.request, auto_approved=True)
+        await _show(client, str(view.get("id")), shown)
         if approved is None:
-            await deps.notifier.submitted(outcome.request)
-            await deps.break_glass.offer(outcome.request)
+            await deps.notifier.submitted(submitted.request)
+            await deps.break_glass.offer(submitted.request)
             return
         await deps.notifier.auto_approved(approved.request)
         deps.worker.kick(approved.request.id)
+
+    async def on_start_again(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body.get("view") or {}
+        if not view.get("id"):
+            return
+        ref = ModalRef.load(view.get("private_metadata"))
+        requester = str(body["user"]["id"])
+        await fill_request_modal(deps, client, view, requester=requester, subject=ref.subject_id)
 
     async def on_request_options(ack: AsyncAck, body: dict[str, Any]) -> None:
         view = body.get("view") or {}
@@ -233,3 +316,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # Selects without dispatch_action send nothing; with external data they ask for options.
         app.options(action)(on_request_options)
     app.view(CallbackId.REQUEST)(on_request_submitted)
+    app.action({"action_id": ActionId.REQUEST_START_AGAIN, "type": "block_actions"})(on_start_again)

@@ -66,11 +66,55 @@ async def submit_request(stage: Stage, user_id: str, **choices: Any) -> AccessRe
     view_id = await open_request_form(stage, user_id)
     await fill_request(stage, user_id, view_id, **choices)
     reply = await stage.workspace.submit(user_id, view_id)
-    assert reply.status == 200 and not reply.body.strip(), reply.body
-    # The request is stored before the submission is acknowledged.
+    assert_submitting(reply.status, reply.json_or_none())
+    outcome = await submission_outcome(stage, view_id)
+    assert outcome["callback_id"] == CallbackId.SUBMITTED, outcome["blocks"]
+    # The confirmation is shown once the request is stored; the person then closes it.
     requests = await stage.runtime.deps.repo.find(subject_id=user_id)
     assert requests, "the submission stored nothing"
+    assert f"Your request {requests[0].id} was submitted" in str(outcome["blocks"])
+    await stage.workspace.close(user_id, view_id)
     return requests[0]
+
+
+SUBMITTING_TEXT = "Submitting your request…"
+OUTCOMES = (CallbackId.SUBMITTED, CallbackId.REFUSED, CallbackId.UNAVAILABLE)
+
+
+def assert_submitting(status: int, answer: Any) -> None:
+    """The submission was acknowledged by turning the form into the "Submitting…" view."""
+    assert status == 200, answer
+    assert isinstance(answer, dict) and answer.get("response_action") == "update", answer
+    assert answer["view"]["callback_id"] == CallbackId.SUBMITTING
+    assert SUBMITTING_TEXT in str(answer["view"]["blocks"])
+
+
+async def submission_outcome(
+    stage: Stage, view_id: str, outcomes: tuple[str, ...] = OUTCOMES, timeout: float = 5.0
+) -> JsonDict:
+    """The submitted modal once it shows the outcome (confirmation, refusal or why not)."""
+
+    def shown() -> JsonDict | None:
+        view = stage.slack.view(view_id)
+        return view if view and view.get("callback_id") in outcomes else None
+
+    return await stage.slack.wait_for(shown, timeout=timeout)
+
+
+async def confirmed(stage: Stage, view_id: str, timeout: float = 5.0) -> JsonDict:
+    """The submitted modal once it confirms the request: by then the request is stored."""
+    return await submission_outcome(stage, view_id, (CallbackId.SUBMITTED,), timeout)
+
+
+def refusal_lines(view: JsonDict) -> list[str]:
+    """The refused modal's reasons, one per refused field ("*Profile*: why"), and its way back."""
+    assert view["callback_id"] == CallbackId.REFUSED, view
+    (notice, actions) = view["blocks"]
+    (button,) = actions["elements"]
+    assert button["action_id"] == ActionId.REQUEST_START_AGAIN
+    head, *lines = str(notice["text"]["text"]).split("\n")
+    assert "nothing was stored" in head
+    return [line.removeprefix("• ") for line in lines]
 
 
 async def approval_message(stage: Stage, owner_id: str, request_id: str) -> PostedMessage:

@@ -10,11 +10,19 @@ from typing import Any
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import ADA, BOB, JANE, JORDAN, OLIVIA, OMAR, demo_policy, start_stage
-from handlers.ids import ActionId, BlockId
+from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.policy import Policy
 from storage.models import State
 from tests.e2e.lifecycle_steps import actions, in_state
-from tests.e2e.steps import approval_message, current, dm_texts, submit_request
+from tests.e2e.steps import (
+    approval_message,
+    assert_submitting,
+    current,
+    dm_texts,
+    refusal_lines,
+    submission_outcome,
+    submit_request,
+)
 from tests.e2e.test_access_integrity_changes import change_request, escalation_to
 from tests.e2e.test_commands import _reply, _text
 from tests.e2e.test_eligibility import forged_values, form_after_license, submit_forged
@@ -206,7 +214,8 @@ async def test_a_forged_submission_beyond_the_tier_cap_is_refused(tmp_path: Path
         ok = await submit_forged(
             stage, JANE.id, view, forged_values("Sales User", ("Reports_Export",))
         )
-        assert ok.status == 200 and not ok.body.strip()
+        assert_submitting(ok.status, ok.json_or_none())
+        await submission_outcome(stage, view_id, (CallbackId.SUBMITTED,))
         (stored,) = await stage.runtime.deps.repo.find(subject_id=JANE.id)
         assert stored.tier == "standard"
     finally:
@@ -325,9 +334,12 @@ async def test_a_set_the_org_says_is_powerful_is_high_and_capped(tmp_path: Path)
         refused = await submit_forged(
             stage, JANE.id, view, forged_values("Sales User", ("Setup_Tools",))
         )
-        assert refused.json_or_none()["errors"] == {
-            BlockId.DURATION: "High-risk access lasts at most 1 day: choose a shorter duration."
-        }
+        # The org's flags are read after the answer: the refusal replaces "Submitting…".
+        assert_submitting(refused.status, refused.json_or_none())
+        assert refusal_lines(await submission_outcome(stage, view_id)) == [
+            "*Duration*: High-risk access lasts at most 1 day: choose a shorter duration."
+        ]
+        assert await stage.runtime.deps.repo.find(subject_id=JANE.id) == []
         # The form itself, with a duration within the cap, goes through as high.
         request = await submit_request(
             stage, JANE.id, permission_sets=("Setup_Tools",), duration="P1D"

@@ -27,7 +27,14 @@ from handlers.policy import Policy, Timings
 from handlers.views.message import MESSAGE_BLOCKS_MAX
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
-from tests.e2e.steps import current, dm_texts, fill_request, open_request_form, submit_request
+from tests.e2e.steps import (
+    confirmed,
+    current,
+    dm_texts,
+    fill_request,
+    open_request_form,
+    submit_request,
+)
 
 REQUESTERS = tuple(
     DemoPerson(f"U0COH{i:03d}", f"coh{i}", f"Cohort Person {i}", f"coh{i}@acme.com")
@@ -82,6 +89,8 @@ async def test_a_burst_is_one_list_per_owner_approved_all_at_once_or_denied_by_l
         )
     )
     assert all(reply.status == 200 for reply in replies)
+    for view_id in views:
+        await confirmed(stage, view_id, timeout=SLOW)
     requests = await stage.runtime.deps.repo.find(states={State.PENDING_APPROVAL})
     assert len(requests) == len(REQUESTERS)
 
@@ -158,6 +167,7 @@ async def test_approve_all_leaves_an_owners_own_request_to_the_other_owner(burst
         await fill_request(stage, person.id, view_id)
         reply = await stage.workspace.submit(person.id, view_id)
         assert reply.status == 200
+        await confirmed(stage, view_id)
     # Omar's own request is not in his list; Olivia's list has all three.
     await stage.slack.wait_for(
         lambda: (

@@ -21,7 +21,13 @@ from bot.sandbox.workspace import Workspace
 from handlers.ids import ActionId
 from storage.models import State
 from tests.e2e.processes import World, free_port, until_state
-from tests.e2e.steps import approval_message, dm_texts, fill_request, open_request_form
+from tests.e2e.steps import (
+    approval_message,
+    confirmed,
+    dm_texts,
+    fill_request,
+    open_request_form,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +55,7 @@ async def test_a_killed_provisioning_resumes_once_after_restart(
         await fill_request(people, JANE.id, view_id)
         reply = await workspace.submit(JANE.id, view_id)
         assert reply.status == 200
+        await confirmed(people, view_id)
         (request,) = await world.requests()
         ask = await approval_message(people, OMAR.id, request.id)
 

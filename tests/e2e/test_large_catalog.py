@@ -22,7 +22,13 @@ from bot.sandbox.stage import ADA, JANE, OMAR, Stage, demo_policy, start_stage
 from handlers.ids import ActionId, BlockId
 from handlers.views.catalog_values import CatalogKind, CatalogPosition, position_value
 from storage.models import Kind, NewRequest, State
-from tests.e2e.steps import approval_message, dm_texts, open_request_form
+from tests.e2e.steps import (
+    approval_message,
+    assert_submitting,
+    confirmed,
+    dm_texts,
+    open_request_form,
+)
 
 JsonDict = dict[str, Any]
 NAME_LENGTH = 120
@@ -132,7 +138,8 @@ async def test_a_long_named_request_goes_through_end_to_end(stage: Stage) -> Non
     await stage.workspace.choose(JANE.id, view_id, ActionId.REQUEST_ROLE, role["value"])
     await stage.workspace.type(JANE.id, view_id, ActionId.REQUEST_REASON, "Regional rollout")
     reply = await stage.workspace.submit(JANE.id, view_id)
-    assert reply.status == 200 and not reply.body.strip(), reply.body
+    assert_submitting(reply.status, reply.json_or_none())
+    await confirmed(stage, view_id)
 
     (request,) = await stage.runtime.deps.repo.find(subject_id=JANE.id)
     assert request.profile == PROFILE_NAMES[299]

@@ -16,7 +16,13 @@ from bot.sandbox.workspace import Workspace
 from handlers.ids import ActionId
 from storage.models import State
 from tests.e2e.processes import RoundRobinFront, World, free_port, until_state
-from tests.e2e.steps import approval_message, dm_texts, fill_request, open_request_form
+from tests.e2e.steps import (
+    approval_message,
+    confirmed,
+    dm_texts,
+    fill_request,
+    open_request_form,
+)
 
 pytestmark = pytest.mark.slow
 CLICKS = 10
@@ -58,6 +64,7 @@ async def test_ten_approve_clicks_spread_over_two_replicas_make_one_user(world: 
         view_id = await open_request_form(people, JANE.id)
         await fill_request(people, JANE.id, view_id)
         assert (await workspace.submit(JANE.id, view_id)).status == 200
+        await confirmed(people, view_id)
         (request,) = await world.requests()
         ask = await approval_message(people, OMAR.id, request.id)
         before = dict(front.served)

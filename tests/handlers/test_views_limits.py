@@ -29,6 +29,7 @@ from handlers.views.escalation_modals import (
 )
 from handlers.views.help import build_help, build_unknown_command
 from handlers.views.message import SlackMessage
+from handlers.views.metadata import ModalRef
 from handlers.views.notices import (
     ThreadEvent,
     build_admin_on_it,
@@ -44,6 +45,11 @@ from handlers.views.notices import (
 from handlers.views.problems import Escalation, EscalationKind, Resolution
 from handlers.views.request_modal import build_request_modal
 from handlers.views.revoke_modal import build_revoke_modal
+from handlers.views.submission import (
+    build_refused_modal,
+    build_submitted_modal,
+    build_submitting_modal,
+)
 from salesforce.models import Blocker, DeactivationBlocked
 from storage.models import AccessRequest, Kind, State
 
@@ -174,6 +180,12 @@ VIEWS: dict[str, Callable[[], View]] = {
     "complete": lambda: build_complete_request_modal(CHOICES, REQUEST),
     "alternative_username": lambda: build_alternative_username_modal(REQUEST, suggested=HOSTILE),
     "revoke": lambda: build_revoke_modal(APP, subject_id="U0SUBJECT", grant=REQUEST),
+    "submitting": build_submitting_modal,
+    "submitted": lambda: build_submitted_modal(REQUEST),
+    "refused": lambda: build_refused_modal(
+        {HOSTILE[:40]: HOSTILE, "profile": HOSTILE, "duration": HOSTILE},
+        ModalRef(subject_id="U0SUBJECT", application=NAME[:100]),
+    ),
 }
 
 

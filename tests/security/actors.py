@@ -36,7 +36,13 @@ from handlers.policy import Application, Policy
 from handlers.views.metadata import ModalRef
 from handlers.views.request_options import duration_value
 from storage.models import AccessRequest, AuditEntry, Kind, State
-from tests.e2e.steps import approval_message, fill_request, open_request_form
+from tests.e2e.steps import (
+    approval_message,
+    assert_submitting,
+    confirmed,
+    fill_request,
+    open_request_form,
+)
 
 KIM = DemoPerson("U0KIM", "kim", "Kim Park", "kim.park@acme.com")
 FORM = "application/x-www-form-urlencoded"
@@ -134,7 +140,8 @@ async def pending(stage: Stage, app: AppPeople = SALES) -> AccessRequest:
     else:
         await fill_request(stage, subject, view_id, duration="P7D")
     reply = await stage.workspace.submit(subject, view_id)
-    assert reply.status == 200 and not reply.body.strip(), reply.body
+    assert_submitting(reply.status, reply.json_or_none())
+    await confirmed(stage, view_id)
     found = await stage.runtime.deps.repo.find(subject_id=subject)
     assert len(found) == 1 and found[0].application == app.name
     return found[0]
