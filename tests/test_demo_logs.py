@@ -33,8 +33,9 @@ def test_the_demo_log_has_one_line_per_event_and_no_chatter() -> None:
         "sales: access provisioned (by bot)",
         "sales: request submitted (by U0BOB)",
         "sales: request denied (by U0OLIVIA)",
-        # high risk: Omar's approval is counted (no state change), Olivia's is the decision
+        # high risk: Omar's approval is counted (its own line), Olivia's is the decision
         "sales: request submitted (by U0BOB)",
+        "sales: approval counted at stage owners, 1 of 2 (by U0OMAR)",
         "sales: request approved (by U0OLIVIA)",
         "sales: access provisioned (by bot)",
     ]
