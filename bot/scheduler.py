@@ -5,6 +5,7 @@ An idle tick writes nothing at INFO; a job that handled things writes one line w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ class Ticker:
         # Finished runs of each job (failed ones too): what tests and health checks wait on.
         self.runs: Counter[str] = Counter()
         self._running: set[str] = set()
+        self._in_flight: set[asyncio.Future[object]] = set()
 
     def add(self, name: str, job: Job, *, seconds: float | None = None) -> None:
         """Register ``job`` to run every ``seconds`` (the tick by default)."""
@@ -42,10 +44,15 @@ class Ticker:
                 log.debug("scheduled job %s still running; this tick skips it", name)
                 return
             self._running.add(name)
+            # Shielded, and kept: stop() waits for it, so the runtime does not close the
+            # database or Salesforce under a run in progress.
+            run_of = asyncio.ensure_future(_isolated(name, job))
+            self._in_flight.add(run_of)
             try:
-                result = await _isolated(name, job)
+                result = await asyncio.shield(run_of)
             finally:
                 self._running.discard(name)
+                run_of.add_done_callback(self._in_flight.discard)
             self.runs[name] += 1
             if did_work(result):
                 log.info(
@@ -73,6 +80,13 @@ class Ticker:
         """Stop ticking; a job in progress finishes on its own."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Stop ticking and wait (up to ``grace`` seconds) for the runs in progress."""
+        self.shutdown()
+        running = [run for run in self._in_flight if not run.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace)
 
     async def run_all_once(self) -> list[str]:
         """Run every job now, in order (tests and the demo use this instead of waiting).

@@ -145,7 +145,7 @@ class Runtime:
         # Each step runs whatever the one before it did: a database left open keeps its thread,
         # and with it the process, alive after the loop has ended.
         try:
-            self.ticker.shutdown()
+            await self.ticker.stop()
             for runner in self._runners:
                 await runner.cleanup()
             self.deps.worker.stop()  # queued departures stay leased; the next start runs them
