@@ -50,6 +50,9 @@ class Ticker:
             self._in_flight.add(run_of)
             try:
                 result = await asyncio.shield(run_of)
+            except asyncio.CancelledError:
+                # The process is stopping: stop() waits for the run itself, nothing failed.
+                return
             finally:
                 self._running.discard(name)
                 run_of.add_done_callback(self._in_flight.discard)
