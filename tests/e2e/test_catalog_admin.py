@@ -26,7 +26,13 @@ from handlers.views.catalog_values import (
     position_value,
     toggle_value,
 )
-from tests.e2e.steps import approval_message, dm_texts, fill_request, open_request_form
+from tests.e2e.steps import (
+    approval_message,
+    confirmed,
+    dm_texts,
+    fill_request,
+    open_request_form,
+)
 
 JsonDict = dict[str, Any]
 NEW_PROFILE = "Deal Desk"
@@ -51,6 +57,17 @@ async def _home(stage: Stage, user_id: str, check: str = "") -> JsonDict:
         return home if home and check in render_view(home) else None
 
     return await stage.slack.wait_for(ready)
+
+
+def _home_toggling(stage: Stage, user_id: str, name: str) -> JsonDict | None:
+    home = stage.slack.home(user_id)
+    if home is None:
+        return None
+    try:
+        _toggle_for(home, name)
+    except AssertionError:
+        return None
+    return home
 
 
 def _toggle_for(home: JsonDict, name: str) -> JsonDict:
@@ -111,6 +128,7 @@ async def test_a_new_profile_is_requestable_in_two_clicks(stage: Stage) -> None:
     view_id = await open_request_form(stage, JANE.id)
     await fill_request(stage, JANE.id, view_id, profile=NEW_PROFILE)
     await stage.workspace.submit(JANE.id, view_id)
+    await confirmed(stage, view_id)
     (request,) = await stage.runtime.deps.repo.find(subject_id=JANE.id)
     assert request.profile == NEW_PROFILE
     message = await approval_message(stage, OMAR.id, request.id)
@@ -189,9 +207,9 @@ async def test_the_last_license_cannot_be_withdrawn(stage: Stage) -> None:
     home = await _home(stage, ADA.id, "What Sales Cloud offers")
     licenses = position_value(CatalogPosition(application="sales", kind=CatalogKind.LICENSES))
     await stage.workspace.pick(ADA.id, home["id"], ActionId.CATALOG_KIND, licenses)
-    home = await _home(stage, ADA.id, "Salesforce Platform")
     for name in ("Salesforce Platform", "Salesforce"):
-        home = await _home(stage, ADA.id, name)
+        # the profiles view already names the licenses: wait for the license's own toggle
+        home = await stage.slack.wait_for(lambda n=name: _home_toggling(stage, ADA.id, n))
         toggle = _toggle_for(home, name)
         await stage.workspace.press(
             ADA.id, home["id"], ActionId.TOGGLE_REQUESTABLE, value=toggle["value"]

@@ -187,6 +187,7 @@ async def test_an_owner_cannot_approve_a_request_they_made_for_someone(stage: St
     view_id = await open_request_form(stage, OMAR.id, f"request <@{BOB.id}>")
     await fill_request(stage, OMAR.id, view_id)
     await stage.workspace.submit(OMAR.id, view_id)
+    await confirmed(stage, view_id)
     (request,) = await stage.runtime.deps.repo.find(subject_id=BOB.id)
     # only the other owner is asked, and the requester's click is refused
     message = await approval_message(stage, OLIVIA.id, request.id)

@@ -64,8 +64,9 @@ def first_about(stage: Stage, user_id: str, request_id: str) -> PostedMessage:
 
 
 def said_to(stage: Stage, user_id: str) -> str:
-    """Everything sent to ``user_id`` through response_url, as one string."""
-    return json.dumps([r.model_dump() for r in stage.slack.responses(user_id)])
+    """Everything sent to ``user_id`` through response_url, as one string ("" before anything)."""
+    responses = stage.slack.responses(user_id)
+    return json.dumps([r.model_dump() for r in responses]) if responses else ""
 
 
 async def trail(stage: Stage, request_id: str) -> list[str]:

@@ -24,7 +24,7 @@ from storage.db import Database
 from storage.models import State
 from storage.transfers import Transfers, TransferState
 from tests.e2e.processes import World, until_state
-from tests.e2e.steps import approval_message, fill_request, open_request_form
+from tests.e2e.steps import approval_message, confirmed, fill_request, open_request_form
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +45,7 @@ async def test_a_killed_transfer_resumes_its_bulk_job_without_sending_anything_t
         view_id = await open_request_form(people, JANE.id)
         await fill_request(people, JANE.id, view_id)
         await workspace.submit(JANE.id, view_id)
+        await confirmed(people, view_id)
         (grant,) = await world.requests()
         await workspace.click(
             OMAR.id, await approval_message(people, OMAR.id, grant.id), ActionId.APPROVE
