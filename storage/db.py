@@ -7,6 +7,7 @@ once (SQLite's dialect, ``?`` placeholders) and get rows the same way from both.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from storage.audit_key import AuditKeyMismatch, fingerprint
-from storage.backend.connection import Connection, IntegrityError, Row
+from storage.backend.connection import Connection, DbActivity, IntegrityError, Row
 from storage.backend.postgres import DatabaseUnreachable, PostgresBackend
 from storage.backend.sqlite import SqliteBackend
 
@@ -28,6 +29,7 @@ __all__ = [
     "Connection",
     "Database",
     "DatabaseUnreachable",
+    "DbActivity",
     "IntegrityError",
     "Row",
     "from_db_time",
@@ -128,11 +130,27 @@ class Database:
         """Runs reads (each statement on its own)."""
         return self._backend.reader()
 
+    @property
+    def activity(self) -> DbActivity:
+        """Statements and write transactions so far, and the time spent waiting for and in
+        the write lock (this process's)."""
+        return self._backend.activity
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        async with self._backend.transaction() as conn:
-            yield conn
+        activity = self._backend.activity
+        asked = time.perf_counter()
+        began: float | None = None
+        try:
+            async with self._backend.transaction() as conn:
+                began = time.perf_counter()
+                activity.write_transactions += 1
+                activity.lock_wait_seconds += began - asked
+                yield conn
+        finally:
+            if began is not None:  # the commit (or rollback) counts as held
+                activity.lock_held_seconds += time.perf_counter() - began
 
     async def tables(self) -> list[str]:
         """The database's own tables (the schema version's bookkeeping left out), by name."""
