@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from storage.audit_key import AuditKeyMismatch, fingerprint
-from storage.backend.connection import Connection, DbActivity, IntegrityError, Row
+from storage.backend.connection import Connection, DbActivity, IntegrityError, Row, row_dict
 from storage.backend.postgres import DatabaseUnreachable, PostgresBackend
 from storage.backend.sqlite import SqliteBackend
 
@@ -33,6 +33,7 @@ __all__ = [
     "IntegrityError",
     "Row",
     "from_db_time",
+    "row_dict",
     "to_db_time",
     "utc_now",
 ]

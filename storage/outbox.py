@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Database, from_db_time, row_dict, to_db_time
 
 
 class OutboxItem(BaseModel):
@@ -93,7 +93,7 @@ async def want_post(
 
 
 def _item(row: Any) -> OutboxItem:
-    data = dict(row)
+    data = row_dict(row)
     data["blocks"] = json.loads(data["blocks"])
     data["next_attempt_at"] = from_db_time(data["next_attempt_at"])
     data["created_at"] = from_db_time(data["created_at"])

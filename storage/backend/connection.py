@@ -34,11 +34,22 @@ class IntegrityError(Exception):
 
 
 class Row(Protocol):
-    """A result row: by position or by column name; ``dict(row)`` gives every column."""
+    """A result row: by position or by column name; ``row_dict(row)`` gives every column."""
 
     def __getitem__(self, key: int | str, /) -> Any: ...
 
     def keys(self) -> list[str]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+def row_dict(row: Row) -> dict[str, Any]:
+    """Every column of ``row`` by name.
+
+    Faster than ``dict(row)``, which looks each name up among all the columns of an
+    ``sqlite3.Row`` (the cost of reading a wide table's rows).
+    """
+    return dict(zip(row.keys(), row, strict=True))
 
 
 class Cursor:
