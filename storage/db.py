@@ -94,6 +94,9 @@ class Database:
         self._backend: SqliteBackend | PostgresBackend = (
             PostgresBackend(self.path) if is_postgres(self.path) else SqliteBackend(self.path)
         )
+        # The audit log's last hash after this process's last commit: a guess each append
+        # checks in its own INSERT (another process may have written since).
+        self._audit_head: str | None = None
 
     @property
     def backend(self) -> str:
@@ -148,7 +151,12 @@ class Database:
                 began = time.perf_counter()
                 activity.write_transactions += 1
                 activity.lock_wait_seconds += began - asked
+                conn.audit_head = self._audit_head
                 yield conn
+            self._audit_head = conn.audit_head  # committed
+        except BaseException:
+            self._audit_head = None  # rolled back: the rows it appended are gone
+            raise
         finally:
             if began is not None:  # the commit (or rollback) counts as held
                 activity.lock_held_seconds += time.perf_counter() - began

@@ -70,18 +70,22 @@ class Together:
         )
         return next((row_to_request(row) for row in rows), None)
 
-    async def revoked(self, grant_ids: Sequence[str], states: Collection[State]) -> set[str]:
-        """Which of these grants have a revocation in ``states`` (one read)."""
-        if not grant_ids or not states:
-            return set()
+    async def grant_states(
+        self, grant_ids: Sequence[str], revoking: Collection[State]
+    ) -> dict[str, tuple[State, bool]]:
+        """Each of these grants' state now, and whether a revocation of it is in ``revoking``
+        (one read; the write lock held, so neither changes before this transaction ends)."""
+        if not grant_ids or not revoking:
+            return {}
         grants = ", ".join("?" for _ in grant_ids)
-        marks = ", ".join("?" for _ in states)
+        marks = ", ".join("?" for _ in revoking)
         rows = await self._conn.execute_fetchall(
-            f"SELECT grant_id FROM requests WHERE grant_id IN ({grants}) "  # noqa: S608
-            f"AND kind = 'revoke' AND state IN ({marks})",
-            [*grant_ids, *(s.value for s in states)],
+            "SELECT g.id, g.state, EXISTS (SELECT 1 FROM requests r "  # noqa: S608
+            f"WHERE r.grant_id = g.id AND r.kind = 'revoke' AND r.state IN ({marks})) "
+            f"FROM requests g WHERE g.id IN ({grants})",
+            [*(s.value for s in revoking), *grant_ids],
         )
-        return {str(row[0]) for row in rows}
+        return {str(row[0]): (State(row[1]), bool(row[2])) for row in rows}
 
     async def claim_users(
         self, usernames: list[str], *, worker: str, lease: timedelta

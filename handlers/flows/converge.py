@@ -643,12 +643,14 @@ class Converger:
     ) -> None:
         """The grants this round gave access for become active (in ``unit``'s transaction)."""
         grants = [g.id for g in plan.to_activate]
-        revoked = await unit.revoked(grants, OPEN_REVOCATION) if grants else set()
+        now = await unit.grant_states(grants, OPEN_REVOCATION) if grants else {}
         for grant in plan.to_activate:
-            if grant.id in revoked:
+            state, revoked = now.get(grant.id, (grant.state, False))
+            if revoked:
                 # Revoked while the call was out: the next round closes it; never announce it.
                 continue
-            await self._activate(unit, plan, grant, result, desired)
+            # The state read under the write lock is the one to move from (no second look).
+            await self._activate(unit, plan, grant, result, desired, state)
 
     async def _settle(
         self,
@@ -701,13 +703,14 @@ class Converger:
         grant: AccessRequest,
         result: ProvisionResult,
         desired: DesiredUser,
+        state: State,
     ) -> None:
         # A newer profile replaces an older grant's while it lasts: its owners are told.
         supersedes = desired.superseded if desired.profile_grant == grant.id else ()
         expires = plan.end_of(grant)
         done = await unit.transition(
             grant.id,
-            expected=NOT_YET_ACTIVE,
+            expected=state if state in NOT_YET_ACTIVE else NOT_YET_ACTIVE,
             to=State.ACTIVE,
             actor="bot",
             action="provisioned",

@@ -119,6 +119,9 @@ class Connection:
         self._executor = executor
         self._activity = activity
         self._writing = writing
+        # The audit log's last hash as this transaction leaves it, when known (see
+        # ``storage.audit.append_audit``): carried from one committed transaction to the next.
+        self.audit_head: str | None = None
 
     def _count(self) -> None:
         if self._activity is not None:
