@@ -151,6 +151,11 @@ def grant_notes(ours: GrantRun, naive: GrantRun) -> list[str]:
         f"Naive Approve clicks answered after Slack's 3 s: {_late(naive.clicks)} of "
         f"{len(naive.clicks)} (ours: {_late(ours.clicks)}).",
     ]
+    if ours.db is not None:
+        notes.append(
+            f"Database work during the clicks (ours): {ours.db.per(ours.provisioned)}; "
+            "counted by the bot (its /metrics), outbox and messages included."
+        )
     if naive.problems:
         notes.append(f"Naive grant run problems: {'; '.join(naive.problems)}.")
     return notes

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bench.db_activity import DbUse, db_use
 from bench.dbread import ReadOnlyDb
 from bench.load import collector_paused, run_concurrently, wait_until
 from bench.rig import BenchUser, BotProcess, Simulators
@@ -73,6 +74,7 @@ class GrantRun:
     api_calls: int
     problems: tuple[str, ...]
     granted: tuple[BenchUser, ...] = ()
+    db: DbUse | None = None  # the bot's database work during the clicks (ours only)
 
     @property
     def clicks(self) -> tuple[float, ...]:
@@ -253,6 +255,7 @@ async def run_grants(
         sims, workspace, db, users, concurrency=concurrency, within=within
     )
     calls_before = sims.org.api_calls()
+    db_before = await db_use(bot)
     steps: list[RateStep] = []
     clicked: set[str] = set()
     queue = list(messages)
@@ -267,6 +270,7 @@ async def run_grants(
         if step.p99 >= CAPACITY_P99:
             break  # past capacity: a faster rate would only say so again
     api_calls = sims.org.api_calls() - calls_before
+    db_after = await db_use(bot)
     extra = queue[: max(0, at_least - len(clicked))]
     if extra:
         # Setting up the offboarding run, not measured: without Slack's limits, as the backlog.
@@ -289,6 +293,7 @@ async def run_grants(
         api_calls=api_calls,
         problems=tuple(problems),
         granted=tuple(u for u in users if u.id in db.subjects(clicked)),
+        db=db_after - db_before if db_after and db_before else None,
     )
 
 

@@ -11,6 +11,7 @@ from handlers.flows.batch import revoke_together
 from handlers.flows.converge import Converger, Outcome
 from handlers.flows.offboard import Departure, pair_outcomes
 from handlers.flows.outcomes import (
+    Decided,
     HandingOver,
     NeedsAdmin,
     Provisioned,
@@ -19,12 +20,12 @@ from handlers.flows.outcomes import (
     Skipped,
     WillRetry,
 )
-from handlers.flows.provision import start_provisioning
+from handlers.flows.provision import ProvisionStart, start_provisioning
 from handlers.flows.revoke import EXTENSION_CANCELLED, is_offboarding
 from handlers.offboarding_batch import BatchWindow, Departures, RevocationBatcher
 from handlers.request_log import fields
 from handlers.transfer_runs import run_claimed, run_transfers_due
-from storage.models import CARRIED_STATES, AccessRequest, Kind, State
+from storage.models import CARRIED_STATES, AccessRequest, Kind, ManagedUser, State
 from storage.transfers import Transfer
 
 if TYPE_CHECKING:
@@ -84,6 +85,33 @@ class Worker:
     def kick(self, request_id: str) -> None:
         """Start the next Salesforce step of ``request_id`` now, without waiting for a tick."""
         self.spawn(self.process(request_id))
+
+    @property
+    def provision_start(self) -> ProvisionStart:
+        """What an approval needs to start provisioning in its own transaction."""
+        config = self.deps.config
+        return ProvisionStart(worker=config.worker_id, cfg=config.provisioning)
+
+    def approved(self, decided: Decided) -> None:
+        """Provision a grant just approved: converge its user now, without a tick.
+
+        When the approval's transaction started provisioning and leased the user, the
+        converger goes straight to Salesforce (no transaction of its own before the call).
+        """
+        started = decided.provisioning
+        if started is None or started.sf_username is None:
+            self.kick(decided.request.id)
+            return
+        self.spawn(self._provision_started(started, decided.leased))
+
+    async def _provision_started(self, started: AccessRequest, leased: ManagedUser | None) -> None:
+        username = started.sf_username or ""
+        async with self._slots:
+            outcomes = await self.converger.converge(
+                [username], leased=[leased] if leased is not None else ()
+            )
+        for outcome in outcomes:
+            await self.tell(outcome)
 
     def launch_transfer(self, transfer: Transfer) -> None:
         """Run a leased transfer (the policy's, started by the converger) in the background."""

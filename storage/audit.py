@@ -68,6 +68,15 @@ def row_hash(prev_hash: str, row: Row) -> str:
     )
 
 
+_COLUMNS = "at, request_id, actor, action, from_state, to_state, detail, prev_hash, hash, mac"
+_INSERT = f"INSERT INTO audit_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+# Inserted only while ``prev_hash`` (the last parameter too) is still the last row's hash.
+_INSERT_IF_LAST = (
+    f"INSERT INTO audit_log ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "  # noqa: S608
+    "WHERE (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) = ?"
+)
+
+
 async def append_audit(
     conn: Connection,
     *,
@@ -83,29 +92,56 @@ async def append_audit(
     """Append one row inside the caller's transaction; returns its hash.
 
     ``key`` is the database's audit key (``Database.audit_key``): the row's HMAC is keyed by it.
+
+    The caller holds the write lock until its transaction commits, so each round trip here
+    counts. When the connection knows the log's last hash (this process wrote it), the row is
+    chained to it in one statement that inserts only if that is still the last row's hash;
+    otherwise (another process wrote since, or nothing is known) the last hash is read first.
     """
-    # One round trip: the caller holds the write lock until its transaction commits.
+    at_text = to_db_time(at) or ""
+    values = (
+        at_text,
+        request_id,
+        actor,
+        action,
+        from_state,
+        to_state,
+        _canonical(dict(detail or {})),
+    )
+    guess = conn.audit_head
+    if guess is not None:
+        digest, mac = _sign(key, guess, values)
+        cur = await conn.execute(_INSERT_IF_LAST, (*values, guess, digest, mac, guess))
+        if cur.rowcount == 1:
+            conn.audit_head = digest
+            return digest
     last = await conn.execute_fetchall("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
     prev = next((str(row[0]) for row in last), GENESIS)
-    at_text = to_db_time(at) or ""
-    detail_text = _canonical(dict(detail or {}))
+    digest, mac = _sign(key, prev, values)
+    await conn.execute(_INSERT, (*values, prev, digest, mac))
+    conn.audit_head = digest
+    return digest
+
+
+def _sign(
+    key: bytes | None,
+    prev: str,
+    values: tuple[str, str | None, str, str, str | None, str | None, str],
+) -> tuple[str, str | None]:
+    """The hash chaining a row (at, request_id, actor, action, from, to, detail) to ``prev``,
+    and its HMAC when the log is signed."""
+    at, request_id, actor, action, from_state, to_state, detail = values
     digest = entry_hash(
         prev,
-        at=at_text,
+        at=at,
         request_id=request_id,
         actor=actor,
         action=action,
         from_state=from_state,
         to_state=to_state,
-        detail=detail_text,
+        detail=detail,
     )
-    mac = row_mac(key, digest) if key is not None else None
-    await conn.execute(
-        "INSERT INTO audit_log (at, request_id, actor, action, from_state, to_state, detail,"
-        " prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (at_text, request_id, actor, action, from_state, to_state, detail_text, prev, digest, mac),
-    )
-    return digest
+    return digest, row_mac(key, digest) if key is not None else None
 
 
 def _entry(row: Row) -> AuditEntry:

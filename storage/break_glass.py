@@ -8,7 +8,7 @@ from typing import Any
 from storage.audit import append_audit
 from storage.db import Database, to_db_time
 from storage.models import AccessRequest
-from storage.requests import _row_to_request
+from storage.transitions import row_to_request
 
 
 class BreakGlassReviews:
@@ -41,7 +41,7 @@ class BreakGlassReviews:
                 action=action,
                 detail=detail,
             )
-        return _row_to_request(rows[0])
+        return row_to_request(rows[0])
 
     async def claim_overdue(self, *, limit: int = 50) -> list[AccessRequest]:
         """Every review past its time not escalated yet, marked (and audited) in one transaction.
@@ -68,4 +68,4 @@ class BreakGlassReviews:
                     actor="bot",
                     action="break_glass_review_escalated",
                 )
-        return [_row_to_request(row) for row in rows]
+        return [row_to_request(row) for row in rows]

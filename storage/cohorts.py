@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from storage.db import Database, from_db_time, to_db_time
+from storage.db import Database, Row, from_db_time, row_dict, to_db_time
 
 
 class Cohort(BaseModel):
@@ -23,8 +23,8 @@ class Cohort(BaseModel):
     ts: str | None = None
 
 
-def _cohort(row: object) -> Cohort:
-    data = dict(row)  # type: ignore[call-overload]
+def _cohort(row: Row) -> Cohort:
+    data = row_dict(row)
     data["opened_at"] = from_db_time(data["opened_at"])
     return Cohort.model_validate(data)
 

@@ -7,6 +7,7 @@ once (SQLite's dialect, ``?`` placeholders) and get rows the same way from both.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from storage.audit_key import AuditKeyMismatch, fingerprint
-from storage.backend.connection import Connection, IntegrityError, Row
+from storage.backend.connection import Connection, DbActivity, IntegrityError, Row, row_dict
 from storage.backend.postgres import DatabaseUnreachable, PostgresBackend
 from storage.backend.sqlite import SqliteBackend
 
@@ -28,9 +29,11 @@ __all__ = [
     "Connection",
     "Database",
     "DatabaseUnreachable",
+    "DbActivity",
     "IntegrityError",
     "Row",
     "from_db_time",
+    "row_dict",
     "to_db_time",
     "utc_now",
 ]
@@ -91,6 +94,9 @@ class Database:
         self._backend: SqliteBackend | PostgresBackend = (
             PostgresBackend(self.path) if is_postgres(self.path) else SqliteBackend(self.path)
         )
+        # The audit log's last hash after this process's last commit: a guess each append
+        # checks in its own INSERT (another process may have written since).
+        self._audit_head: str | None = None
 
     @property
     def backend(self) -> str:
@@ -128,11 +134,32 @@ class Database:
         """Runs reads (each statement on its own)."""
         return self._backend.reader()
 
+    @property
+    def activity(self) -> DbActivity:
+        """Statements and write transactions so far, and the time spent waiting for and in
+        the write lock (this process's)."""
+        return self._backend.activity
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        async with self._backend.transaction() as conn:
-            yield conn
+        activity = self._backend.activity
+        asked = time.perf_counter()
+        began: float | None = None
+        try:
+            async with self._backend.transaction() as conn:
+                began = time.perf_counter()
+                activity.write_transactions += 1
+                activity.lock_wait_seconds += began - asked
+                conn.audit_head = self._audit_head
+                yield conn
+            self._audit_head = conn.audit_head  # committed
+        except BaseException:
+            self._audit_head = None  # rolled back: the rows it appended are gone
+            raise
+        finally:
+            if began is not None:  # the commit (or rollback) counts as held
+                activity.lock_held_seconds += time.perf_counter() - began
 
     async def tables(self) -> list[str]:
         """The database's own tables (the schema version's bookkeeping left out), by name."""

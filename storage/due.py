@@ -14,7 +14,7 @@ from typing import Any
 from storage.audit import append_audit
 from storage.db import Database, to_db_time
 from storage.models import AccessRequest, State
-from storage.requests import _row_to_request
+from storage.transitions import row_to_request
 
 # Each picker is one constant statement (no values spliced in); parameters are named.
 # An undecided request is due when its stored reminder time has come or, before its first
@@ -72,7 +72,7 @@ class DueWork:
             ) as cur,
         ):
             rows = await cur.fetchall()
-        return sorted((_row_to_request(r) for r in rows), key=lambda r: (r.created_at, r.id))
+        return sorted((row_to_request(r) for r in rows), key=lambda r: (r.created_at, r.id))
 
     async def claim_reminders(
         self,
@@ -123,7 +123,7 @@ class DueWork:
             "ORDER BY COALESCE(pending_since, created_at) LIMIT ?",
             (to_db_time(before), limit),
         ) as cur:
-            return [_row_to_request(r) for r in await cur.fetchall()]
+            return [row_to_request(r) for r in await cur.fetchall()]
 
     async def mark_expiry_warned(
         self, request_id: str, *, worker: str, detail: dict[str, Any] | None = None
@@ -149,7 +149,7 @@ class DueWork:
                 action="expiry_warning_sent",
                 detail=detail,
             )
-        return _row_to_request(row)
+        return row_to_request(row)
 
     async def release_claims_of(self, worker: str) -> int:
         """Drop every lease held under ``worker`` (its previous life died holding them)."""
@@ -176,7 +176,7 @@ class DueWork:
                 f"SELECT * FROM requests WHERE sf_user_id IN ({marks}) AND kind = 'grant'",  # noqa: S608
                 chunk,
             ) as cur:
-                found += [_row_to_request(r) for r in await cur.fetchall()]
+                found += [row_to_request(r) for r in await cur.fetchall()]
         return found
 
     async def grants_in(
@@ -190,4 +190,4 @@ class DueWork:
             query += " AND application = ?"
             args.append(application)
         async with self._db.conn.execute(query, args) as cur:
-            return [_row_to_request(r) for r in await cur.fetchall()]
+            return [row_to_request(r) for r in await cur.fetchall()]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.audit import append_audit
-from storage.db import Connection, Database, Row, from_db_time, to_db_time
+from storage.db import Connection, Database, Row, from_db_time, row_dict, to_db_time
 from storage.models import CARRIED_STATES, Baseline, ManagedOrigin, ManagedUser
 
 _TIME_FIELDS = ("create_sent_at", "next_attempt_at", "claimed_until", "created_at", "updated_at")
@@ -26,7 +26,7 @@ def username_key(username: str) -> str:
 
 
 def _row_to_user(row: Row) -> ManagedUser:
-    data = dict(row)
+    data = row_dict(row)
     data["added"] = tuple(json.loads(data["added"]))
     data["baseline"] = Baseline.model_validate_json(data["baseline"]) if data["baseline"] else None
     data["frozen_by_bot"] = bool(data["frozen_by_bot"])
@@ -65,6 +65,77 @@ async def mark_user(
     )
 
 
+async def claim_users(
+    conn: Connection, usernames: list[str], *, worker: str, lease: timedelta, now: datetime
+) -> list[ManagedUser]:
+    """Inside a write transaction: lease these users unless another worker holds them."""
+    keys = list(dict.fromkeys(username_key(u) for u in usernames))
+    if not keys:
+        return []
+    marks = ", ".join("?" for _ in keys)
+    rows = await conn.execute_fetchall(
+        "UPDATE managed_users SET claimed_until = ?, claimed_by = ? "  # noqa: S608
+        f"WHERE username IN ({marks}) "
+        "AND (claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?) RETURNING *",
+        [to_db_time(now + lease), worker, *keys, to_db_time(now), worker],
+    )
+    return [_row_to_user(r) for r in rows]
+
+
+async def record_user(
+    conn: Connection,
+    user: ManagedUser,
+    *,
+    audit_key: bytes | None,
+    now: datetime,
+    worker: str,
+    reached_gen: int,
+    changes: Mapping[str, Any],
+    audit: Mapping[str, Any] | None = None,
+    retry_at: datetime | None = None,
+    release: bool = True,
+) -> ManagedUser | None:
+    """Inside a write transaction: store what converging did (with its audit row) and, unless
+    told otherwise, give the lease back; None when another worker holds the user."""
+    values: dict[str, Any] = {
+        "converged_gen": reached_gen,
+        "next_attempt_at": to_db_time(retry_at) if retry_at else to_db_time(now),
+        "updated_at": to_db_time(now),
+    }
+    if release:
+        values.update(claimed_until=None, claimed_by=None)
+    for field, value in changes.items():
+        if field == "added":
+            values[field] = json.dumps(sorted(set(value)))
+        elif field == "baseline":
+            values[field] = value.model_dump_json() if value is not None else None
+        elif field == "origin":
+            values[field] = ManagedOrigin(value).value
+        elif field == "frozen_by_bot":
+            values[field] = int(bool(value))
+        elif field in ("sf_user_id", "last_error"):
+            values[field] = value
+        else:
+            raise ValueError(f"not a changeable field: {field}")
+    sets = ", ".join(f"{name} = ?" for name in values)
+    rows = await conn.execute_fetchall(
+        f"UPDATE managed_users SET {sets} "  # noqa: S608 - whitelisted names
+        "WHERE username = ? AND (claimed_by IS NULL OR claimed_by = ?) RETURNING *",
+        [*values.values(), user.username, worker],
+    )
+    if audit:
+        await append_audit(
+            conn,
+            key=audit_key,
+            at=now,
+            request_id=None,
+            actor="bot",
+            action=str(audit.get("action", "converged")),
+            detail={"username": user.username, **audit},
+        )
+    return next((_row_to_user(r) for r in rows), None)
+
+
 class ManagedUsers:
     """Reads and leases managed users; records what the converger did."""
 
@@ -82,6 +153,18 @@ class ManagedUsers:
             "SELECT * FROM managed_users WHERE username = ?", (username_key(username),)
         )
         return next((_row_to_user(r) for r in rows), None)
+
+    async def get_many(self, usernames: list[str]) -> list[ManagedUser]:
+        """The managed users with these usernames (one read)."""
+        keys = list(dict.fromkeys(username_key(u) for u in usernames))
+        if not keys:
+            return []
+        marks = ", ".join("?" for _ in keys)
+        rows = await self._db.conn.execute_fetchall(
+            f"SELECT * FROM managed_users WHERE username IN ({marks})",  # noqa: S608
+            keys,
+        )
+        return [_row_to_user(r) for r in rows]
 
     async def by_user_id(self, user_id: str) -> ManagedUser | None:
         """The managed user with this Salesforce Id."""
@@ -200,19 +283,12 @@ class ManagedUsers:
         self, usernames: list[str], *, worker: str, lease: timedelta
     ) -> list[ManagedUser]:
         """Lease these users unless another worker holds them."""
-        keys = list(dict.fromkeys(username_key(u) for u in usernames))
-        if not keys:
+        if not usernames:
             return []
-        now = self._db.clock()
-        marks = ", ".join("?" for _ in keys)
         async with self._db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                "UPDATE managed_users SET claimed_until = ?, claimed_by = ? "  # noqa: S608
-                f"WHERE username IN ({marks}) "
-                "AND (claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?) RETURNING *",
-                [to_db_time(now + lease), worker, *keys, to_db_time(now), worker],
+            return await claim_users(
+                conn, usernames, worker=worker, lease=lease, now=self._db.clock()
             )
-        return [_row_to_user(r) for r in rows]
 
     async def claim_due(
         self, *, worker: str, lease: timedelta, limit: int = 200
@@ -265,45 +341,19 @@ class ManagedUsers:
         release: bool = True,
     ) -> ManagedUser | None:
         """Store what converging did and (unless told otherwise) give the lease back."""
-        now = self._db.clock()
-        values: dict[str, Any] = {
-            "converged_gen": reached_gen,
-            "next_attempt_at": to_db_time(retry_at) if retry_at else to_db_time(now),
-            "updated_at": to_db_time(now),
-        }
-        if release:
-            values.update(claimed_until=None, claimed_by=None)
-        for field, value in changes.items():
-            if field == "added":
-                values[field] = json.dumps(sorted(set(value)))
-            elif field == "baseline":
-                values[field] = value.model_dump_json() if value is not None else None
-            elif field == "origin":
-                values[field] = ManagedOrigin(value).value
-            elif field == "frozen_by_bot":
-                values[field] = int(bool(value))
-            elif field in ("sf_user_id", "last_error"):
-                values[field] = value
-            else:
-                raise ValueError(f"not a changeable field: {field}")
-        sets = ", ".join(f"{name} = ?" for name in values)
         async with self._db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                f"UPDATE managed_users SET {sets} "  # noqa: S608 - whitelisted names
-                "WHERE username = ? AND (claimed_by IS NULL OR claimed_by = ?) RETURNING *",
-                [*values.values(), user.username, worker],
+            return await record_user(
+                conn,
+                user,
+                audit_key=self._db.audit_key,
+                now=self._db.clock(),
+                worker=worker,
+                reached_gen=reached_gen,
+                changes=changes,
+                audit=audit,
+                retry_at=retry_at,
+                release=release,
             )
-            if audit:
-                await append_audit(
-                    conn,
-                    key=self._db.audit_key,
-                    at=now,
-                    request_id=None,
-                    actor="bot",
-                    action=str(audit.get("action", "converged")),
-                    detail={"username": user.username, **audit},
-                )
-        return next((_row_to_user(r) for r in rows), None)
 
     async def release(self, username: str, worker: str) -> None:
         """Give a lease back without recording anything (nothing was done)."""

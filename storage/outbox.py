@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from storage.db import Database, from_db_time, to_db_time
+from storage.batched import BatchedWrites
+from storage.db import Database, from_db_time, row_dict, to_db_time
 
 
 class OutboxItem(BaseModel):
@@ -93,7 +94,7 @@ async def want_post(
 
 
 def _item(row: Any) -> OutboxItem:
-    data = dict(row)
+    data = row_dict(row)
     data["blocks"] = json.loads(data["blocks"])
     data["next_attempt_at"] = from_db_time(data["next_attempt_at"])
     data["created_at"] = from_db_time(data["created_at"])
@@ -105,6 +106,8 @@ class Outbox:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Queued, sent, deferred: many tasks' bookkeeping at once, one write transaction.
+        self._writes = BatchedWrites(db)
 
     async def add(
         self,
@@ -125,28 +128,26 @@ class Outbox:
         created = self._db.clock()
         now = to_db_time(created)
         due_at = to_db_time(due or created)
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO outbox (method, channel, ts, thread_ts, text, blocks, request_id, "
-                "purpose, recipient, attempts, next_attempt_at, last_error, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
-                (
-                    method,
-                    channel,
-                    ts,
-                    thread_ts,
-                    text,
-                    json.dumps(blocks),
-                    request_id,
-                    purpose,
-                    recipient,
-                    due_at,
-                    error,
-                    now,
-                ),
-            )
-            row = await cursor.fetchone()
-            return int(row[0]) if row else 0
+        rows, _ = await self._writes.write(
+            "INSERT INTO outbox (method, channel, ts, thread_ts, text, blocks, request_id, "
+            "purpose, recipient, attempts, next_attempt_at, last_error, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
+            (
+                method,
+                channel,
+                ts,
+                thread_ts,
+                text,
+                json.dumps(blocks),
+                request_id,
+                purpose,
+                recipient,
+                due_at,
+                error,
+                now,
+            ),
+        )
+        return int(rows[0][0]) if rows else 0
 
     async def claim(self, *, worker: str, lease: timedelta, limit: int = 50) -> list[OutboxItem]:
         """Lease the messages whose next attempt has come, oldest first (superseded updates
@@ -215,12 +216,11 @@ class Outbox:
 
     async def defer(self, item_id: int, until: datetime) -> None:
         """Hand a claimed message back, due at ``until``, without counting an attempt."""
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET next_attempt_at = ?, claimed_until = NULL, claimed_by = NULL "
-                "WHERE id = ?",
-                (to_db_time(until), item_id),
-            )
+        await self._writes.write(
+            "UPDATE outbox SET next_attempt_at = ?, claimed_until = NULL, claimed_by = NULL "
+            "WHERE id = ?",
+            (to_db_time(until), item_id),
+        )
 
     async def release_claims_of(self, worker: str) -> int:
         """Drop the leases ``worker`` held when its previous run died."""
@@ -250,10 +250,9 @@ class Outbox:
     async def _set(
         self, item_id: int, state: str, error: str | None, retry_at: datetime | None
     ) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, "
-                "next_attempt_at = COALESCE(?, next_attempt_at), claimed_until = NULL, "
-                "claimed_by = NULL WHERE id = ?",
-                (state, error, to_db_time(retry_at), item_id),
-            )
+        await self._writes.write(
+            "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, "
+            "next_attempt_at = COALESCE(?, next_attempt_at), claimed_until = NULL, "
+            "claimed_by = NULL WHERE id = ?",
+            (state, error, to_db_time(retry_at), item_id),
+        )

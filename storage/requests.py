@@ -2,67 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from storage.audit import AuditLog, append_audit
-from storage.db import Clock, Connection, Database, Row, from_db_time, to_db_time
+from storage.db import Clock, Connection, Database, row_dict, to_db_time
 from storage.managed import ManagedUsers, mark_user
 from storage.models import AccessRequest, Kind, MessageRef, NewRequest, RequestChange, State
+from storage.together import Together
+from storage.transitions import Moved, row_to_request, to_db, transition_in
 from storage.votes import ApprovalVotes
-
-# A grant entering this state may make Salesforce create a user: the user becomes managed.
-_MANAGING_STATE = State.PROVISIONING.value
 
 log = logging.getLogger(__name__)
 
-_TIME_FIELDS = frozenset(
-    {
-        "decided_at",
-        "next_attempt_at",
-        "claimed_until",
-        "expires_at",
-        "created_at",
-        "updated_at",
-        "pending_since",
-        "review_due_at",
-    }
-)
-_MUTABLE_FIELDS = frozenset(
-    {
-        "license",
-        "profile",
-        "role",
-        "permission_sets",
-        "duration",
-        "reason",
-        "decided_by",
-        "decided_at",
-        "decision_note",
-        "sf_user_id",
-        "sf_username",
-        "username_override",
-        "needs_admin_reason",
-        "last_error",
-        "attempts",
-        "next_attempt_at",
-        "claimed_until",
-        "claimed_by",
-        "expires_at",
-        "reminders_sent",
-        "subject_email",
-        "subject_name",
-        "pending_since",
-        "tier",
-        "approval_stage",
-        "review_due_at",
-    }
-)
 # Alphabet without look-alikes, so an id read aloud or typed back is unambiguous.
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -70,27 +27,6 @@ _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 def new_request_id() -> str:
     """A short, unguessable request id such as ``R-7KQ2M9XD``."""
     return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
-
-
-def _to_db(field: str, value: Any) -> Any:
-    if field in _TIME_FIELDS:
-        return to_db_time(value)
-    if field == "permission_sets":
-        return json.dumps(list(value))
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())  # durations are stored in whole seconds
-    if isinstance(value, State | Kind):
-        return value.value
-    return value
-
-
-def _row_to_request(row: Row) -> AccessRequest:
-    data = dict(row)
-    data.pop("idempotency_key", None)
-    data["permission_sets"] = tuple(json.loads(data["permission_sets"]))
-    for field in _TIME_FIELDS:
-        data[field] = from_db_time(data[field])
-    return AccessRequest.model_validate(data)
 
 
 class RequestRepository:
@@ -201,7 +137,7 @@ class RequestRepository:
                 "SELECT * FROM requests WHERE idempotency_key = ?", (idempotency_key,)
             )
             for row in existing:
-                return _row_to_request(row), False
+                return row_to_request(row), False
         values = new.model_dump()
         values.update(id=new_request_id(), created_at=now, updated_at=now)
         values["idempotency_key"] = idempotency_key
@@ -209,7 +145,7 @@ class RequestRepository:
         inserted = await conn.execute_fetchall(
             f"INSERT INTO requests ({', '.join(columns)}) "  # noqa: S608 - column names are ours
             f"VALUES ({', '.join('?' for _ in columns)}) RETURNING *",
-            [_to_db(c, values[c]) for c in columns],
+            [to_db(c, values[c]) for c in columns],
         )
         await append_audit(
             conn,
@@ -224,7 +160,7 @@ class RequestRepository:
         row = next(iter(inserted))
         if new.kind is Kind.REVOKE and new.sf_username:
             await mark_user(conn, new.sf_username, subject_id=new.subject_id, now=now, create=False)
-        return _row_to_request(row), True
+        return row_to_request(row), True
 
     async def _cancel_followers(
         self,
@@ -263,15 +199,25 @@ class RequestRepository:
                     to_state=State.CANCELLED.value,
                     detail={**(detail or {}), "grant": grant_id, "revocation": revocation_id},
                 )
-                cancelled.append(_row_to_request(row))
+                cancelled.append(row_to_request(row))
         return cancelled
+
+    @asynccontextmanager
+    async def together(self) -> AsyncIterator[Together]:
+        """One write transaction for several changes; observers hear of its transitions
+        once it commits (none when it rolls back)."""
+        async with self._db.transaction() as conn:
+            unit = Together(conn, self._db)
+            yield unit
+        for moved in unit.moved:
+            self._announce(moved)
 
     async def get(self, request_id: str) -> AccessRequest | None:
         """The request with this id."""
         rows = await self._db.conn.execute_fetchall(
             "SELECT * FROM requests WHERE id = ?", (request_id,)
         )
-        return next((_row_to_request(row) for row in rows), None)
+        return next((row_to_request(row) for row in rows), None)
 
     async def transition(
         self,
@@ -295,69 +241,28 @@ class RequestRepository:
         and the request names a Salesforce user, that user is marked for convergence in the
         same transaction (``touch=False``: the converger recording its own work).
         """
-        allowed = [expected] if isinstance(expected, State) else list(expected)
-        changes = dict(changes or {})
-        unknown = set(changes) - _MUTABLE_FIELDS
-        if unknown:
-            raise ValueError(f"not a changeable field: {', '.join(sorted(unknown))}")
-        now = self._db.clock()
-        assignments = ["state = ?", "updated_at = ?", "version = version + 1"]
-        args: list[Any] = [to.value, to_db_time(now)]
-        for field, value in changes.items():
-            assignments.append(f"{field} = ?")
-            args.append(_to_db(field, value))
-        marks = ", ".join("?" for _ in allowed)
-        matched = dict(match or {})
-        if set(matched) - _MUTABLE_FIELDS:
-            raise ValueError(f"not a matchable field: {', '.join(sorted(matched))}")
-        extra = "".join(f" AND {field} = ?" for field in matched)
         async with self._db.transaction() as conn:
-            # The write lock is held across every await here: each is one round trip.
-            updated = list(
-                await conn.execute_fetchall(
-                    f"UPDATE requests SET {', '.join(assignments)} "  # noqa: S608 - whitelisted
-                    f"WHERE id = ? AND state IN ({marks}){extra} RETURNING *",
-                    [*args, request_id, *(s.value for s in allowed), *matched.values()],
-                )
-            )
-            if not updated:
-                return None
-            row = updated[0]
-            before = await self._previous_state(conn, request_id, row["state"], allowed)
-            await append_audit(
+            moved = await transition_in(
                 conn,
-                key=self._db.audit_key,
-                at=now,
+                audit_key=self._db.audit_key,
+                now=self._db.clock(),
                 request_id=request_id,
+                expected=expected,
+                to=to,
                 actor=actor,
                 action=action,
-                from_state=before,
-                to_state=to.value,
+                changes=changes,
                 detail=detail,
+                touch=touch,
+                match=match,
             )
-            if touch and row["sf_username"] and before != row["state"]:
-                await mark_user(
-                    conn,
-                    row["sf_username"],
-                    subject_id=row["subject_id"],
-                    now=now,
-                    create=row["kind"] == Kind.GRANT.value and row["state"] == _MANAGING_STATE,
-                )
-        moved = _row_to_request(row)
-        self._changed(moved, actor=actor, action=action, before=before)
-        return moved
+        if moved is None:
+            return None
+        self._announce(moved)
+        return moved.request
 
-    async def _previous_state(
-        self, conn: Connection, request_id: str, now_state: str, allowed: list[State]
-    ) -> str:
-        if len(allowed) == 1:
-            return allowed[0].value
-        rows = await conn.execute_fetchall(
-            "SELECT to_state FROM audit_log WHERE request_id = ? AND to_state IS NOT NULL "
-            "ORDER BY seq DESC LIMIT 1",
-            (request_id,),
-        )
-        return next((str(row[0]) for row in rows), now_state)
+    def _announce(self, moved: Moved) -> None:
+        self._changed(moved.request, actor=moved.actor, action=moved.action, before=moved.before)
 
     async def claim_due(
         self,
@@ -394,7 +299,7 @@ class RequestRepository:
                 + ") RETURNING *",
                 args,
             )
-        return [_row_to_request(r) for r in rows]
+        return [row_to_request(r) for r in rows]
 
     async def claim(
         self,
@@ -425,7 +330,7 @@ class RequestRepository:
                     worker,
                 ],
             )
-        return sorted((_row_to_request(r) for r in rows), key=lambda r: (r.created_at, r.id))
+        return sorted((row_to_request(r) for r in rows), key=lambda r: (r.created_at, r.id))
 
     async def release(self, request_id: str, worker: str) -> None:
         """Give a lease back early."""
@@ -476,7 +381,7 @@ class RequestRepository:
             f"SELECT * FROM requests {where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
             [*args, limit],
         )
-        return [_row_to_request(r) for r in rows]
+        return [row_to_request(r) for r in rows]
 
     async def add_message(self, ref: MessageRef) -> None:
         """Remember a message posted about a request (replacing one for the same purpose)."""
@@ -494,7 +399,7 @@ class RequestRepository:
             "SELECT * FROM messages WHERE channel = ? AND ts = ? AND purpose = ?",
             (channel, ts, purpose),
         )
-        return [MessageRef.model_validate(dict(r)) for r in rows]
+        return [MessageRef.model_validate(row_dict(r)) for r in rows]
 
     async def messages(self, request_id: str, purpose: str | None = None) -> list[MessageRef]:
         """Messages posted about a request (for one purpose, or all)."""
@@ -504,4 +409,4 @@ class RequestRepository:
             query += " AND purpose = ?"
             args.append(purpose)
         rows = await self._db.conn.execute_fetchall(query, args)
-        return [MessageRef.model_validate(dict(r)) for r in rows]
+        return [MessageRef.model_validate(row_dict(r)) for r in rows]

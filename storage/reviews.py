@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.audit import append_audit
-from storage.db import Connection, Database, Row, from_db_time, to_db_time
+from storage.db import Connection, Database, Row, from_db_time, row_dict, to_db_time
 from storage.outbox import want_post
 from storage.review_models import (
     Campaign,
@@ -45,14 +45,14 @@ def new_campaign_id() -> str:
 
 
 def _campaign(row: Row) -> Campaign:
-    data = dict(row)
+    data = row_dict(row)
     for name in _CAMPAIGN_TIMES:
         data[name] = from_db_time(data[name])
     return Campaign.model_validate(data)
 
 
 def _item(row: Row) -> ReviewItem:
-    data = dict(row)
+    data = row_dict(row)
     for name in _ITEM_TIMES:
         data[name] = from_db_time(data[name])
     data["drift"] = bool(data["drift"])
@@ -313,7 +313,7 @@ class Reviews:
         )
         found = []
         for row in rows:
-            data = dict(row)
+            data = row_dict(row)
             waiting = int(data.pop("waiting"))
             found.append((Campaign.model_validate(_campaign_data(data)), waiting))
         return found
@@ -403,14 +403,14 @@ class Reviews:
         rows = await self._db.conn.execute_fetchall(
             "SELECT * FROM review_messages WHERE campaign_id = ? ORDER BY reviewer", (campaign_id,)
         )
-        return [ReviewMessage.model_validate(dict(r)) for r in rows]
+        return [ReviewMessage.model_validate(row_dict(r)) for r in rows]
 
     async def unposted(self) -> list[ReviewMessage]:
         """Messages due and not posted yet, of every campaign past opening."""
         rows = await self._db.conn.execute_fetchall(
             "SELECT * FROM review_messages WHERE channel IS NULL ORDER BY campaign_id, reviewer"
         )
-        return [ReviewMessage.model_validate(dict(r)) for r in rows]
+        return [ReviewMessage.model_validate(row_dict(r)) for r in rows]
 
     async def message(self, campaign_id: str, reviewer: str) -> ReviewMessage | None:
         """One reviewer's message of the campaign."""
@@ -418,7 +418,7 @@ class Reviews:
             "SELECT * FROM review_messages WHERE campaign_id = ? AND reviewer = ?",
             (campaign_id, reviewer),
         )
-        return next((ReviewMessage.model_validate(dict(r)) for r in rows), None)
+        return next((ReviewMessage.model_validate(row_dict(r)) for r in rows), None)
 
     async def message_landed(self, campaign_id: str, reviewer: str, channel: str, ts: str) -> bool:
         """A message Slack took late (from the outbox): where it is, unless known already."""

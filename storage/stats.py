@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database, to_db_time
+from storage.db import Database, DbActivity, to_db_time
 from storage.models import CARRIED_STATES, State
 
 # Requests waiting for an admin: a grant escalated, or a revocation Salesforce blocked.
@@ -31,6 +31,11 @@ class RequestStats:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def activity(self) -> DbActivity:
+        """This process's statements, write transactions and write-lock times so far."""
+        return self._db.activity
 
     async def by_state(self) -> dict[State, int]:
         """How many requests are in each state (absent: none); a scan of the state index."""

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from storage.audit import append_audit
-from storage.db import Database, Row, from_db_time, to_db_time
+from storage.db import Database, Row, from_db_time, row_dict, to_db_time
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -85,7 +85,7 @@ class Transfer(_Frozen):
 
 
 def _row(row: Row) -> Transfer:
-    data = dict(row)
+    data = row_dict(row)
     data["objects"] = tuple(json.loads(data["objects"]))
     data["progress"] = {
         k: ObjectProgress.model_validate(v) for k, v in json.loads(data["progress"]).items()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from storage.db import Database, Row, from_db_time, to_db_time
+from storage.db import Database, Row, from_db_time, row_dict, to_db_time
 
 
 class ProcessStamp(BaseModel):
@@ -29,7 +29,7 @@ class Heartbeat(ProcessStamp):
 
 
 def _heartbeat(row: Row) -> Heartbeat:
-    data = dict(row)
+    data = row_dict(row)
     data["started_at"] = from_db_time(data["started_at"])
     data["leased_until"] = from_db_time(data["leased_until"])
     return Heartbeat.model_validate(data)

@@ -14,6 +14,7 @@ from handlers.approval_rules import Stage, Tier
 from handlers.flows.decide import audit_refusal, check_decider, decide, record_decision
 from handlers.flows.eligibility import GroupMembers
 from handlers.flows.outcomes import Decided, RefusalReason, Refused
+from handlers.flows.provision import ProvisionStart
 from handlers.policy import Application, Policy
 from handlers.request_log import log_approval_counted
 from storage.models import AccessRequest, ApprovalVote, Kind, State
@@ -136,13 +137,23 @@ async def approve_or_deny(
     actor: str,
     approve: bool,
     note: str | None = None,
+    start: ProvisionStart | None = None,
 ) -> Decided | Voted | Refused:
-    """Count ``actor``'s approval (or end the request on a deny) under its tier's rules."""
+    """Count ``actor``'s approval (or end the request on a deny) under its tier's rules.
+
+    ``start``: the final approval starts provisioning in its own transaction.
+    """
     request = await repo.get(request_id)
     app = policy.application(request.application) if request else None
     if request is None or app is None or not needs_several(app, request_tier(request)):
         return await decide(
-            repo, policy, request_id=request_id, actor=actor, approve=approve, note=note
+            repo,
+            policy,
+            request_id=request_id,
+            actor=actor,
+            approve=approve,
+            note=note,
+            start=start,
         )
     refused = await check_approver(policy, groups, request, actor)
     if refused is not None:
@@ -185,6 +196,7 @@ async def approve_or_deny(
         actor=actor,
         approve=True,
         detail={"approved_by": list(dict.fromkeys(v.approver for v in votes))},
+        start=start,
     )
 
 

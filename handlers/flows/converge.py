@@ -67,6 +67,7 @@ from salesforce.models import (
 from storage.managed import ManagedUsers
 from storage.models import AccessRequest, Kind, ManagedOrigin, ManagedUser, State
 from storage.requests import RequestRepository
+from storage.together import Together
 from storage.transfers import Transfer, Transfers
 
 log = logging.getLogger(__name__)
@@ -153,15 +154,25 @@ class Converger:
         self.worker, self.lease, self.cfg = worker, lease, cfg
         self._busy: set[str] = set()
 
-    async def converge(self, usernames: Sequence[str]) -> list[Outcome]:
-        """Converge these users (until no change is left over); every request outcome."""
+    async def converge(
+        self, usernames: Sequence[str], *, leased: Sequence[ManagedUser] = ()
+    ) -> list[Outcome]:
+        """Converge these users (until no change is left over); every request outcome.
+
+        ``leased``: users this worker leased already (in the transaction that approved their
+        grant), converged without leasing them again.
+        """
         keys = [k for k in dict.fromkeys(u.casefold() for u in usernames) if k not in self._busy]
         self._busy.update(keys)
+        held = {u.username: u for u in leased if u.username in keys}
         outcomes: list[Outcome] = []
         try:
             todo = keys
             for _ in range(5):  # a change landing mid-round is applied by the next round
-                claimed = await self.managed.claim(todo, worker=self.worker, lease=self.lease)
+                claimed = [held.pop(k) for k in todo if k in held]
+                rest = [k for k in todo if k not in {u.username for u in claimed}]
+                if rest:
+                    claimed += await self.managed.claim(rest, worker=self.worker, lease=self.lease)
                 if not claimed:
                     break
                 results, again = await self._round(claimed)
@@ -194,12 +205,8 @@ class Converger:
             elif plan not in retire:
                 await self._converge_one(plan)
             outcomes += plan.outcomes
-        again = []
-        for plan in plans:
-            now = await self.managed.get(plan.user.username)
-            if now is not None and self._due_again(now):
-                again.append(now.username)
-        return outcomes, again
+        now = await self.managed.get_many([plan.user.username for plan in plans])
+        return outcomes, [user.username for user in now if self._due_again(user)]
 
     def _due_again(self, user: ManagedUser) -> bool:
         """Changed while this round ran, free, and not waiting for a retry time."""
@@ -318,21 +325,23 @@ class Converger:
         added = (set(user.added) | set(outcome.assigned)) - {
             i for i, record in actual.assignments.items() if record in change.remove
         }
-        await self._record(
-            plan,
-            changes={"added": added, "frozen_by_bot": False},
-            audit={
-                "user_id": actual.id,
-                "fields": {k: v for k, v in change.fields.items() if k != "IsActive"},
-                "active": desired.active,
-                "assigned": list(change.assign),
-                "removed": len(change.remove),
-                "frozen": change.frozen,
-                **({"ends_moved": len(change.reexpire)} if change.reexpire else {}),
-            },
-        )
         action = ProvisionAction.UPDATED if actual.is_active else ProvisionAction.REACTIVATED
-        await self._settle(plan, outcome, action, actual, desired)
+        async with self.repo.together() as unit:  # what was done, grants and revocations at once
+            await self._record(
+                plan,
+                changes={"added": added, "frozen_by_bot": False},
+                audit={
+                    "user_id": actual.id,
+                    "fields": {k: v for k, v in change.fields.items() if k != "IsActive"},
+                    "active": desired.active,
+                    "assigned": list(change.assign),
+                    "removed": len(change.remove),
+                    "frozen": change.frozen,
+                    **({"ends_moved": len(change.reexpire)} if change.reexpire else {}),
+                },
+                unit=unit,
+            )
+            await self._settle(unit, plan, outcome, action, actual, desired)
 
     async def _replan_with_fresh_catalog(self, plan: _Plan) -> None:
         """An Id the cached catalog gave is gone (deleted or recreated in Setup), or assignment
@@ -372,17 +381,19 @@ class Converger:
                 if found is None:  # taken in another org: usernames are global
                     raise taken from None
                 return await self._take_over(plan, found)
-            recorded = await self._record(
-                plan,
-                changes={
-                    "sf_user_id": created.user_id,
-                    "origin": ManagedOrigin.CREATED,
-                    "added": set(created.assigned),
-                },
-                audit={"action": "user_created", "user_id": created.user_id},
-            )
-            if recorded is not None:
-                await self._settle_created(plan, created, self._desired(plan))
+            async with self.repo.together() as unit:  # the user and its grants at once
+                recorded = await self._record(
+                    plan,
+                    changes={
+                        "sf_user_id": created.user_id,
+                        "origin": ManagedOrigin.CREATED,
+                        "added": set(created.assigned),
+                    },
+                    audit={"action": "user_created", "user_id": created.user_id},
+                    unit=unit,
+                )
+                if recorded is not None:
+                    await self._activate_all(unit, plan, created, self._desired(plan))
             return None
         if user.origin is ManagedOrigin.PENDING and user.create_sent_at is not None:
             # A create may have landed before its answer was lost: look before forgetting.
@@ -400,8 +411,9 @@ class Converger:
                     plan.user = ours
                     await self._deactivate([plan])
                 return None
-        await self._record(plan, changes={}, audit=None)
-        await self._settle(plan, None, None, None, self._desired(plan))
+        async with self.repo.together() as unit:
+            await self._record(plan, changes={}, audit=None, unit=unit)
+            await self._settle(unit, plan, None, None, None, self._desired(plan))
         return None
 
     async def _take_over(
@@ -484,23 +496,29 @@ class Converger:
             return
         for plan, user_id in zip(plans, ids, strict=True):
             result = results.get(user_id)
-            holdings = held.get(user_id)
             if isinstance(result, DeactivationBlocked):
-                await self._blocked(plan, result, holdings)
-                continue
-            await self._record(
-                plan,
-                changes={"added": set(), "frozen_by_bot": False},
-                audit={
-                    "action": "user_deactivated",
-                    "user_id": user_id,
-                    "already_inactive": bool(result and result.already_inactive),
-                    **({"holdings": holdings.counts()} if holdings else {}),
-                },
-            )
-            await self._settle(
-                plan, result, None, None, DesiredUser(active=False), holdings=holdings
-            )
+                await self._blocked(plan, result, held.get(user_id))
+        # Every user deactivated is recorded, and its revocations closed, in one transaction.
+        async with self.repo.together() as unit:
+            for plan, user_id in zip(plans, ids, strict=True):
+                result = results.get(user_id)
+                holdings = held.get(user_id)
+                if isinstance(result, DeactivationBlocked):
+                    continue
+                await self._record(
+                    plan,
+                    changes={"added": set(), "frozen_by_bot": False},
+                    audit={
+                        "action": "user_deactivated",
+                        "user_id": user_id,
+                        "already_inactive": bool(result and result.already_inactive),
+                        **({"holdings": holdings.counts()} if holdings else {}),
+                    },
+                    unit=unit,
+                )
+                await self._settle(
+                    unit, plan, result, None, None, DesiredUser(active=False), holdings=holdings
+                )
 
     def _leaver(self, plan: _Plan) -> Leaver | None:
         return leaver(self._app_of(plan), plan.user, plan.to_close) if self.hand_over else None
@@ -536,8 +554,11 @@ class Converger:
         keep_lease: bool = False,
         reached: int | None = None,
         retry_at: datetime | None = None,
+        unit: Together | None = None,
     ) -> ManagedUser | None:
-        return await self.managed.record(
+        """Store what converging did (in ``unit``'s transaction when given)."""
+        record = unit.record_user if unit is not None else self.managed.record
+        return await record(
             plan.user,
             worker=self.worker,
             reached_gen=plan.user.wanted_gen if reached is None else reached,
@@ -617,14 +638,23 @@ class Converger:
                 RevocationBlocked(revocation=moved, grant=grant, blocked=blocked, holdings=holdings)
             )
 
-    async def _settle_created(
-        self, plan: _Plan, created: ProvisionResult, desired: DesiredUser
+    async def _activate_all(
+        self, unit: Together, plan: _Plan, result: ProvisionResult, desired: DesiredUser
     ) -> None:
+        """The grants this round gave access for become active (in ``unit``'s transaction)."""
+        grants = [g.id for g in plan.to_activate]
+        now = await unit.grant_states(grants, OPEN_REVOCATION) if grants else {}
         for grant in plan.to_activate:
-            await self._activate(plan, grant, created, desired)
+            state, revoked = now.get(grant.id, (grant.state, False))
+            if revoked:
+                # Revoked while the call was out: the next round closes it; never announce it.
+                continue
+            # The state read under the write lock is the one to move from (no second look).
+            await self._activate(unit, plan, grant, result, desired, state)
 
     async def _settle(
         self,
+        unit: Together,
         plan: _Plan,
         outcome: ChangeApplied | Deactivated | None,
         action: ProvisionAction | None,
@@ -641,15 +671,14 @@ class Converger:
                 action=action if plan.to_activate else ProvisionAction.UPDATED,
                 assigned=tuple(sorted(desired.assignments)),
             )
-            for grant in plan.to_activate:
-                await self._activate(plan, grant, result, desired)
+            await self._activate_all(unit, plan, result, desired)
         kept = tuple(g.id for g in plan.wanted)
         kept_sets = {name for g in plan.wanted for name in g.permission_sets}
         removed = outcome.removed if isinstance(outcome, ChangeApplied) else 0
         for revocation in plan.to_close:
             plan.outcomes.append(
                 await close_revocation(
-                    self.repo,
+                    unit,
                     revocation,
                     user_id=user.sf_user_id,
                     deactivated=not desired.active and user.sf_user_id is not None,
@@ -668,18 +697,20 @@ class Converger:
             )
 
     async def _activate(
-        self, plan: _Plan, grant: AccessRequest, result: ProvisionResult, desired: DesiredUser
+        self,
+        unit: Together,
+        plan: _Plan,
+        grant: AccessRequest,
+        result: ProvisionResult,
+        desired: DesiredUser,
+        state: State,
     ) -> None:
-        open_now = await self.repo.find(grant_id=grant.id, kind=Kind.REVOKE, states=OPEN_REVOCATION)
-        if open_now:
-            # Revoked while the call was out: the next round closes it; never announce it.
-            return
         # A newer profile replaces an older grant's while it lasts: its owners are told.
         supersedes = desired.superseded if desired.profile_grant == grant.id else ()
         expires = plan.end_of(grant)
-        done = await self.repo.transition(
+        done = await unit.transition(
             grant.id,
-            expected=NOT_YET_ACTIVE,
+            expected=state if state in NOT_YET_ACTIVE else NOT_YET_ACTIVE,
             to=State.ACTIVE,
             actor="bot",
             action="provisioned",
@@ -729,7 +760,7 @@ def _outdated_catalog(error: SalesforceError) -> bool:
 
 
 async def close_revocation(
-    repo: RequestRepository,
+    repo: RequestRepository | Together,
     revocation: AccessRequest,
     *,
     user_id: str | None,

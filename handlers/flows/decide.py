@@ -5,8 +5,9 @@ from __future__ import annotations
 from handlers.flows.approval_scope import CHANGED_AFTER_APPROVAL
 from handlers.flows.extend import cancel_stale_extension, extends_ended_grant
 from handlers.flows.outcomes import Decided, RefusalReason, Refused
+from handlers.flows.provision import ProvisionStart, begin_provisioning
 from handlers.policy import Policy
-from storage.models import AccessRequest, Kind, State
+from storage.models import AccessRequest, Kind, ManagedUser, State
 from storage.requests import RequestRepository
 
 
@@ -18,6 +19,7 @@ async def decide(
     actor: str,
     approve: bool,
     note: str | None = None,
+    start: ProvisionStart | None = None,
 ) -> Decided | Refused:
     """Record ``actor``'s decision if they may make it and nobody decided first."""
     request = await repo.get(request_id)
@@ -27,7 +29,9 @@ async def decide(
             await audit_refusal(repo, request_id, actor, refused.reason.value)
         return refused
     assert request is not None
-    return await record_decision(repo, request, actor=actor, approve=approve, note=note)
+    return await record_decision(
+        repo, request, actor=actor, approve=approve, note=note, start=start
+    )
 
 
 async def record_decision(
@@ -40,10 +44,12 @@ async def record_decision(
     action: str | None = None,
     detail: dict[str, object] | None = None,
     changes: dict[str, object] | None = None,
+    start: ProvisionStart | None = None,
 ) -> Decided | Refused:
     """Approve or deny ``request`` for ``actor``, who may decide it: the first decision wins.
 
-    ``action`` and ``detail`` name a decision made by a rule rather than a click.
+    ``action`` and ``detail`` name a decision made by a rule rather than a click. ``start``:
+    an approval starts provisioning (and leases the user) in its own transaction.
     """
     request_id = request.id
     if await extends_ended_grant(repo, request):
@@ -69,15 +75,19 @@ async def record_decision(
     audited = dict(detail or {})
     if note:
         audited["note"] = note
-    updated = await repo.transition(
-        request_id,
-        expected=State.PENDING_APPROVAL,
-        to=to,
-        actor=actor,
-        action=action or ("approved" if approve else "denied"),
-        changes=changes,
-        detail=audited or None,
-    )
+    started: tuple[AccessRequest | None, ManagedUser | None] = (None, None)
+    async with repo.together() as unit:  # the decision and the start of provisioning at once
+        updated = await unit.transition(
+            request_id,
+            expected=State.PENDING_APPROVAL,
+            to=to,
+            actor=actor,
+            action=action or ("approved" if approve else "denied"),
+            changes=changes,
+            detail=audited or None,
+        )
+        if updated is not None and approve and start is not None:
+            started = await begin_provisioning(unit, updated, start)
     if updated is None:
         current = await repo.get(request_id)
         return Refused(
@@ -85,7 +95,7 @@ async def record_decision(
             request=current,
             decided_by=current.decided_by if current else None,
         )
-    return Decided(request=updated, approved=approve)
+    return Decided(request=updated, approved=approve, provisioning=started[0], leased=started[1])
 
 
 def check_decider(policy: Policy, request: AccessRequest | None, actor: str) -> Refused | None:

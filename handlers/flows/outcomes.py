@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from handlers.flows.people import Ineligibility
 from salesforce.holdings import Holdings
 from salesforce.models import DeactivationBlocked, ProvisionResult
-from storage.models import AccessRequest
+from storage.models import AccessRequest, ManagedUser
 from storage.transfers import Transfer
 
 
@@ -67,10 +67,17 @@ class Refused(_Outcome):
 
 
 class Decided(_Outcome):
-    """The first decision on a request: approved or denied."""
+    """The first decision on a request: approved or denied.
+
+    ``provisioning``: the grant as the approval's own transaction started provisioning it
+    (``request`` stays the approved one the messages show); ``leased``: its user, leased for
+    the converger in that transaction (None when another worker held it).
+    """
 
     request: AccessRequest
     approved: bool
+    provisioning: AccessRequest | None = None
+    leased: ManagedUser | None = None
 
 
 class Provisioned(_Outcome):

@@ -7,7 +7,7 @@ it needs to know about one grant.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handlers.flows.desired import DesiredUser, GrantAccess
 from handlers.flows.drafts import missing_for_provisioning
@@ -25,8 +25,9 @@ from salesforce.errors import (
     ValidationRule,
 )
 from salesforce.models import Catalog, PermissionSet, PermissionSetGroup, UserSpec
-from storage.models import AccessRequest, State
+from storage.models import AccessRequest, ManagedUser, State
 from storage.requests import RequestRepository
+from storage.together import Together
 
 # The kind of help an admin is asked for, by the error that made it necessary.
 PROBLEMS: dict[type[SalesforceError], str] = {
@@ -175,6 +176,26 @@ def spec_for(
     )
 
 
+@dataclass(frozen=True)
+class ProvisionStart:
+    """Who provisions a grant approved now, so the approval's own transaction can start it:
+    the grant is claimed and its user leased by this worker before the click is answered."""
+
+    worker: str
+    cfg: ProvisioningConfig
+
+
+def _starting(
+    request: AccessRequest, worker: str, cfg: ProvisioningConfig, now: datetime
+) -> dict[str, object]:
+    return {
+        "claimed_by": worker,
+        "claimed_until": now + cfg.lease,
+        # An admin may have chosen another username since an earlier attempt.
+        "sf_username": username_for(request, cfg.username_suffix),
+    }
+
+
 async def start_provisioning(
     repo: RequestRepository,
     request: AccessRequest,
@@ -183,7 +204,6 @@ async def start_provisioning(
     cfg: ProvisioningConfig,
 ) -> AccessRequest | Skipped:
     """Claim an approved grant and name its user: the user becomes managed and dirty."""
-    now = repo.clock()
     if request.state is State.PROVISIONING:
         return request  # resumed after a crash or a lease that ran out: converge again
     if request.state is not State.APPROVED:
@@ -194,16 +214,33 @@ async def start_provisioning(
         to=State.PROVISIONING,
         actor="bot",
         action="provisioning_started",
-        changes={
-            "claimed_by": worker,
-            "claimed_until": now + cfg.lease,
-            # An admin may have chosen another username since an earlier attempt.
-            "sf_username": username_for(request, cfg.username_suffix),
-        },
+        changes=_starting(request, worker, cfg, repo.clock()),
     )
     if started is None:
         return Skipped(request_id=request.id, why="another worker took it")
     return started
+
+
+async def begin_provisioning(
+    unit: Together, approved: AccessRequest, start: ProvisionStart
+) -> tuple[AccessRequest | None, ManagedUser | None]:
+    """In the approval's transaction: claim the grant, name its user (managed and dirty) and
+    lease that user for ``start.worker``; the grant as it now is and the leased user (None
+    when another worker holds that user: the converger leases it when free)."""
+    started = await unit.transition(
+        approved.id,
+        expected=State.APPROVED,
+        to=State.PROVISIONING,
+        actor="bot",
+        action="provisioning_started",
+        changes=_starting(approved, start.worker, start.cfg, unit.clock()),
+    )
+    if started is None or not started.sf_username:
+        return started, None
+    leased = await unit.claim_users(
+        [started.sf_username], worker=start.worker, lease=start.cfg.lease
+    )
+    return started, next(iter(leased), None)
 
 
 async def provisioning_failed(

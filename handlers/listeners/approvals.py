@@ -54,6 +54,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             request_id=_action_value(body),
             actor=body["user"]["id"],
             approve=True,
+            start=deps.worker.provision_start,
         )
         if isinstance(outcome, Refused):
             await tell_refusal(deps, body, respond, outcome)
@@ -68,7 +69,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # Provisioning starts now, not after Slack has taken the message updates: under
         # Slack's rate limits those can wait seconds. The requester's "approved" DM still
         # comes first: approved() takes its turn in the conversation before this yields.
-        deps.worker.kick(outcome.request.id)
+        deps.worker.approved(outcome)
         await deps.notifier.approved(outcome.request)
 
     async def on_deny_clicked(

@@ -41,12 +41,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if request is None or request.state is not State.PENDING_APPROVAL:
                 continue  # decided already: the list shows how
             outcome = await decide(
-                deps.repo, deps.policy(), request_id=request_id, actor=actor, approve=True
+                deps.repo,
+                deps.policy(),
+                request_id=request_id,
+                actor=actor,
+                approve=True,
+                start=deps.worker.provision_start,
             )
             if isinstance(outcome, Refused):
                 refused.append(outcome)
                 continue
-            deps.worker.kick(request_id)
+            deps.worker.approved(outcome)
             await deps.notifier.approved(outcome.request)
         if refused:
             reasons = [r.reason for r in refused]

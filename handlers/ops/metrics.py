@@ -54,6 +54,43 @@ class _SalesforceUsage(Collector):
         )
 
 
+class _DatabaseActivity(Collector):
+    """The database's own counts (statements, write transactions, write-lock time)."""
+
+    def __init__(self, stats: RequestStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        """Counters read at scrape time: every one only goes up."""
+        activity = self._stats.activity
+        for name, help_text, value in (
+            (
+                "statements",
+                "Database statements (round trips), reads and writes",
+                activity.statements,
+            ),
+            ("write_transactions", "Database write transactions", activity.write_transactions),
+            (
+                "write_statements",
+                "Statements run inside write transactions (the write lock held)",
+                activity.write_statements,
+            ),
+            (
+                "write_lock_wait_seconds",
+                "Time spent waiting to start a write transaction",
+                activity.lock_wait_seconds,
+            ),
+            (
+                "write_lock_held_seconds",
+                "Time spent inside write transactions, commit included",
+                activity.lock_held_seconds,
+            ),
+        ):
+            family = CounterMetricFamily(f"accessbot_db_{name}", help_text)
+            family.add_metric([], value)
+            yield family
+
+
 class Metrics:
     """The bot's metrics; ``render`` refreshes the gauges and writes the text format."""
 
@@ -104,6 +141,7 @@ class Metrics:
         for outcome in _DECISIONS.values():
             self.decisions.labels(outcome=outcome)  # present at 0 from the start
         self.registry.register(_SalesforceUsage(gateway))
+        self.registry.register(_DatabaseActivity(stats))
 
     def request_changed(self, change: RequestChange) -> None:
         """Count a decision, time a provisioning or a revocation (a request observer)."""

@@ -7,9 +7,26 @@ PostgreSQL backend translates the few differences (see ``storage.backend.pg_sql`
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+@dataclass
+class DbActivity:
+    """What one process asked of the database since it opened it (metrics, the benchmark).
+
+    Every statement is one round trip to the database; a write transaction holds the write
+    lock from its BEGIN to its COMMIT, so its statements and its time there are what other
+    writers wait for.
+    """
+
+    statements: int = 0  # every statement, read or written
+    write_transactions: int = 0
+    write_statements: int = 0  # statements run inside write transactions
+    lock_wait_seconds: float = 0.0  # from asking for a write transaction to being in it
+    lock_held_seconds: float = 0.0  # from being in a write transaction to its end
 
 
 class IntegrityError(Exception):
@@ -17,11 +34,22 @@ class IntegrityError(Exception):
 
 
 class Row(Protocol):
-    """A result row: by position or by column name; ``dict(row)`` gives every column."""
+    """A result row: by position or by column name; ``row_dict(row)`` gives every column."""
 
     def __getitem__(self, key: int | str, /) -> Any: ...
 
     def keys(self) -> list[str]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+def row_dict(row: Row) -> dict[str, Any]:
+    """Every column of ``row`` by name.
+
+    Faster than ``dict(row)``, which looks each name up among all the columns of an
+    ``sqlite3.Row`` (the cost of reading a wide table's rows).
+    """
+    return dict(zip(row.keys(), row, strict=True))
 
 
 class Cursor:
@@ -85,18 +113,34 @@ class _Pending:
 class Connection:
     """Runs statements on the backend: inside a transaction, or each on its own (reads)."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(
+        self, executor: Executor, activity: DbActivity | None = None, *, writing: bool = False
+    ) -> None:
         self._executor = executor
+        self._activity = activity
+        self._writing = writing
+        # The audit log's last hash as this transaction leaves it, when known (see
+        # ``storage.audit.append_audit``): carried from one committed transaction to the next.
+        self.audit_head: str | None = None
+
+    def _count(self) -> None:
+        if self._activity is not None:
+            self._activity.statements += 1
+            if self._writing:
+                self._activity.write_statements += 1
 
     def execute(self, sql: str, params: Params = None) -> _Pending:
         """Run one statement; await the cursor or use it in ``async with``."""
+        self._count()
         return _Pending(self._executor, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement once per row of values (bulk inserts)."""
+        self._count()
         await self._executor.run_many(sql, rows)
 
     async def execute_fetchall(self, sql: str, params: Params = None) -> list[Row]:
         """Run one statement and return all its rows."""
+        self._count()
         cursor = await self._executor.run(sql, params)
         return await cursor.fetchall()

@@ -22,7 +22,7 @@ from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
 from storage.backend import pg_sql
-from storage.backend.connection import Connection, Cursor, IntegrityError, Params
+from storage.backend.connection import Connection, Cursor, DbActivity, IntegrityError, Params
 
 # Advisory lock keys (any 64-bit numbers of our own): the writer's and the migrator's.
 WRITE_LOCK = 0x61636365737362
@@ -140,6 +140,7 @@ class PostgresBackend:
         # One waiting writer per process: the others wait here, not holding a connection.
         self._write_lock = asyncio.Lock()
         self._opened = False
+        self.activity = DbActivity()
 
     async def open(self) -> None:
         """Make sure the server answers (at once, with its reason if not), then open the pool."""
@@ -162,7 +163,7 @@ class PostgresBackend:
         """Reads run each on a pooled connection, in autocommit."""
         if not self._opened:
             raise RuntimeError("Database.open() was not called")
-        return Connection(PgExecutor(self._pool))
+        return Connection(PgExecutor(self._pool), self.activity)
 
     @asynccontextmanager
     async def transaction(self, *, migrating: bool = False) -> AsyncIterator[Connection]:
@@ -170,7 +171,7 @@ class PostgresBackend:
         async with self._write_lock, self._pool.connection() as conn, conn.transaction():
             lock = MIGRATE_LOCK if migrating else WRITE_LOCK
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
-            yield Connection(PgExecutor(self._pool, conn))
+            yield Connection(PgExecutor(self._pool, conn), self.activity, writing=True)
 
     async def schema_version(self, conn: Connection) -> int:
         """The version recorded in the schema table (0 before the first migration)."""

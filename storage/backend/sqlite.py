@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.backend.connection import Connection, Cursor, IntegrityError, Params
+from storage.backend.connection import Connection, Cursor, DbActivity, IntegrityError, Params
 from storage.db_files import create_private
 
 _BEGIN_ATTEMPTS = 40
@@ -62,6 +62,7 @@ class SqliteBackend:
         self.path = path
         self._executor: SqliteExecutor | None = None
         self._write_lock = asyncio.Lock()
+        self.activity = DbActivity()
 
     async def open(self) -> None:
         """Connect and switch to WAL."""
@@ -90,7 +91,7 @@ class SqliteBackend:
 
     def reader(self) -> Connection:
         """Reads share the one connection."""
-        return Connection(self.executor)
+        return Connection(self.executor, self.activity)
 
     @asynccontextmanager
     async def transaction(self, *, migrating: bool = False) -> AsyncIterator[Connection]:
@@ -99,7 +100,7 @@ class SqliteBackend:
             executor = self.executor
             await self._begin(executor.conn)
             try:
-                yield Connection(executor)
+                yield Connection(executor, self.activity, writing=True)
             except BaseException:
                 await executor.conn.execute("ROLLBACK")
                 raise

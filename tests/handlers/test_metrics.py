@@ -101,3 +101,29 @@ async def test_a_429_is_counted_also_when_no_retry_is_left() -> None:
     ok = HttpResponse(status_code=500, headers={})
     assert not await handler.can_retry_async(state=RetryState(), request=call, response=ok)
     assert heard == ["chat.postMessage", "chat.postMessage"]
+
+
+async def test_database_work_is_counted_statements_and_write_transactions(tmp_path: Path) -> None:
+    async with Database(tmp_path / "bot.sqlite3") as db:
+        metrics = Metrics(RequestStats(db), FakeGateway(), lambda: T0)
+        before = samples(await metrics.render())
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO processed_events (event_id, seen_at) VALUES ('e1', 't')"
+            )
+            await conn.execute_fetchall(
+                "SELECT seen_at FROM processed_events WHERE event_id = 'e1'"
+            )
+        await db.conn.execute_fetchall("SELECT seen_at FROM processed_events")
+        after = samples(await metrics.render())
+
+    def grew(name: str) -> float:
+        key = (f"accessbot_db_{name}_total", ())
+        return after[key] - before[key]
+
+    assert grew("write_transactions") == 1
+    assert grew("write_statements") == 2
+    # the three above, and what render() itself read between the two scrapes
+    assert grew("statements") >= 3
+    assert grew("write_lock_held_seconds") > 0
+    assert grew("write_lock_wait_seconds") >= 0

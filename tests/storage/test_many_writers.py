@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from storage.audit import AuditLog
+from storage.audit import AuditLog, append_audit
 from storage.db import Database, latest_migration
 from storage.models import NewRequest, State
 from storage.requests import RequestRepository
@@ -78,3 +78,29 @@ async def test_concurrent_approvals_on_replicas_have_one_winner_and_one_chain(
     finally:
         for db in databases:
             await db.close()
+
+
+async def test_the_chain_holds_when_another_process_or_a_rollback_moved_the_head(
+    database_target: str,
+) -> None:
+    first, second = [await Database(database_target).open() for _ in range(2)]
+    try:
+        ours, theirs = AuditLog(first), AuditLog(second)
+        await ours.append(request_id=None, actor="bot", action="one")
+        await ours.append(request_id=None, actor="bot", action="two")  # chained to its own
+        await theirs.append(request_id=None, actor="bot", action="three")
+        await ours.append(request_id=None, actor="bot", action="four")  # after another's row
+        with pytest.raises(RuntimeError):
+            async with first.transaction() as conn:
+                await append_audit(
+                    conn, key=None, at=first.clock(), request_id=None, actor="bot", action="gone"
+                )
+                raise RuntimeError("rolled back")
+        await ours.append(request_id=None, actor="bot", action="five")  # after the rollback
+        check = await AuditLog(second).verify()
+        assert check.ok, check.problem
+        actions = [e.action async for e in ours.entries()]
+        assert actions == ["one", "two", "three", "four", "five"]
+    finally:
+        await first.close()
+        await second.close()
