@@ -150,6 +150,7 @@ class Runtime:
                 await runner.cleanup()
             self.deps.worker.stop()  # queued departures stay leased; the next start runs them
             await self.deps.worker.drain()
+            await self.deps.catalog.close()
         finally:
             try:
                 closer = getattr(self.deps.gateway, "aclose", None)

@@ -18,7 +18,11 @@ log = logging.getLogger(__name__)
 
 
 class CatalogService:
-    """Serves the catalog from memory, then SQLite, then Salesforce, in that order."""
+    """Serves the catalog from memory, then SQLite, then Salesforce, in that order.
+
+    A stale copy in hand is served at once while a fresh one is read in the background: a
+    person opening the request form never waits on Salesforce once the bot has a catalog.
+    """
 
     def __init__(
         self,
@@ -37,10 +41,14 @@ class CatalogService:
         self._current: Catalog | None = None
         self._labels: tuple[Catalog, Labels] | None = None
         self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
 
     async def current(self) -> Catalog:
-        """A catalog no older than ``max_age`` (a stale one when Salesforce cannot be reached)."""
-        if self._current is not None and not self._stale(self._current):
+        """The catalog in hand; one older than ``max_age`` is served while a fresh one is read
+        in the background. Only a bot with no catalog yet waits on Salesforce."""
+        if self._current is not None:
+            if self._stale(self._current):
+                self._refresh_in_background()
             return self._current
         async with self._lock:
             if self._current is None:
@@ -60,6 +68,23 @@ class CatalogService:
                     exc_info=True,
                 )
                 return self._current
+
+    def _refresh_in_background(self) -> None:
+        if self._background is None or self._background.done():
+            self._background = asyncio.ensure_future(self._background_refresh())
+
+    async def _background_refresh(self) -> None:
+        try:
+            async with self._lock:
+                if self._current is None or self._stale(self._current):
+                    await self._refresh_locked()
+        except Exception:
+            log.warning("catalog refresh failed; serving the copy in hand", exc_info=True)
+
+    async def close(self) -> None:
+        """Wait for a background refresh under way (at shutdown, before the database closes)."""
+        if self._background is not None:
+            await self._background
 
     async def refresh(self) -> Catalog:
         """Read the catalog from Salesforce now and store it."""

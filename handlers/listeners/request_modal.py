@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -61,12 +63,28 @@ async def _choices(deps: Deps, app: Application, may: Eligibility) -> RequestCho
     return await eligible_choices(await deps.catalog.choices_for(app), may)
 
 
+# How long the form may take to build before a loading view opens instead: Slack's trigger
+# lasts 3 s from the command, and the ack has already spent some of it.
+FORM_BUDGET_SECONDS = 1.0
+
+
 async def open_request_modal(
     deps: Deps, client: AsyncWebClient, *, trigger_id: str, requester: str, subject: str | None
 ) -> None:
-    """Open a placeholder within the trigger's 3 s, then fill the form in."""
-    opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
-    await fill_request_modal(deps, client, opened["view"], requester=requester, subject=subject)
+    """Open the form itself when it is ready within the budget (the catalog in memory, the
+    person known); otherwise a loading view within the trigger's 3 s, then the form."""
+    building = asyncio.ensure_future(request_view(deps, requester=requester, subject=subject))
+    done, _ = await asyncio.wait({building}, timeout=FORM_BUDGET_SECONDS)
+    if done:
+        await client.views_open(trigger_id=trigger_id, view=building.result())
+        return
+    try:
+        opened = await client.views_open(trigger_id=trigger_id, view=build_loading_modal())
+    except BaseException:
+        building.cancel()
+        raise
+    view = opened["view"]
+    await client.views_update(view_id=view["id"], hash=view["hash"], view=await building)
 
 
 async def fill_request_modal(
@@ -78,15 +96,19 @@ async def fill_request_modal(
     subject: str | None,
 ) -> None:
     """Replace the open ``view`` with the request form (or why there is none to fill)."""
+    form = await request_view(deps, requester=requester, subject=subject)
+    await client.views_update(view_id=view["id"], hash=view["hash"], view=form)
+
+
+async def request_view(deps: Deps, *, requester: str, subject: str | None) -> View | dict[str, Any]:
+    """The request form for ``requester`` (or why there is none to fill)."""
     policy = deps.policy()
     app = policy.default_application
     on_behalf = bool(subject and subject != requester)
     person = await deps.people.get(subject if subject and on_behalf else requester)
     reason = ineligibility(person)
     if reason is not None:
-        refusal = build_cannot_request_for(person.id, reason, admins=app.admins, own=not on_behalf)
-        await client.views_update(view_id=view["id"], hash=view["hash"], view=refusal)
-        return
+        return build_cannot_request_for(person.id, reason, admins=app.admins, own=not on_behalf)
     may = _eligibility(deps, requester, subject)
     applications = await _applications(policy, may)
     try:
@@ -97,26 +119,26 @@ async def fill_request_modal(
                 break
     except SalesforceError as error:
         log.warning("catalog unavailable: %s", error.human)
-        await client.views_update(
-            view_id=view["id"],
-            hash=view["hash"],
-            view=build_unavailable_modal(f"Salesforce can't be reached right now ({error.human})."),
-        )
-        return
+        return build_unavailable_modal(f"Salesforce can't be reached right now ({error.human}).")
     if choices is None or nothing_to_ask_for(choices):
-        refusal = build_nothing_to_request(
+        return build_nothing_to_request(
             [a.title for a in policy.applications],
             admins=app.admins,
             on_behalf_of=subject if on_behalf else None,
         )
-        await client.views_update(view_id=view["id"], hash=view["hash"], view=refusal)
-        return
-    form = build_request_modal(
-        choices,
-        applications=[(a.name, a.title) for a in applications],
-        on_behalf_of=subject if on_behalf else None,
+    return _form(
+        choices, tuple((a.name, a.title) for a in applications), subject if on_behalf else None
     )
-    await client.views_update(view_id=view["id"], hash=view["hash"], view=form)
+
+
+@functools.lru_cache(maxsize=64)
+def _form(
+    choices: RequestChoices, applications: tuple[tuple[str, str], ...], on_behalf_of: str | None
+) -> dict[str, Any]:
+    """The empty form as Slack takes it, built once per catalog and set of choices: building
+    and validating the blocks is most of a slash command's work. Never mutated."""
+    form = build_request_modal(choices, applications=applications, on_behalf_of=on_behalf_of)
+    return form.to_dict()
 
 
 def _application(deps: Deps, ref: ModalRef, draft: RequestDraft) -> Application:
