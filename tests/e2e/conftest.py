@@ -15,8 +15,9 @@ from tests.e2e.stages import StageOpener
 # The end-to-end files that run on PostgreSQL as well as SQLite by default: the grant, the
 # revocation, escalation, crash recovery, the outbox, the converger's access integrity, two
 # processes sharing the due work, Slack's retries, and transfers, access reviews, approval rules
-# and break-glass (their tests taking ``e2e_database``). ACCESSBOT_TEST_POSTGRES=all runs every
-# end-to-end test on both; =none runs them on SQLite only.
+# and break-glass (their tests taking ``e2e_database``, through ``stage``, ``world`` or
+# ``open_stage``). ACCESSBOT_TEST_POSTGRES=all runs every end-to-end test that uses a database
+# on both; =none runs them on SQLite only. To make "all" the default, change DEFAULT_CHOICE.
 POSTGRES_FILES = frozenset(
     {
         "test_grant_flow.py",
@@ -36,8 +37,11 @@ POSTGRES_FILES = frozenset(
 )
 
 
+DEFAULT_CHOICE = "subset"
+
+
 def _backends(path: Path) -> list[str]:
-    choice = os.environ.get("ACCESSBOT_TEST_POSTGRES", "subset").strip().lower()
+    choice = os.environ.get("ACCESSBOT_TEST_POSTGRES", DEFAULT_CHOICE).strip().lower()
     if choice == "all" or (choice == "subset" and path.name in POSTGRES_FILES):
         return ["sqlite", "postgresql"]
     return ["sqlite"]
