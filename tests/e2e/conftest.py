@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 
 from bot.sandbox.postgres_server import PostgresServer
-from bot.sandbox.stage import Stage, start_stage
+from bot.sandbox.stage import Stage
 from tests.e2e.processes import World, simulated_world
+from tests.e2e.stages import StageOpener
 
 # The end-to-end files that run on PostgreSQL as well as SQLite by default: the grant, the
 # revocation, escalation, crash recovery, the outbox, the converger's access integrity, two
 # processes sharing the due work, Slack's retries, and transfers, access reviews, approval rules
-# and break-glass (their tests taking ``e2e_database``). ACCESSBOT_TEST_POSTGRES=all runs every
-# end-to-end test on both; =none runs them on SQLite only.
+# and break-glass (their tests taking ``e2e_database``, through ``stage``, ``world`` or
+# ``open_stage``). ACCESSBOT_TEST_POSTGRES=all runs every end-to-end test that uses a database
+# on both; =none runs them on SQLite only. To make "all" the default, change DEFAULT_CHOICE.
 POSTGRES_FILES = frozenset(
     {
         "test_grant_flow.py",
@@ -35,8 +37,11 @@ POSTGRES_FILES = frozenset(
 )
 
 
+DEFAULT_CHOICE = "subset"
+
+
 def _backends(path: Path) -> list[str]:
-    choice = os.environ.get("ACCESSBOT_TEST_POSTGRES", "subset").strip().lower()
+    choice = os.environ.get("ACCESSBOT_TEST_POSTGRES", DEFAULT_CHOICE).strip().lower()
     if choice == "all" or (choice == "subset" and path.name in POSTGRES_FILES):
         return ["sqlite", "postgresql"]
     return ["sqlite"]
@@ -65,9 +70,16 @@ def e2e_database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, An
 
 
 @pytest.fixture
-async def stage(tmp_path: Path, e2e_database: dict[str, Any]) -> AsyncIterator[Stage]:
+def open_stage(tmp_path: Path, e2e_database: dict[str, Any]) -> StageOpener:
+    """Starts stages of the test's own (policy, org, clock, settings…) in ``tmp_path`` on the
+    backend under test; the test closes them."""
+    return StageOpener(tmp_path, e2e_database)
+
+
+@pytest.fixture
+async def stage(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """The bot serving signed HTTP on loopback, wired to the simulated Slack and Salesforce."""
-    running = await start_stage(tmp_path, settings=e2e_database or None)
+    running = await open_stage()
     try:
         yield running
     finally:

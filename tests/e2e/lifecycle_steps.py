@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.sandbox.salesforce_org import SimulatedOrg
-from bot.sandbox.stage import OMAR, DemoPerson, Stage, demo_policy, start_stage
+from bot.sandbox.stage import OMAR, DemoPerson, Stage, demo_policy
 from handlers.ids import ActionId
 from handlers.policy import Policy, Timings
 from storage.models import AccessRequest, State
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, submit_request
 
 T = TypeVar("T")
@@ -38,16 +38,16 @@ def lifecycle_policy(**timings: Any) -> Policy:
 
 
 async def start(
-    tmp_path: Path,
+    open_stage: StageOpener,
     clock: ShiftedClock,
     *,
     policy: Policy | None = None,
     org: SimulatedOrg | None = None,
     settings: dict[str, Any] | None = None,
 ) -> Stage:
-    """A stage on the shifted clock."""
-    return await start_stage(
-        tmp_path, policy=policy or lifecycle_policy(), org=org, clock=clock, settings=settings
+    """A stage on the shifted clock (on the backend under test: see ``open_stage``)."""
+    return await open_stage(
+        policy=policy or lifecycle_policy(), org=org, clock=clock, settings=settings
     )
 
 

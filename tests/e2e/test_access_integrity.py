@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.sandbox.salesforce_org import FaultKind
-from bot.sandbox.stage import ADA, JANE, OMAR, Stage, start_stage
+from bot.sandbox.stage import ADA, JANE, OMAR, Stage
 from handlers.ids import ActionId, CallbackId
 from storage.models import AccessRequest, Kind, ManagedOrigin, State
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, dm_texts, submit_request
 
 T = TypeVar("T")
@@ -107,9 +107,9 @@ async def test_an_owner_revoking_while_the_user_is_created_removes_it(stage: Sta
 
 
 async def test_a_cancelled_retry_whose_create_landed_leaves_no_user(
-    tmp_path: Path, e2e_database: dict[str, Any]
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start_stage(tmp_path, settings={**e2e_database, "SALESFORCE_TIMEOUT": 1.0})
+    stage = await open_stage(settings={"SALESFORCE_TIMEOUT": 1.0})
     try:
         request = await submit_request(stage, JANE.id)
         ask = await approval_message(stage, OMAR.id, request.id)

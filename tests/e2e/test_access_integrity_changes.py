@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import ADA, BOB, JANE, JORDAN, OLIVIA, OMAR, Stage, demo_policy
@@ -19,6 +18,7 @@ from handlers.ids import ActionId, CallbackId
 from handlers.policy import Application, Policy
 from storage.models import AccessRequest, Kind, State
 from tests.e2e.lifecycle_steps import ShiftedClock, grant_access, start, tick
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, current, dm_texts, submit_request
 from tests.e2e.test_access_integrity import in_state, open_modal, owner_revokes, until
 from tests.e2e.test_escalation import buttons
@@ -109,9 +109,9 @@ async def test_an_extension_approved_after_a_revocation_brings_nothing_back(
     assert not [t for t in dm_texts(stage, JANE.id) if "is ready" in t][1:]
 
 
-async def test_an_undecided_extension_ends_when_the_grant_expires(tmp_path: Path) -> None:
+async def test_an_undecided_extension_ends_when_the_grant_expires(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         grant = await grant_access(stage, JANE, duration="P1D")
         user_id = grant.sf_user_id or ""
@@ -303,10 +303,10 @@ async def test_an_admin_may_not_act_on_their_own_request(stage: Stage) -> None:
 
 
 async def test_a_request_sent_back_after_a_long_wait_gets_the_owners_full_time(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         stuck, dm = await stuck_without_a_seat(stage, JANE.id)
         clock.advance(timedelta(days=8))  # longer than undecided requests may wait

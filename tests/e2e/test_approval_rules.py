@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.slack_records import PostedMessage
-from bot.sandbox.stage import ADA, BOB, JANE, JORDAN, OLIVIA, OMAR, demo_policy, start_stage
+from bot.sandbox.stage import ADA, BOB, JANE, JORDAN, OLIVIA, OMAR, demo_policy
 from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.policy import Policy
 from storage.models import State
 from tests.e2e.lifecycle_steps import actions, in_state
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     approval_message,
     assert_submitting,
@@ -57,10 +57,8 @@ def owners_then_security(**rule: Any) -> Policy:
     )
 
 
-async def test_two_of_n_counts_an_owner_clicking_twice_once(
-    tmp_path: Path, e2e_database: dict[str, Any]
-) -> None:
-    stage = await start_stage(tmp_path, policy=two_owners(), settings=e2e_database or None)
+async def test_two_of_n_counts_an_owner_clicking_twice_once(open_stage: StageOpener) -> None:
+    stage = await open_stage(policy=two_owners())
     try:
         request = await submit_request(stage, JANE.id, duration="P7D")
         omar_ask = await approval_message(stage, OMAR.id, request.id)
@@ -101,8 +99,8 @@ async def test_two_of_n_counts_an_owner_clicking_twice_once(
         await stage.close()
 
 
-async def test_the_requester_never_counts_towards_two_owners(tmp_path: Path) -> None:
-    stage = await start_stage(tmp_path, policy=two_owners())
+async def test_the_requester_never_counts_towards_two_owners(open_stage: StageOpener) -> None:
+    stage = await open_stage(policy=two_owners())
     try:
         request = await submit_request(stage, OMAR.id, duration="P7D")
         await approval_message(stage, OLIVIA.id, request.id)
@@ -119,9 +117,9 @@ async def test_the_requester_never_counts_towards_two_owners(tmp_path: Path) -> 
 
 
 async def test_two_stages_the_security_group_hears_only_after_the_owner_and_denies(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start_stage(tmp_path, policy=owners_then_security())
+    stage = await open_stage(policy=owners_then_security())
     stage.slack.set_usergroup(SECURITY, [BOB.id])
     try:
         home = await open_home(stage, BOB.id)  # Bob's Home tab follows the request's stages
@@ -191,8 +189,8 @@ async def test_two_stages_the_security_group_hears_only_after_the_owner_and_deni
         await stage.close()
 
 
-async def test_a_forged_submission_beyond_the_tier_cap_is_refused(tmp_path: Path) -> None:
-    stage = await start_stage(tmp_path, policy=owners_then_security(max_duration="P1D"))
+async def test_a_forged_submission_beyond_the_tier_cap_is_refused(open_stage: StageOpener) -> None:
+    stage = await open_stage(policy=owners_then_security(max_duration="P1D"))
     try:
         view_id = await form_after_license(stage, JANE.id)
         view = stage.slack.view(view_id)
@@ -232,9 +230,9 @@ def low_risk_auto() -> Policy:
 
 
 async def test_a_low_risk_request_is_approved_by_the_policy_and_the_owners_hear(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start_stage(tmp_path, policy=low_risk_auto())
+    stage = await open_stage(policy=low_risk_auto())
     try:
         request = await submit_request(
             stage,
@@ -275,9 +273,9 @@ async def test_a_low_risk_request_is_approved_by_the_policy_and_the_owners_hear(
 
 
 async def test_concurrent_approvals_at_each_stage_lead_to_one_provisioning(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start_stage(tmp_path, policy=owners_then_security())
+    stage = await open_stage(policy=owners_then_security())
     stage.slack.set_usergroup(SECURITY, [BOB.id, JORDAN.id])
     try:
         request = await submit_request(stage, JANE.id, duration="P7D")
@@ -315,7 +313,7 @@ async def test_concurrent_approvals_at_each_stage_lead_to_one_provisioning(
         await stage.close()
 
 
-async def test_a_set_the_org_says_is_powerful_is_high_and_capped(tmp_path: Path) -> None:
+async def test_a_set_the_org_says_is_powerful_is_high_and_capped(open_stage: StageOpener) -> None:
     org = SimulatedOrg()
     org.seed_demo()
     org.add_permission_set(
@@ -326,7 +324,7 @@ async def test_a_set_the_org_says_is_powerful_is_high_and_capped(tmp_path: Path)
         high_if_powerful=True,
         tiers={"high": {"max_duration": "P1D"}},
     )
-    stage = await start_stage(tmp_path, policy=policy, org=org)
+    stage = await open_stage(policy=policy, org=org)
     try:
         view_id = await form_after_license(stage, JANE.id)
         view = stage.slack.view(view_id)
@@ -355,9 +353,9 @@ async def test_a_set_the_org_says_is_powerful_is_high_and_capped(tmp_path: Path)
 
 
 async def test_a_request_sent_back_to_the_owners_counts_its_approvals_anew(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start_stage(tmp_path, policy=two_owners())
+    stage = await open_stage(policy=two_owners())
     try:
         request = await submit_request(
             stage,
@@ -395,7 +393,7 @@ async def test_a_request_sent_back_to_the_owners_counts_its_approvals_anew(
 
 
 async def test_a_change_adding_a_powerful_set_is_high_and_needs_the_high_rule(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     org = SimulatedOrg()
     org.seed_demo()
@@ -407,7 +405,7 @@ async def test_a_change_adding_a_powerful_set_is_high_and_needs_the_high_rule(
         high_if_powerful=True,
         tiers={"high": {"required": 2}},
     )
-    stage = await start_stage(tmp_path, policy=policy, org=org)
+    stage = await open_stage(policy=policy, org=org)
     try:
         request = await submit_request(
             stage,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage
 from handlers.ids import ActionId
 from handlers.policy import Policy, Timings
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, actions, in_state, start, tick
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, submit_request
 from tests.e2e.test_approval_rules import SECURITY, owners_then_security
 
@@ -18,7 +18,7 @@ def replies(stage: Stage, person: str) -> list[str]:
     return [m.text for m in stage.slack.dms(person) if m.is_reply]
 
 
-async def test_each_stage_is_reminded_and_expires_on_its_own_clock(tmp_path: Path) -> None:
+async def test_each_stage_is_reminded_and_expires_on_its_own_clock(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
     timings = Timings(
         first_reminder_after=timedelta(hours=1),
@@ -26,7 +26,7 @@ async def test_each_stage_is_reminded_and_expires_on_its_own_clock(tmp_path: Pat
         pending_expires_after=timedelta(hours=3),
     )
     policy = Policy(applications=owners_then_security().applications, timings=timings)
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     stage.slack.set_usergroup(SECURITY, [BOB.id])
     try:
         request = await submit_request(stage, JANE.id, duration="P7D")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from handlers.views.catalog_values import (
     toggle_value,
 )
 from storage.models import AccessRequest
+from tests.e2e.stages import StageOpener
 from tests.security.actors import (
     SALES,
     SERVICE,
@@ -39,8 +39,8 @@ from tests.security.actors import (
     needs_admin,
     pending,
     press,
-    start_two_app_stage,
     submit_forged,
+    two_app_options,
     until,
 )
 
@@ -226,9 +226,9 @@ async def allowed(stage: Stage, row: Row, role: str, app: AppPeople, target: Acc
 
 @pytest.mark.parametrize(("row", "app"), CASES)
 async def test_who_may_use_each_button_modal_and_command(
-    tmp_path: Path, row: Row, app: AppPeople
+    open_stage: StageOpener, row: Row, app: AppPeople
 ) -> None:
-    stage = await start_two_app_stage(tmp_path)
+    stage = await open_stage(**two_app_options())
     try:
         target = await row.make(stage, app)
         for role in ROLES:

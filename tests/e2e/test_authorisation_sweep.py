@@ -6,7 +6,6 @@ their ids exist in ``handlers.ids`` or ``SUBCOMMANDS``.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from bot.sandbox.stage import ADA, OLIVIA, OMAR, Stage
@@ -21,6 +20,7 @@ from handlers.views.catalog_values import (
     toggle_value,
 )
 from storage.models import AccessRequest, State
+from tests.e2e.stages import StageOpener
 from tests.security.actors import (
     SERVICE,
     STRANGER,
@@ -29,8 +29,8 @@ from tests.security.actors import (
     needs_admin,
     pending,
     press,
-    start_two_app_stage,
     submit_forged,
+    two_app_options,
 )
 from tests.security.live import listeners_done
 
@@ -81,8 +81,8 @@ async def _try_everything(stage: Stage, user: str, targets: list[AccessRequest])
     return tried
 
 
-async def test_no_one_without_rights_changes_anything(tmp_path: Path) -> None:
-    stage = await start_two_app_stage(tmp_path)
+async def test_no_one_without_rights_changes_anything(open_stage: StageOpener) -> None:
+    stage = await open_stage(**two_app_options())
     # About who may do what, not Slack's limits: each of the hundreds of refusals is a message
     # to one of three people, which at one a second per conversation takes minutes.
     stage.slack.set_rate_limits(enabled=False)
@@ -114,9 +114,9 @@ async def test_no_one_without_rights_changes_anything(tmp_path: Path) -> None:
         await stage.close()
 
 
-async def test_forged_values_from_owners_and_admins_change_nothing(tmp_path: Path) -> None:
+async def test_forged_values_from_owners_and_admins_change_nothing(open_stage: StageOpener) -> None:
     """The right people, but values naming nothing of theirs: a revocation, a made-up id."""
-    stage = await start_two_app_stage(tmp_path)
+    stage = await open_stage(**two_app_options())
     try:
         revocation = await blocked(stage)
         service_request = await pending(stage, SERVICE)

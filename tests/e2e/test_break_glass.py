@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 from bot.sandbox.slack_records import PostedMessage
 from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage, demo_policy
@@ -14,6 +12,7 @@ from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.policy import Policy
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, actions, in_state, start, tick
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, current, submit_request
 from tests.security.actors import press
 
@@ -38,10 +37,8 @@ def break_glass_policy() -> Policy:
     )
 
 
-async def begin(
-    tmp_path: Path, clock: ShiftedClock, database: dict[str, Any] | None = None
-) -> Stage:
-    stage = await start(tmp_path, clock, policy=break_glass_policy(), settings=database or None)
+async def begin(open_stage: StageOpener, clock: ShiftedClock) -> Stage:
+    stage = await start(open_stage, clock, policy=break_glass_policy())
     stage.slack.set_usergroup(ONCALL, [JANE.id])
     stage.slack.add_channel(SECURITY_CHANNEL, "security")
     return stage
@@ -63,10 +60,10 @@ def buttons_gone(stage: Stage, message: PostedMessage) -> bool:
 
 
 async def test_a_member_breaks_glass_everyone_is_told_and_an_ignored_review_escalates(
-    tmp_path: Path, e2e_database: dict[str, Any]
+    open_stage: StageOpener,
 ) -> None:
     clock = ShiftedClock()
-    stage = await begin(tmp_path, clock, e2e_database)
+    stage = await begin(open_stage, clock)
     try:
         request = await submit_request(stage, JANE.id, duration="PT4H")
         assert (request.tier, request.state) == ("high", State.PENDING_APPROVAL)
@@ -137,8 +134,8 @@ async def test_a_member_breaks_glass_everyone_is_told_and_an_ignored_review_esca
         await stage.close()
 
 
-async def test_an_owner_revokes_break_glass_access_on_review(tmp_path: Path) -> None:
-    stage = await begin(tmp_path, ShiftedClock())
+async def test_an_owner_revokes_break_glass_access_on_review(open_stage: StageOpener) -> None:
+    stage = await begin(open_stage, ShiftedClock())
     try:
         request = await submit_request(stage, JANE.id, duration="PT4H")
         offer = await stage.slack.wait_for(
@@ -162,9 +159,9 @@ async def test_an_owner_revokes_break_glass_access_on_review(tmp_path: Path) -> 
 
 
 async def test_break_glass_is_refused_to_a_non_member_and_beyond_its_longest_duration(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await begin(tmp_path, ShiftedClock())
+    stage = await begin(open_stage, ShiftedClock())
     try:
         # Bob is not on call: no offer, and a forged click is refused and changes nothing.
         bob = await submit_request(stage, BOB.id, duration="PT4H")

@@ -17,7 +17,7 @@ from bot.policy_file import parse_policy
 from bot.sandbox import slack_payloads as payloads
 from bot.sandbox.render import render_view
 from bot.sandbox.salesforce_org import SimulatedOrg
-from bot.sandbox.stage import ADA, JANE, OMAR, Stage, start_stage
+from bot.sandbox.stage import ADA, JANE, OMAR, Stage
 from handlers.ids import ActionId, BlockId
 from handlers.views.catalog_values import (
     CatalogKind,
@@ -26,6 +26,7 @@ from handlers.views.catalog_values import (
     position_value,
     toggle_value,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     approval_message,
     confirmed,
@@ -39,12 +40,12 @@ NEW_PROFILE = "Deal Desk"
 
 
 @pytest.fixture
-async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
+async def stage(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """The demo org plus a custom profile the policy file does not offer."""
     org = SimulatedOrg()
     org.seed_demo()
     org.add_profile(NEW_PROFILE, org.id_of("UserLicense", "Salesforce"))
-    running = await start_stage(tmp_path, org=org)
+    running = await open_stage(org=org)
     try:
         yield running
     finally:
@@ -59,17 +60,6 @@ async def _home(stage: Stage, user_id: str, check: str = "") -> JsonDict:
     return await stage.slack.wait_for(ready)
 
 
-def _home_toggling(stage: Stage, user_id: str, name: str) -> JsonDict | None:
-    home = stage.slack.home(user_id)
-    if home is None:
-        return None
-    try:
-        _toggle_for(home, name)
-    except AssertionError:
-        return None
-    return home
-
-
 def _toggle_for(home: JsonDict, name: str) -> JsonDict:
     for block in home["blocks"]:
         accessory = block.get("accessory") or {}
@@ -78,6 +68,17 @@ def _toggle_for(home: JsonDict, name: str) -> JsonDict:
         ].endswith("|" + name):
             return dict(accessory)
     raise AssertionError(f"no toggle for {name}")
+
+
+async def _home_with_toggle(stage: Stage, user_id: str, name: str) -> JsonDict:
+    def ready() -> JsonDict | None:
+        home = stage.slack.home(user_id)
+        try:
+            return home if home and _toggle_for(home, name) else None
+        except AssertionError:
+            return None
+
+    return await stage.slack.wait_for(ready)
 
 
 def _entry_text(home: JsonDict, name: str) -> str:
@@ -208,8 +209,8 @@ async def test_the_last_license_cannot_be_withdrawn(stage: Stage) -> None:
     licenses = position_value(CatalogPosition(application="sales", kind=CatalogKind.LICENSES))
     await stage.workspace.pick(ADA.id, home["id"], ActionId.CATALOG_KIND, licenses)
     for name in ("Salesforce Platform", "Salesforce"):
-        # the profiles view already names the licenses: wait for the license's own toggle
-        home = await stage.slack.wait_for(lambda n=name: _home_toggling(stage, ADA.id, n))
+        # The licenses page itself (a profile's line names its license too), with its toggle.
+        home = await _home_with_toggle(stage, ADA.id, name)
         toggle = _toggle_for(home, name)
         await stage.workspace.press(
             ADA.id, home["id"], ActionId.TOGGLE_REQUESTABLE, value=toggle["value"]
@@ -238,7 +239,7 @@ async def test_policy_export_prints_the_effective_policy(
     policy_file = tmp_path / "policy.yml"
     policy_file.write_text(policy_yaml(stage.policy), encoding="utf-8")
     monkeypatch.setenv("ACCESSBOT_POLICY_FILE", str(policy_file))
-    monkeypatch.setenv("ACCESSBOT_DATABASE", str(stage.runtime.settings.database_path))
+    monkeypatch.setenv("ACCESSBOT_DATABASE", stage.runtime.settings.database)
     monkeypatch.chdir(tmp_path)
 
     # the command runs its own event loop, so it runs beside this test's

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +12,7 @@ import pytest
 from bot.sandbox import slack_payloads as payloads
 from bot.sandbox.render import render_view
 from bot.sandbox.salesforce_org import SimulatedOrg
-from bot.sandbox.stage import ADA, Stage, demo_policy, start_stage
+from bot.sandbox.stage import ADA, Stage, demo_policy
 from handlers.ids import ActionId
 from handlers.views.catalog_values import (
     CatalogKind,
@@ -23,6 +22,7 @@ from handlers.views.catalog_values import (
     toggle_value,
 )
 from salesforce.models import Power
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import dm_texts
 
 JsonDict = dict[str, Any]
@@ -30,7 +30,7 @@ SETS = CatalogPosition(application="sales", kind=CatalogKind.PERMISSION_SETS)
 
 
 @pytest.fixture
-async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
+async def stage(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """The demo org plus sets with org-wide powers; the policy file lists one of them."""
     org = SimulatedOrg()
     org.seed_demo()
@@ -43,7 +43,7 @@ async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
     policy = demo_policy(
         permission_sets=("Sales_Ops", "Reports_Export", "Knowledge_Author", "Audit_Reader")
     )
-    running = await start_stage(tmp_path, org=org, policy=policy)
+    running = await open_stage(org=org, policy=policy)
     try:
         yield running
     finally:

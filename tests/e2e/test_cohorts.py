@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,13 +19,13 @@ from bot.sandbox.stage import (
     DemoPerson,
     Stage,
     demo_policy,
-    start_stage,
 )
 from handlers.ids import ActionId
 from handlers.policy import Policy, Timings
 from handlers.views.message import MESSAGE_BLOCKS_MAX
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     confirmed,
     current,
@@ -44,13 +43,13 @@ SLOW = 120.0
 
 
 @pytest.fixture
-async def burst(tmp_path: Path) -> AsyncIterator[Stage]:
+async def burst(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """Requests for Sales Cloud reaching the same owner within a minute share one message."""
     policy = demo_policy(cohort_window=timedelta(minutes=1))
     org = SimulatedOrg()
     org.seed_demo()
     org.admin_update("UserLicense", org.id_of("UserLicense", "Salesforce"), TotalLicenses=100)
-    running = await start_stage(tmp_path, policy=policy, org=org, people=(*PEOPLE, *REQUESTERS))
+    running = await open_stage(policy=policy, org=org, people=(*PEOPLE, *REQUESTERS))
     try:
         yield running
     finally:
@@ -194,13 +193,13 @@ async def test_approve_all_leaves_an_owners_own_request_to_the_other_owner(burst
     assert again is not None and again.decided_by == OLIVIA.id
 
 
-async def test_a_listed_request_is_reminded_of_in_the_lists_thread(tmp_path: Path) -> None:
+async def test_a_listed_request_is_reminded_of_in_the_lists_thread(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
     policy = Policy(
         applications=demo_policy(cohort_window=timedelta(minutes=1)).applications,
         timings=Timings(first_reminder_after=3600),
     )
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     try:
         request = await submit_request(stage, JANE.id)
         lists = {

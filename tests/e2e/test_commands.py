@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from bot.sandbox.render import render_blocks, render_view
 from bot.sandbox.slack_records import ResponsePost
-from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage, start_stage
+from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage
 from handlers.ids import ActionId
 from storage.models import State
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     approval_message,
     assert_submitting,
@@ -214,8 +214,8 @@ async def test_no_request_on_behalf_of_a_deactivated_member(stage: Stage) -> Non
     assert await stage.runtime.deps.repo.find() == []
 
 
-async def test_a_renamed_command_is_the_one_people_are_told_about(tmp_path: Path) -> None:
-    stage = await start_stage(tmp_path, settings={"ACCESSBOT_COMMAND": "/access"})
+async def test_a_renamed_command_is_the_one_people_are_told_about(open_stage: StageOpener) -> None:
+    stage = await open_stage(settings={"ACCESSBOT_COMMAND": "/access"})
     try:
         request = await submit_request(stage, JANE.id)
         message = await approval_message(stage, OMAR.id, request.id)

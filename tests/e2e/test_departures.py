@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from bot.sandbox.stage import ADA, BOB, JANE, Stage
 from storage.models import Kind, State
 from tests.e2e.lifecycle_steps import tick
 from tests.e2e.test_revocation import active_grant, dms_saying, revocation_of, until_state
 
+# A trigger refusing new revocations, as each backend writes it.
+REFUSE = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_revocations BEFORE INSERT ON requests "
+        "WHEN NEW.kind = 'revoke' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_revocations() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.kind = 'revoke' THEN RAISE EXCEPTION 'database or disk is full' "
+        "USING ERRCODE = 'disk_full'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_revocations BEFORE INSERT ON requests "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_revocations()",
+    ],
+}
+ALLOW = {
+    "sqlite": ["DROP TRIGGER refuse_revocations"],
+    "postgresql": [
+        "DROP TRIGGER refuse_revocations ON requests",
+        "DROP FUNCTION refuse_revocations()",
+    ],
+}
 
-@contextmanager
-def revocations_refused(stage: Stage) -> Iterator[None]:
+
+@asynccontextmanager
+async def revocations_refused(stage: Stage) -> AsyncIterator[None]:
     """While inside, the database refuses to store a revocation (as a full disk would)."""
-    with closing(sqlite3.connect(stage.runtime.settings.database_path)) as db:
-        db.execute(
-            "CREATE TRIGGER refuse_revocations BEFORE INSERT ON requests "
-            "WHEN NEW.kind = 'revoke' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
-        db.commit()
-        try:
-            yield
-        finally:
-            db.execute("DROP TRIGGER refuse_revocations")
-            db.commit()
+    db = stage.runtime.db
+    async with db.transaction() as conn:
+        for statement in REFUSE[db.backend]:
+            await conn.execute(statement)
+    try:
+        yield
+    finally:
+        async with db.transaction() as conn:
+            for statement in ALLOW[db.backend]:
+                await conn.execute(statement)
 
 
 async def test_a_departure_that_failed_to_record_is_recorded_on_slacks_redelivery(
@@ -35,7 +55,7 @@ async def test_a_departure_that_failed_to_record_is_recorded_on_slacks_redeliver
     grant = await active_grant(stage, JANE.id)
     event = {"type": "user_change", "user": stage.slack.set_deleted(JANE.id), "cache_ts": 1}
 
-    with revocations_refused(stage):
+    async with revocations_refused(stage):
         first = await stage.workspace.event(event, event_id="EvLEFT0001")
     assert await stage.runtime.deps.repo.find(grant_id=grant.id, kind=Kind.REVOKE) == []
     again = await stage.workspace.event(

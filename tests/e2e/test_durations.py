@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.sandbox.stage import JANE, OMAR, demo_policy
 from handlers.ids import ActionId, BlockId
@@ -19,6 +18,7 @@ from tests.e2e.lifecycle_steps import (
     start,
     tick,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import dm_texts, open_request_form
 
 
@@ -44,10 +44,12 @@ def ends_in(grant: AccessRequest, now: datetime) -> timedelta:
     return grant.expires_at - now
 
 
-async def test_an_hour_long_grant_is_offered_timed_and_revoked_at_its_end(tmp_path: Path) -> None:
+async def test_an_hour_long_grant_is_offered_timed_and_revoked_at_its_end(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
     settings = {"ACCESSBOT_TICK_SECONDS": 0.2}
-    stage = await start(tmp_path, clock, policy=hourly_policy(), settings=settings)
+    stage = await start(open_stage, clock, policy=hourly_policy(), settings=settings)
     try:
         view_id = await open_request_form(stage, JANE.id)
         form = stage.slack.view(view_id)
@@ -90,9 +92,9 @@ async def test_an_hour_long_grant_is_offered_timed_and_revoked_at_its_end(tmp_pa
         await stage.close()
 
 
-async def test_an_hour_long_grant_is_extended_by_another_hour(tmp_path: Path) -> None:
+async def test_an_hour_long_grant_is_extended_by_another_hour(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=hourly_policy())
+    stage = await start(open_stage, clock, policy=hourly_policy())
     try:
         grant = await grant_access(stage, JANE, duration="PT1H")
         clock.advance(timedelta(minutes=45))
@@ -123,9 +125,9 @@ async def test_an_hour_long_grant_is_extended_by_another_hour(tmp_path: Path) ->
         await stage.close()
 
 
-async def test_a_policy_in_whole_days_still_offers_and_times_days(tmp_path: Path) -> None:
+async def test_a_policy_in_whole_days_still_offers_and_times_days(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)  # the demo policy says durations_days: [1, 7, 30, null]
+    stage = await start(open_stage, clock)  # the demo policy says durations_days: [1, 7, 30, null]
     try:
         view_id = await open_request_form(stage, JANE.id)
         form = stage.slack.view(view_id)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from bot.sandbox import slack_payloads as payloads
-from bot.sandbox.stage import ADA, BOB, JANE, OMAR, Stage, demo_policy, start_stage
+from bot.sandbox.stage import ADA, BOB, JANE, OMAR, Stage, demo_policy
 from handlers.ids import ActionId, BlockId, CallbackId
 from handlers.policy import Policy
 from storage.models import State
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     assert_submitting,
     open_request_form,
@@ -38,8 +38,8 @@ def item_policy() -> Policy:
     )
 
 
-async def start(tmp_path: Path, policy: Policy) -> Stage:
-    stage = await start_stage(tmp_path, policy=policy)
+async def start(open_stage: StageOpener, policy: Policy) -> Stage:
+    stage = await open_stage(policy=policy)
     stage.slack.set_usergroup(SALES_TEAM, [JANE.id])
     return stage
 
@@ -104,8 +104,8 @@ async def submit_forged(
     return await stage.workspace.post_raw(body, content_type=FORM)
 
 
-async def test_a_group_member_sees_exactly_their_items(tmp_path: Path) -> None:
-    stage = await start(tmp_path, item_policy())
+async def test_a_group_member_sees_exactly_their_items(open_stage: StageOpener) -> None:
+    stage = await start(open_stage, item_policy())
     try:
         jane = await form_after_license(stage, JANE.id)
         assert offered(stage, jane, BlockId.PROFILE) == ["Standard User", "Sales User"]
@@ -132,9 +132,9 @@ async def test_a_group_member_sees_exactly_their_items(tmp_path: Path) -> None:
 
 
 async def test_a_forged_submission_of_an_item_not_theirs_is_refused_and_named(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start(tmp_path, item_policy())
+    stage = await start(open_stage, item_policy())
     try:
         view_id = await form_after_license(stage, BOB.id)
         view = stage.slack.view(view_id)
@@ -154,9 +154,9 @@ async def test_a_forged_submission_of_an_item_not_theirs_is_refused_and_named(
 
 
 async def test_someone_not_listed_for_the_application_sees_nothing_to_request(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start(tmp_path, demo_policy(requesters=[SALES_TEAM]))
+    stage = await start(open_stage, demo_policy(requesters=[SALES_TEAM]))
     try:
         jane = await form_after_license(stage, JANE.id)  # in the group: the usual form
         await stage.workspace.close(JANE.id, jane)
@@ -202,11 +202,11 @@ async def test_someone_not_listed_for_the_application_sees_nothing_to_request(
         await stage.close()
 
 
-async def test_a_group_slack_does_not_have_lets_nobody_in(tmp_path: Path) -> None:
+async def test_a_group_slack_does_not_have_lets_nobody_in(open_stage: StageOpener) -> None:
     policy = demo_policy(
         profiles=("Standard User", {"name": "Sales User", "requesters": ["S0GONE"]}),
     )
-    stage = await start(tmp_path, policy)
+    stage = await start(open_stage, policy)
     try:
         view_id = await form_after_license(stage, JANE.id)
         assert offered(stage, view_id, BlockId.PROFILE) == ["Standard User"]
@@ -221,7 +221,7 @@ async def test_a_group_slack_does_not_have_lets_nobody_in(tmp_path: Path) -> Non
 
 
 async def test_an_admin_changing_a_request_gives_only_what_its_people_may_ask_for(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     policy = demo_policy(
         profiles=(
@@ -230,7 +230,7 @@ async def test_an_admin_changing_a_request_gives_only_what_its_people_may_ask_fo
             "Standard Platform User",
         ),
     )
-    stage = await start(tmp_path, policy)
+    stage = await start(open_stage, policy)
     try:
         stuck, dm = await stuck_without_a_seat(stage, BOB.id)
         await stage.workspace.click(ADA.id, dm, ActionId.COMPLETE_REQUEST)

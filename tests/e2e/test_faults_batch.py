@@ -13,17 +13,17 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from bot.sandbox.salesforce_org import FaultKind
 from bot.sandbox.sf_faults import Fault
-from bot.sandbox.stage import ADA, OMAR, PEOPLE, DemoPerson, Stage, start_stage
+from bot.sandbox.stage import ADA, OMAR, PEOPLE, DemoPerson, Stage
 from handlers.ids import ActionId
 from storage.models import AccessRequest, Kind, State
 from tests.e2e.lifecycle_steps import ShiftedClock, lifecycle_policy
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, dm_texts, submit_request
 from tests.security.actors import press, roomy_org, until
 
@@ -106,12 +106,11 @@ async def _check_org_and_database_agree(stage: Stage, grants: list[AccessRequest
 
 
 async def test_200_requests_with_a_fifth_of_salesforce_calls_failing(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    open_stage: StageOpener, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     clock = ShiftedClock()
-    stage = await start_stage(
-        tmp_path,
+    stage = await open_stage(
         policy=lifecycle_policy(retry_max_attempts=4),
         org=roomy_org(),
         clock=clock,

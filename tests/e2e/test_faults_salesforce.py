@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -25,6 +24,7 @@ from tests.e2e.lifecycle_steps import (
     tick,
     until,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import dm_texts, open_request_form, submit_request
 
 # A client timeout shorter than the simulated org's hold, so the call times out first.
@@ -43,10 +43,10 @@ HOLD = 1.2
     ],
 )
 async def test_provisioning_waits_out_the_fault_and_completes_once(
-    tmp_path: Path, kind: FaultKind
+    open_stage: StageOpener, kind: FaultKind
 ) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=lifecycle_policy(), settings=TIMEOUT_SETTINGS)
+    stage = await start(open_stage, clock, policy=lifecycle_policy(), settings=TIMEOUT_SETTINGS)
     try:
         request = await submit_request(stage, JANE.id)
         stage.org.faults.inject(kind, count=1, path="/composite", hold=HOLD)
@@ -85,10 +85,10 @@ async def test_provisioning_waits_out_the_fault_and_completes_once(
 
 @pytest.mark.parametrize("kind", [FaultKind.UNAVAILABLE, FaultKind.DROP, FaultKind.TIMEOUT])
 async def test_deactivation_waits_out_the_fault_and_completes_once(
-    tmp_path: Path, kind: FaultKind
+    open_stage: StageOpener, kind: FaultKind
 ) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=lifecycle_policy(), settings=TIMEOUT_SETTINGS)
+    stage = await start(open_stage, clock, policy=lifecycle_policy(), settings=TIMEOUT_SETTINGS)
     try:
         await tick(stage)
         request = await submit_request(stage, JANE.id)
@@ -124,9 +124,11 @@ async def test_deactivation_waits_out_the_fault_and_completes_once(
         await stage.close()
 
 
-async def test_catalog_unreachable_the_form_says_so_and_stores_nothing(tmp_path: Path) -> None:
+async def test_catalog_unreachable_the_form_says_so_and_stores_nothing(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=lifecycle_policy())
+    stage = await start(open_stage, clock, policy=lifecycle_policy())
     try:
         stage.org.faults.inject(FaultKind.UNAVAILABLE, count=10)
         reply = await stage.workspace.slash(JANE.id)
@@ -147,10 +149,10 @@ async def test_catalog_unreachable_the_form_says_so_and_stores_nothing(tmp_path:
         await stage.close()
 
 
-async def test_a_click_during_an_outage_is_not_lost(tmp_path: Path) -> None:
+async def test_a_click_during_an_outage_is_not_lost(open_stage: StageOpener) -> None:
     """Approve while every Salesforce call fails: the decision stands and provisioning waits."""
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=lifecycle_policy(retry_max_attempts=5))
+    stage = await start(open_stage, clock, policy=lifecycle_policy(retry_max_attempts=5))
     try:
         await tick(stage)
         request = await submit_request(stage, JANE.id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -11,13 +10,14 @@ from bot.heartbeat import WorkerIdInUse
 from bot.wiring import build_runtime
 from storage.workers import Heartbeats, ProcessStamp
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
+from tests.e2e.stages import StageOpener
 
 
 async def test_slack_event_ids_older_than_a_week_are_forgotten_by_the_daily_job(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         events = stage.runtime.deps.events
         await tick(stage)  # today's daily jobs are done
@@ -32,9 +32,11 @@ async def test_slack_event_ids_older_than_a_week_are_forgotten_by_the_daily_job(
         await stage.close()
 
 
-async def test_a_second_live_process_with_the_same_worker_id_is_refused(tmp_path: Path) -> None:
+async def test_a_second_live_process_with_the_same_worker_id_is_refused(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         worker = stage.runtime.settings.worker_id
         assert stage.runtime.heartbeat is not None

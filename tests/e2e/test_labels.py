@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 from bot.sandbox.render import render_blocks, render_view
 from bot.sandbox.stage import JANE, OMAR, Stage
 from handlers.ids import ActionId
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, lifecycle_policy, start, tick
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, current, submit_request
 from tests.e2e.test_access_integrity import active_grant, in_state, owner_revokes
 from tests.e2e.test_escalation import escalation
@@ -97,9 +97,9 @@ async def test_status_and_the_home_tab_show_labels(stage: Stage) -> None:
     assert "Sales Operations" in shown and "Sales_Ops" not in shown
 
 
-async def test_the_ends_soon_dm_names_what_goes_by_its_label(tmp_path: Path) -> None:
+async def test_the_ends_soon_dm_names_what_goes_by_its_label(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
+    stage = await start(open_stage, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
     try:
         await active_grant(
             stage, profile="Standard User", role=None, permission_sets=("Sales_Ops",), duration=None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +17,11 @@ import pytest
 from bot.sandbox.render import render_view
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.slack_views import MAX_VIEW_BLOCKS
-from bot.sandbox.stage import ADA, JANE, OMAR, Stage, demo_policy, start_stage
+from bot.sandbox.stage import ADA, JANE, OMAR, Stage, demo_policy
 from handlers.ids import ActionId, BlockId
 from handlers.views.catalog_values import CatalogKind, CatalogPosition, position_value
 from storage.models import Kind, NewRequest, State
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     approval_message,
     assert_submitting,
@@ -51,7 +51,7 @@ ROLE_NAMES = [long_name("Role", i) for i in range(ROLES)]
 
 
 @pytest.fixture
-async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
+async def stage(open_stage: StageOpener) -> AsyncIterator[Stage]:
     org = SimulatedOrg()
     org.seed_demo()
     sfdc = org.id_of("UserLicense", "Salesforce")
@@ -66,7 +66,7 @@ async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
         profiles=("Standard User", *PROFILE_NAMES, *PLATFORM_NAMES),
         roles=tuple(role_developer_name(i) for i in range(ROLES)),
     )
-    running = await start_stage(tmp_path, org=org, policy=policy)
+    running = await open_stage(org=org, policy=policy)
     try:
         yield running
     finally:

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.stage import ADA, JANE
 from handlers.jobs import DEPARTURE_SWEEP
 from storage.models import State
 from tests.e2e.lifecycle_steps import ShiftedClock, grant_access, start, tick
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import dm_texts
 
 
 async def test_reconciliation_and_catalog_refresh_wait_while_expiry_goes_on(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     org = SimulatedOrg(api_total=2_000, api_used=1_500)  # 500 left, the floor is 1000
     org.seed_demo()
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, org=org)
+    stage = await start(open_stage, clock, org=org)
     try:
         grant = await grant_access(stage, JANE, duration="P1D")
         jobs = stage.runtime.jobs

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -12,6 +11,7 @@ from bot.sandbox.stage import Stage
 from salesforce.models import Catalog
 from storage.kv import CatalogCache
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
+from tests.e2e.stages import StageOpener
 
 
 async def stored(stage: Stage) -> Catalog:
@@ -21,10 +21,10 @@ async def stored(stage: Stage) -> Catalog:
 
 
 async def test_scheduled_and_on_demand_refresh(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    open_stage: StageOpener, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, settings={"ACCESSBOT_CATALOG_MAX_AGE": 600})
+    stage = await start(open_stage, clock, settings={"ACCESSBOT_CATALOG_MAX_AGE": 600})
     try:
         await tick(stage)
         first = await stored(stage)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.sandbox.stage import ADA, BOB, JANE, OMAR, Stage
 from handlers.ids import ActionId
@@ -21,6 +20,7 @@ from tests.e2e.lifecycle_steps import (
     tick,
     until,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, dm_texts
 
 
@@ -33,9 +33,11 @@ def until_end(grant: AccessRequest) -> timedelta:
     return grant.expires_at - datetime.now(UTC)
 
 
-async def test_ends_soon_then_extend_then_the_old_grant_ends_quietly(tmp_path: Path) -> None:
+async def test_ends_soon_then_extend_then_the_old_grant_ends_quietly(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
+    stage = await start(open_stage, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
     try:
         grant = await grant_access(stage, JANE, duration="P1D")
         user_id = grant.sf_user_id
@@ -76,10 +78,12 @@ async def test_ends_soon_then_extend_then_the_old_grant_ends_quietly(tmp_path: P
         await stage.close()
 
 
-async def test_a_two_second_grant_is_revoked_by_the_running_scheduler(tmp_path: Path) -> None:
+async def test_a_two_second_grant_is_revoked_by_the_running_scheduler(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
     settings = {"ACCESSBOT_TICK_SECONDS": 0.2}
-    stage = await start(tmp_path, clock, settings=settings)
+    stage = await start(open_stage, clock, settings=settings)
     try:
         grant = await grant_access(stage, JANE, duration="P1D")
         clock.advance(until_end(grant) - timedelta(seconds=2))  # two seconds left
@@ -103,9 +107,9 @@ async def test_a_two_second_grant_is_revoked_by_the_running_scheduler(tmp_path: 
         await stage.close()
 
 
-async def test_expiries_at_once_are_revoked_in_one_bulk_call(tmp_path: Path) -> None:
+async def test_expiries_at_once_are_revoked_in_one_bulk_call(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         grants = [await grant_access(stage, p, duration="P1D") for p in (JANE, BOB)]
         clock.advance(timedelta(days=1, minutes=1))
@@ -128,9 +132,11 @@ async def test_expiries_at_once_are_revoked_in_one_bulk_call(tmp_path: Path) -> 
         await stage.close()
 
 
-async def test_a_blocked_expiry_freezes_the_user_and_asks_the_admins(tmp_path: Path) -> None:
+async def test_a_blocked_expiry_freezes_the_user_and_asks_the_admins(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         grant = await grant_access(stage, JANE, duration="P1D")
         user_id = grant.sf_user_id or ""
@@ -156,9 +162,9 @@ async def test_a_blocked_expiry_freezes_the_user_and_asks_the_admins(tmp_path: P
         await stage.close()
 
 
-async def test_owner_sees_extension_as_a_request(tmp_path: Path) -> None:
+async def test_owner_sees_extension_as_a_request(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
+    stage = await start(open_stage, clock, policy=lifecycle_policy(expiry_warning_before="PT2H"))
     try:
         grant = await grant_access(stage, JANE, duration="P1D")
         clock.advance(timedelta(hours=23))

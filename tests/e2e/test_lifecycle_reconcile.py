@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 from bot.sandbox.stage import ADA, BOB, JANE, Stage, demo_policy
 from handlers.policy import Policy
 from storage.models import Kind, State
 from tests.e2e.lifecycle_steps import ShiftedClock, grant_access, start, tick
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import dm_texts
 
 DIGEST = "Reconciliation found"
@@ -36,9 +36,11 @@ async def drift_everywhere(stage: Stage, clock: ShiftedClock) -> tuple[str, str,
     return jane.id, bob.id, jane.sf_user_id
 
 
-async def test_the_digest_names_each_kind_of_drift_and_nothing_changes(tmp_path: Path) -> None:
+async def test_the_digest_names_each_kind_of_drift_and_nothing_changes(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         jane_grant, bob_grant, jane_user = await drift_everywhere(stage, clock)
         before = len(digests(stage))
@@ -69,10 +71,10 @@ async def test_the_digest_names_each_kind_of_drift_and_nothing_changes(tmp_path:
         await stage.close()
 
 
-async def test_with_auto_revoke_the_drift_is_corrected(tmp_path: Path) -> None:
+async def test_with_auto_revoke_the_drift_is_corrected(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
     auto = demo_policy(auto_revoke_drift=True)
-    stage = await start(tmp_path, clock, policy=Policy(applications=auto.applications))
+    stage = await start(open_stage, clock, policy=Policy(applications=auto.applications))
     try:
         _, bob_grant, jane_user = await drift_everywhere(stage, clock)
         await tick(stage)
@@ -96,9 +98,11 @@ async def test_with_auto_revoke_the_drift_is_corrected(tmp_path: Path) -> None:
         await stage.close()
 
 
-async def test_the_digest_publishes_the_audit_head_which_verify_accepts(tmp_path: Path) -> None:
+async def test_the_digest_publishes_the_audit_head_which_verify_accepts(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
-    stage = await start(tmp_path, clock)
+    stage = await start(open_stage, clock)
     try:
         await drift_everywhere(stage, clock)
         await tick(stage)

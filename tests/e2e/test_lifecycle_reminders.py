@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 from bot.sandbox.stage import ADA, JANE, OLIVIA, OMAR, Stage
 from storage.models import State
@@ -15,6 +14,7 @@ from tests.e2e.lifecycle_steps import (
     start,
     tick,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, current, dm_texts, submit_request
 
 
@@ -26,7 +26,7 @@ def admin_asks(stage: Stage) -> list[str]:
     return [t for t in dm_texts(stage, ADA.id) if "Nobody decided" in t]
 
 
-async def test_reminders_then_the_admins_then_expiry(tmp_path: Path) -> None:
+async def test_reminders_then_the_admins_then_expiry(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
     policy = lifecycle_policy(
         first_reminder_after=3600,
@@ -34,7 +34,7 @@ async def test_reminders_then_the_admins_then_expiry(tmp_path: Path) -> None:
         reminders_before_escalation=2,
         pending_expires_after="P7D",
     )
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     try:
         request = await submit_request(stage, JANE.id)
         asks = [await approval_message(stage, o.id, request.id) for o in (OMAR, OLIVIA)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.sandbox.salesforce_org import FaultKind
 from bot.sandbox.stage import ADA, JANE
@@ -17,13 +16,14 @@ from tests.e2e.lifecycle_steps import (
     start,
     tick,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import dm_texts, submit_request
 
 
-async def test_two_passing_failures_then_the_user_is_set_up_once(tmp_path: Path) -> None:
+async def test_two_passing_failures_then_the_user_is_set_up_once(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
     policy = lifecycle_policy(retry_base_delay=2, retry_max_attempts=5)
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     try:
         await tick(stage)  # the daily jobs run first, so the faults meet provisioning only
         request = await submit_request(stage, JANE.id)
@@ -76,10 +76,10 @@ async def test_two_passing_failures_then_the_user_is_set_up_once(tmp_path: Path)
         await stage.close()
 
 
-async def test_after_the_last_attempt_the_admins_are_asked(tmp_path: Path) -> None:
+async def test_after_the_last_attempt_the_admins_are_asked(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
     policy = lifecycle_policy(retry_base_delay=1, retry_max_attempts=2)
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     try:
         await tick(stage)
         request = await submit_request(stage, JANE.id)

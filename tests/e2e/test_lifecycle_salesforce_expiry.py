@@ -8,7 +8,6 @@ them even while the bot is down; the bot still revokes at the end and finds them
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -26,17 +25,18 @@ from tests.e2e.lifecycle_steps import (
     start,
     tick,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, submit_request
 
 
-async def start_org(tmp_path: Path, clock: ShiftedClock, *, expiration: bool) -> Stage:
+async def start_org(open_stage: StageOpener, clock: ShiftedClock, *, expiration: bool) -> Stage:
     """A stage whose org has assignment expiration on or off (as in a new org)."""
     org = SimulatedOrg(clock=clock)
     org.seed_demo()
     if expiration:
         org.turn_on_assignment_expiration()
     return await start(
-        tmp_path, clock, org=org, policy=lifecycle_policy(expiry_warning_before="PT2H")
+        open_stage, clock, org=org, policy=lifecycle_policy(expiry_warning_before="PT2H")
     )
 
 
@@ -76,10 +76,10 @@ def close_to(a: datetime | None, b: datetime | None) -> bool:
 
 
 async def test_a_one_day_grant_is_given_with_its_end_as_expiration_date(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    open_stage: StageOpener, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = ShiftedClock()
-    stage = await start_org(tmp_path, clock, expiration=True)
+    stage = await start_org(open_stage, clock, expiration=True)
     try:
         grant = await jane_gets(stage, duration="P1D")
         assert grant.expires_at is not None
@@ -96,10 +96,10 @@ async def test_a_one_day_grant_is_given_with_its_end_as_expiration_date(
 
 
 async def test_an_org_without_expiration_gets_no_expiration_date(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    open_stage: StageOpener, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = ShiftedClock()
-    stage = await start_org(tmp_path, clock, expiration=False)
+    stage = await start_org(open_stage, clock, expiration=False)
     try:
         grant = await jane_gets(stage, duration="P1D")
         assert stage.org.assignment_expirations(grant.sf_user_id or "") == {"Sales_Ops": None}
@@ -113,9 +113,11 @@ async def test_an_org_without_expiration_gets_no_expiration_date(
         await stage.close()
 
 
-async def test_a_set_a_permanent_grant_also_gives_has_no_expiration_date(tmp_path: Path) -> None:
+async def test_a_set_a_permanent_grant_also_gives_has_no_expiration_date(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
-    stage = await start_org(tmp_path, clock, expiration=True)
+    stage = await start_org(open_stage, clock, expiration=True)
     try:
         short = await jane_gets(stage, duration="P1D")
         user_id = short.sf_user_id or ""
@@ -134,9 +136,9 @@ async def test_a_set_a_permanent_grant_also_gives_has_no_expiration_date(tmp_pat
         await stage.close()
 
 
-async def test_salesforce_removed_it_while_the_bot_was_down(tmp_path: Path) -> None:
+async def test_salesforce_removed_it_while_the_bot_was_down(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start_org(tmp_path, clock, expiration=True)
+    stage = await start_org(open_stage, clock, expiration=True)
     try:
         kept = await jane_gets(
             stage,
@@ -173,9 +175,9 @@ async def test_salesforce_removed_it_while_the_bot_was_down(tmp_path: Path) -> N
         await stage.close()
 
 
-async def test_an_extension_moves_the_expiration_date(tmp_path: Path) -> None:
+async def test_an_extension_moves_the_expiration_date(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
-    stage = await start_org(tmp_path, clock, expiration=True)
+    stage = await start_org(open_stage, clock, expiration=True)
     try:
         grant = await jane_gets(stage, duration="P1D")
         user_id = grant.sf_user_id or ""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 from bot.sandbox.salesforce_org import FaultKind
 from bot.sandbox.stage import ADA, BOB, JANE, OLIVIA, OMAR, Stage
@@ -20,6 +18,7 @@ from tests.e2e.lifecycle_steps import (
     lifecycle_policy,
     start,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, dm_texts, submit_request
 
 
@@ -35,9 +34,7 @@ def count(texts: list[str], needle: str) -> int:
     return sum(needle in t for t in texts)
 
 
-async def test_two_processes_do_each_due_job_once(
-    tmp_path: Path, e2e_database: dict[str, Any]
-) -> None:
+async def test_two_processes_do_each_due_job_once(open_stage: StageOpener) -> None:
     clock = ShiftedClock()
     policy = lifecycle_policy(
         first_reminder_after=3600,
@@ -46,7 +43,7 @@ async def test_two_processes_do_each_due_job_once(
         expiry_warning_before="PT2H",
         retry_base_delay=1,
     )
-    stage = await start(tmp_path, clock, policy=policy, settings=e2e_database)
+    stage = await start(open_stage, clock, policy=policy)
     settings = stage.runtime.settings.model_copy(update={"worker_id": "second"})
     other = await build_runtime(settings, lambda: stage.policy, clock=clock)
     try:

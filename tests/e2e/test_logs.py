@@ -8,16 +8,16 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.logs import MASK, LogFormat, configure_logging
 from bot.sandbox.salesforce_org import SimulatedOrg
-from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage, demo_policy, start_stage
+from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage, demo_policy
 from bot.scheduler import Ticker
 from storage.models import AccessRequest, State
 from tests.e2e.lifecycle_steps import approve, in_state, until
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import submit_request
 
 TICK = 0.05
@@ -56,7 +56,7 @@ def logs() -> Iterator[Logs]:
 
 
 @pytest.fixture
-async def ticking(tmp_path: Path) -> AsyncIterator[Stage]:
+async def ticking(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """A bot whose scheduler ticks every 50 ms, on an org where nobody holds access yet (so
     reconciliation finds nothing to report)."""
     org = SimulatedOrg()
@@ -65,7 +65,7 @@ async def ticking(tmp_path: Path) -> AsyncIterator[Stage]:
     for user in org.users():
         if user.is_active and user.profile_name in requestable:
             org.admin_update("User", user.id, IsActive=False)
-    stage = await start_stage(tmp_path, org=org, settings={"ACCESSBOT_TICK_SECONDS": TICK})
+    stage = await open_stage(org=org, settings={"ACCESSBOT_TICK_SECONDS": TICK})
     try:
         yield stage
     finally:
@@ -142,9 +142,9 @@ async def test_json_lines_carry_the_request_application_and_actor(
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 async def test_an_approval_that_does_not_decide_yet_writes_its_line(
-    tmp_path: Path, logs: Logs, fmt: LogFormat
+    open_stage: StageOpener, logs: Logs, fmt: LogFormat
 ) -> None:
-    stage = await start_stage(tmp_path, policy=demo_policy(tiers={"standard": {"required": 2}}))
+    stage = await open_stage(policy=demo_policy(tiers={"standard": {"required": 2}}))
     try:
         logs.start(fmt)
         request = await submit_request(stage, JANE.id)
@@ -268,10 +268,12 @@ async def test_a_run_longer_than_a_tick_is_routine_not_a_warning(logs: Logs) -> 
     assert logs.lines() == []
 
 
-async def test_a_low_api_budget_is_said_once_and_its_end_once(tmp_path: Path, logs: Logs) -> None:
+async def test_a_low_api_budget_is_said_once_and_its_end_once(
+    open_stage: StageOpener, logs: Logs
+) -> None:
     org = SimulatedOrg(api_total=2_000, api_used=1_500)  # 500 left, the floor is 1000
     org.seed_demo()
-    stage = await start_stage(tmp_path, org=org, settings={"ACCESSBOT_TICK_SECONDS": TICK})
+    stage = await open_stage(org=org, settings={"ACCESSBOT_TICK_SECONDS": TICK})
     try:
         jobs = stage.runtime.jobs
         assert jobs is not None

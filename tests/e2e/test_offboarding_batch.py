@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from pathlib import Path
 
-from bot.sandbox.stage import ADA, OMAR, PEOPLE, DemoPerson, Stage, start_stage
+from bot.sandbox.stage import ADA, OMAR, PEOPLE, DemoPerson, Stage
 from handlers.ids import ActionId
 from storage.models import AccessRequest, Kind, State
 from tests.e2e.lifecycle_steps import until
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, submit_request
 from tests.e2e.test_revocation import deactivating_calls, dms_saying
 from tests.security.actors import roomy_org
@@ -55,8 +55,8 @@ def _summaries(stage: Stage) -> Counter[str]:
     )
 
 
-async def test_thirty_departures_share_a_few_bulk_calls(tmp_path: Path) -> None:
-    stage = await start_stage(tmp_path, org=roomy_org(), people=(*PEOPLE, *LEAVERS))
+async def test_thirty_departures_share_a_few_bulk_calls(open_stage: StageOpener) -> None:
+    stage = await open_stage(org=roomy_org(), people=(*PEOPLE, *LEAVERS))
     # About bulk deactivation, not Slack's limits: granting thirty people first sends Omar
     # thirty asks and thirty thread lines, a minute at one a second (test_rate_limits.py
     # covers that burst).
@@ -94,14 +94,14 @@ async def test_thirty_departures_share_a_few_bulk_calls(tmp_path: Path) -> None:
 
 
 async def test_departures_recorded_before_a_restart_are_deactivated_by_the_next_tick(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     slow = {
         "ACCESSBOT_OFFBOARDING_QUIET_SECONDS": 30,
         "ACCESSBOT_OFFBOARDING_MAX_WAIT_SECONDS": 60,
     }
     leavers = LEAVERS[:3]
-    stage = await start_stage(tmp_path, org=roomy_org(), people=(*PEOPLE, *leavers), settings=slow)
+    stage = await open_stage(org=roomy_org(), people=(*PEOPLE, *leavers), settings=slow)
     try:
         grants = await _grants(stage, leavers)
         stage.org.reset_counters()

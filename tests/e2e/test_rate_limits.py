@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,10 +17,10 @@ from bot.sandbox.stage import (
     DemoPerson,
     Stage,
     demo_policy,
-    start_stage,
 )
 from handlers.ids import ActionId
 from storage.models import State
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     approval_message,
     current,
@@ -39,14 +38,14 @@ SLOW = 120.0
 
 
 @pytest.fixture
-async def one_owner(tmp_path: Path) -> AsyncIterator[Stage]:
+async def one_owner(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """Omar alone owns the application, and thirty people are about to ask for it."""
     policy = demo_policy(owners=(OMAR.id,))
     org = SimulatedOrg()
     org.seed_demo()
     # A seat for each of them: the demo org's ten would run out.
     org.admin_update("UserLicense", org.id_of("UserLicense", "Salesforce"), TotalLicenses=100)
-    running = await start_stage(tmp_path, policy=policy, org=org, people=(*PEOPLE, *REQUESTERS))
+    running = await open_stage(policy=policy, org=org, people=(*PEOPLE, *REQUESTERS))
     try:
         yield running
     finally:

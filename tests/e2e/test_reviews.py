@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from bot.review_cli import export_reviews
 from bot.sandbox.stage import (
@@ -40,6 +39,7 @@ from tests.e2e.review_steps import (
     open_review,
     review_message,
 )
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import current
 from tests.e2e.test_home import open_home
 from tests.security.actors import roomy_org
@@ -64,12 +64,10 @@ def review_policy(**reviews: object) -> Policy:
 
 
 async def test_a_campaign_of_forty_grants_kept_revoked_and_unanswered(
-    tmp_path: Path, e2e_database: dict[str, Any]
+    tmp_path: Path, open_stage: StageOpener
 ) -> None:
     clock = ShiftedClock()
-    stage = await start(
-        tmp_path, clock, policy=review_policy(), org=roomy_org(), settings=e2e_database or None
-    )
+    stage = await start(open_stage, clock, policy=review_policy(), org=roomy_org())
     for person in STAFF:
         stage.slack.add_user(
             person.id, name=person.name, real_name=person.real_name, email=person.email
@@ -252,11 +250,11 @@ async def audit_rows(stage: Stage) -> list[AuditEntry]:
 
 
 async def test_a_decision_a_crash_interrupted_is_carried_out_and_silence_is_escalated(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     clock = ShiftedClock()
     policy = review_policy(reviewers=["S0AUDIT"], unanswered="escalate")
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     stage.slack.set_usergroup("S0AUDIT", [OLIVIA.id, JORDAN.id])
     try:
         grants = await grant_many(stage, (JANE, BOB, JORDAN))

@@ -9,7 +9,6 @@ each exactly once.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from bot.review_cli import start_review
 from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, Stage, demo_policy
@@ -20,6 +19,7 @@ from storage.outbox import Outbox
 from storage.review_models import Campaign
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
 from tests.e2e.review_steps import all_active, granted, later, open_review, review_message
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import current
 
 REVIEWERS = (OLIVIA.id, OMAR.id)
@@ -48,9 +48,9 @@ def reminders(stage: Stage, member: str) -> list[str]:
 
 
 async def test_a_first_message_slack_did_not_take_is_posted_after_a_restart_and_tracked(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start(tmp_path, ShiftedClock(), policy=policy())
+    stage = await start(open_stage, ShiftedClock(), policy=policy())
     try:
         await two_grants(stage)
         # the client retries a 500 twice: Olivia's message waits in the outbox
@@ -82,9 +82,9 @@ async def test_a_first_message_slack_did_not_take_is_posted_after_a_restart_and_
 
 
 async def test_messages_recorded_before_a_crash_are_posted_once_after_the_restart(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start(tmp_path, ShiftedClock(), policy=policy())
+    stage = await start(open_stage, ShiftedClock(), policy=policy())
     try:
         await two_grants(stage)
         path = stage.runtime.settings.database
@@ -131,9 +131,9 @@ async def remind_time(stage: Stage) -> Campaign:
 
 
 async def test_reminders_recorded_before_a_crash_are_posted_once_after_the_restart(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start(tmp_path, ShiftedClock(), policy=policy())
+    stage = await start(open_stage, ShiftedClock(), policy=policy())
     try:
         campaign = await remind_time(stage)
         # recorded (with the campaign's mark), then the process dies before posting them
@@ -155,8 +155,10 @@ async def test_reminders_recorded_before_a_crash_are_posted_once_after_the_resta
         await stage.close()
 
 
-async def test_a_reminder_slack_refused_for_now_goes_out_later_once(tmp_path: Path) -> None:
-    stage = await start(tmp_path, ShiftedClock(), policy=policy())
+async def test_a_reminder_slack_refused_for_now_goes_out_later_once(
+    open_stage: StageOpener,
+) -> None:
+    stage = await start(open_stage, ShiftedClock(), policy=policy())
     try:
         campaign = await remind_time(stage)
         for _ in range(3):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from bot.sandbox.stage import BOB, JANE, OLIVIA, OMAR, demo_policy
 from handlers.flows.reconcile import not_granted
@@ -14,17 +13,18 @@ from storage.models import Kind, ManagedOrigin, State
 from storage.review_models import Outcome
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
 from tests.e2e.review_steps import all_active, click_line, granted, open_review, review_message
+from tests.e2e.stages import StageOpener
 from tests.security.actors import KIM
 
 
 async def test_a_drift_user_kept_becomes_managed_and_one_revoked_is_deactivated(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     clock = ShiftedClock()
     policy = Policy(
         applications=demo_policy(reviews={"scope": "drift", "unanswered": "keep"}).applications
     )
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     stage.slack.add_user(KIM.id, name=KIM.name, real_name=KIM.real_name, email=KIM.email)
     profile = stage.org.id_of("Profile", "Sales User")
     kim_user = stage.org.add_user("kim.park@acme.com", profile, first_name="Kim", last_name="Park")
@@ -79,14 +79,14 @@ async def test_a_drift_user_kept_becomes_managed_and_one_revoked_is_deactivated(
 
 
 async def test_a_high_review_asks_only_about_access_that_could_take_over_the_org(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     clock = ShiftedClock()
     profiles = (*demo_policy().applications[0].profiles, "System Administrator")
     policy = Policy(
         applications=demo_policy(reviews={"scope": "high"}, profiles=profiles).applications
     )
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     stage.slack.set_rate_limits(enabled=False)  # about scope, not Slack's limits
     try:
         plain = await granted(stage, JANE, duration="permanent")

@@ -19,6 +19,7 @@ from storage.models import State
 from storage.review_models import Decision, Outcome, ReviewItem
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
 from tests.e2e.review_steps import grant_many, later, open_review, review_message
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import current
 from tests.security.actors import roomy_org
 
@@ -55,7 +56,9 @@ async def turn_page(stage: Stage, admin: str, value: str) -> None:
     await stage.settle()
 
 
-async def test_admins_decide_the_lines_nobody_answered(tmp_path: Path) -> None:
+async def test_admins_decide_the_lines_nobody_answered(
+    tmp_path: Path, open_stage: StageOpener
+) -> None:
     clock = ShiftedClock()
     reviews = {
         "reviewers": [OMAR.id, OLIVIA.id],
@@ -66,7 +69,7 @@ async def test_admins_decide_the_lines_nobody_answered(tmp_path: Path) -> None:
     policy = Policy(
         applications=demo_policy(reviews=reviews, admins=(ADA.id, JORDAN.id)).applications
     )
-    stage = await start(tmp_path, clock, policy=policy, org=roomy_org())
+    stage = await start(open_stage, clock, policy=policy, org=roomy_org())
     for person in STAFF:
         stage.slack.add_user(
             person.id, name=person.name, real_name=person.real_name, email=person.email

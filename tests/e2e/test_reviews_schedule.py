@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.review_cli import start_review
 from bot.sandbox.salesforce_org import FaultKind
 from bot.sandbox.stage import ADA, JANE, demo_policy
@@ -13,13 +11,16 @@ from storage.due import DueWork
 from storage.review_models import CampaignState
 from tests.e2e.lifecycle_steps import ShiftedClock, start, tick
 from tests.e2e.review_steps import all_active, granted, later, review_message
+from tests.e2e.stages import StageOpener
 
 
-async def test_campaigns_start_every_period_and_close_at_their_deadline(tmp_path: Path) -> None:
+async def test_campaigns_start_every_period_and_close_at_their_deadline(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
     reviews = {"every": "P30D", "deadline": "P14D", "unanswered": "keep"}
     policy = Policy(applications=demo_policy(reviews=reviews).applications)
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     try:
         await all_active(stage, [await granted(stage, JANE, duration="permanent")])
         await tick(stage)
@@ -46,10 +47,12 @@ async def test_campaigns_start_every_period_and_close_at_their_deadline(tmp_path
         await stage.close()
 
 
-async def test_a_campaign_the_org_cannot_serve_yet_opens_at_a_later_tick(tmp_path: Path) -> None:
+async def test_a_campaign_the_org_cannot_serve_yet_opens_at_a_later_tick(
+    open_stage: StageOpener,
+) -> None:
     clock = ShiftedClock()
     policy = Policy(applications=demo_policy(reviews={"unanswered": "keep"}).applications)
-    stage = await start(tmp_path, clock, policy=policy)
+    stage = await start(open_stage, clock, policy=policy)
     try:
         await all_active(stage, [await granted(stage, JANE, duration="permanent")])
         path = stage.runtime.settings.database

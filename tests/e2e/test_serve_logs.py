@@ -13,6 +13,7 @@ import pytest
 
 from bot.sandbox.salesforce_org import SimulatedOrg
 from bot.sandbox.stage import demo_policy
+from storage.db import is_postgres
 from tests.e2e.processes import World
 
 pytestmark = pytest.mark.slow
@@ -78,8 +79,10 @@ async def test_an_idle_serve_process_writes_only_that_it_started(world: World) -
     lines = await serve(world, settings, lambda: catalog_reads(world.org) >= 4)
     # Its start (a new database, its audit key, where it listens) and the daily publication
     # of the audit log's head: once each, in whatever order the first tick and start-up take.
+    # A SQLite database is named by its file; a PostgreSQL URL (it may hold a password) is not.
+    named = "(postgresql)" if is_postgres(world.database) else world.database
     expected = [
-        rf"INFO storage\.db: database {re.escape(str(world.database))} migrated from version 0 "
+        rf"INFO storage\.db: database {re.escape(named)} migrated from version 0 "
         r"to \d+ \(\d+ migrations\)",
         r"INFO storage\.db: the audit log is signed with key \S+ from now on",
         re.escape(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,9 @@ from bot.sandbox.stage import (
     DemoPerson,
     Stage,
     demo_policy,
-    start_stage,
 )
 from handlers.ids import ActionId
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, dm_texts, submit_request
 
 
@@ -101,10 +100,10 @@ OWNERS = tuple(
 
 
 @pytest.fixture
-async def crowded(tmp_path: Path) -> AsyncIterator[Stage]:
+async def crowded(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """An application with thirty owners, each asked in their own DM."""
     policy = demo_policy(owners=tuple(o.id for o in OWNERS))
-    running = await start_stage(tmp_path, policy=policy, people=(*PEOPLE, *OWNERS))
+    running = await open_stage(policy=policy, people=(*PEOPLE, *OWNERS))
     try:
         yield running
     finally:

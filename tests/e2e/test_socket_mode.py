@@ -6,6 +6,7 @@ link to the simulated Slack, with a request carried through it, is in test_socke
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,21 +22,25 @@ from bot.sandbox.sf_server import OrgServer
 from bot.sandbox.stage import demo_policy
 from bot.settings import Settings
 from bot.wiring import build_runtime
+from storage.audit_key import fingerprint
+from storage.db import Database, is_postgres
 from tests.handlers.fakes import FakeGateway
 
 APP_TOKEN = "xapp-1-A0DEMO-1-0123456789"
 
 
-def _settings(tmp_path: Path, **values: Any) -> Settings:
+def _settings(tmp_path: Path, database: dict[str, Any] | None = None, **values: Any) -> Settings:
     base: dict[str, Any] = {
         "SLACK_BOT_TOKEN": SecretStr("xoxb-test"),
         "ACCESSBOT_DATABASE": tmp_path / "accessbot.sqlite3",
     }
-    return Settings(_env_file=None, **(base | values))
+    return Settings(_env_file=None, **(base | (database or {}) | values))
 
 
-async def test_an_app_token_gives_a_socket_mode_handler_around_the_app(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, SLACK_APP_TOKEN=SecretStr(APP_TOKEN))
+async def test_an_app_token_gives_a_socket_mode_handler_around_the_app(
+    tmp_path: Path, e2e_database: dict[str, Any]
+) -> None:
+    settings = _settings(tmp_path, e2e_database, SLACK_APP_TOKEN=SecretStr(APP_TOKEN))
     assert settings.socket_mode
     runtime = await build_runtime(settings, demo_policy, gateway=FakeGateway())
     try:
@@ -50,8 +55,10 @@ async def test_an_app_token_gives_a_socket_mode_handler_around_the_app(tmp_path:
         await runtime.close()
 
 
-async def test_without_an_app_token_serve_takes_http(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, SLACK_SIGNING_SECRET=SecretStr("secret"))
+async def test_without_an_app_token_serve_takes_http(
+    tmp_path: Path, e2e_database: dict[str, Any]
+) -> None:
+    settings = _settings(tmp_path, e2e_database, SLACK_SIGNING_SECRET=SecretStr("secret"))
     assert not settings.socket_mode
     runtime = await build_runtime(settings, demo_policy, gateway=FakeGateway())
     try:
@@ -81,8 +88,13 @@ def org_server() -> Iterator[OrgServer]:
 
 
 def test_serve_connects_in_socket_mode_when_the_token_is_set(
-    org_server: OrgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    org_server: OrgServer,
+    tmp_path: Path,
+    e2e_database: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    database = str(e2e_database.get("ACCESSBOT_DATABASE") or tmp_path / "accessbot.sqlite3")
+    key_file = tmp_path / "audit.key"
     policy_file = tmp_path / "policy.yml"
     policy_file.write_text(policy_yaml(demo_policy()), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -90,7 +102,8 @@ def test_serve_connects_in_socket_mode_when_the_token_is_set(
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_APP_TOKEN": APP_TOKEN,
         "ACCESSBOT_POLICY_FILE": str(policy_file),
-        "ACCESSBOT_DATABASE": str(tmp_path / "accessbot.sqlite3"),
+        "ACCESSBOT_DATABASE": database,
+        "ACCESSBOT_AUDIT_KEY_FILE": str(key_file),
         "SALESFORCE_INSTANCE_URL": org_server.instance_url,
         "SALESFORCE_ACCESS_TOKEN": org_server.access_token,
         "REQUESTS_CA_BUNDLE": org_server.ca_bundle_path,
@@ -111,4 +124,14 @@ def test_serve_connects_in_socket_mode_when_the_token_is_set(
         cli.main(["serve"])
     (handler,) = connected
     assert handler.app_token == APP_TOKEN
-    assert (tmp_path / "accessbot.sqlite3").is_file()
+    # serve opened the database before connecting: it holds the audit key serve made
+    assert is_postgres(database) or Path(database).is_file()
+    assert asyncio.run(_registered_key(database)) == fingerprint(
+        key_file.read_text().strip().encode()
+    )
+
+
+async def _registered_key(database: str) -> str:
+    async with Database(database) as db:
+        (row,) = await db.conn.execute_fetchall("SELECT fingerprint FROM audit_keys")
+    return str(row["fingerprint"])

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from bot.sandbox.stage import JANE, OMAR, Stage, start_stage
+from bot.sandbox.stage import JANE, OMAR, Stage
 from handlers.ids import ActionId
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import approval_message, dm_texts, open_request_form, submit_request
 
 
 @pytest.fixture
-async def linked(tmp_path: Path) -> AsyncIterator[Stage]:
+async def linked(open_stage: StageOpener) -> AsyncIterator[Stage]:
     """The bot connected in Socket Mode (no signing secret, no HTTP server)."""
-    running = await start_stage(tmp_path, socket_mode=True)
+    running = await open_stage(socket_mode=True)
     try:
         yield running
     finally:

@@ -8,11 +8,11 @@ give up on a request that is then stored anyway.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from bot.sandbox.salesforce_org import SimulatedOrg
-from bot.sandbox.stage import BOB, JANE, OMAR, demo_policy, start_stage
+from bot.sandbox.stage import BOB, JANE, OMAR, demo_policy
 from handlers.ids import ActionId, BlockId, CallbackId
+from tests.e2e.stages import StageOpener
 from tests.e2e.steps import (
     SUBMITTING_TEXT,
     approval_message,
@@ -35,12 +35,12 @@ SLACK_WAITS = 3.0  # seconds Slack waits for the answer to a view_submission
 
 
 async def test_a_slow_submission_is_answered_at_once_and_confirmed_when_stored(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
     org = SimulatedOrg()
     org.seed_demo()
     # The tier check reads the requested sets' flags from Salesforce at submission.
-    stage = await start_stage(tmp_path, policy=demo_policy(high_if_powerful=True), org=org)
+    stage = await open_stage(policy=demo_policy(high_if_powerful=True), org=org)
     try:
         view_id = await open_request_form(stage, JANE.id)
         await fill_request(stage, JANE.id, view_id)
@@ -82,9 +82,9 @@ async def test_a_slow_submission_is_answered_at_once_and_confirmed_when_stored(
 
 
 async def test_a_forged_submission_refused_after_the_look_ups_is_shown_and_stores_nothing(
-    tmp_path: Path,
+    open_stage: StageOpener,
 ) -> None:
-    stage = await start(tmp_path, item_policy())
+    stage = await start(open_stage, item_policy())
     try:
         stage.slack.set_usergroup(SALES_TEAM, [JANE.id])
         view_id = await form_after_license(stage, BOB.id)

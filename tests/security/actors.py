@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +28,6 @@ from bot.sandbox.stage import (
     DemoPerson,
     Stage,
     demo_policy,
-    start_stage,
 )
 from handlers.ids import ActionId, BlockId
 from handlers.policy import Application, Policy
@@ -87,11 +85,9 @@ def roomy_org(seats: int = 1000) -> SimulatedOrg:
     return org
 
 
-async def start_two_app_stage(directory: Path) -> Stage:
-    """A stage with both applications and Kim in the workspace."""
-    return await start_stage(
-        directory, policy=two_app_policy(), org=roomy_org(), people=(*PEOPLE, KIM)
-    )
+def two_app_options() -> dict[str, Any]:
+    """``start_stage``'s options for a stage with both applications and Kim in the workspace."""
+    return {"policy": two_app_policy(), "org": roomy_org(), "people": (*PEOPLE, KIM)}
 
 
 def newcomer(stage: Stage) -> str:
