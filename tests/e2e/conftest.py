@@ -12,12 +12,12 @@ from bot.sandbox.stage import Stage
 from tests.e2e.processes import World, simulated_world
 from tests.e2e.stages import StageOpener
 
-# The end-to-end files that run on PostgreSQL as well as SQLite by default: the grant, the
-# revocation, escalation, crash recovery, the outbox, the converger's access integrity, two
-# processes sharing the due work, Slack's retries, and transfers, access reviews, approval rules
-# and break-glass (their tests taking ``e2e_database``, through ``stage``, ``world`` or
-# ``open_stage``). ACCESSBOT_TEST_POSTGRES=all runs every end-to-end test that uses a database
-# on both; =none runs them on SQLite only. To make "all" the default, change DEFAULT_CHOICE.
+# Every end-to-end test that uses a database (taking ``e2e_database`` through ``stage``,
+# ``world`` or ``open_stage``) runs on SQLite and on PostgreSQL by default (=all).
+# ACCESSBOT_TEST_POSTGRES=subset runs only these files on both, for a shorter local run: the
+# grant, the revocation, escalation, crash recovery, the outbox, the converger's access
+# integrity, two processes sharing the due work, Slack's retries, and transfers, access reviews,
+# approval rules and break-glass; =none runs them on SQLite only.
 POSTGRES_FILES = frozenset(
     {
         "test_grant_flow.py",
@@ -37,7 +37,7 @@ POSTGRES_FILES = frozenset(
 )
 
 
-DEFAULT_CHOICE = "subset"
+DEFAULT_CHOICE = "all"
 
 
 def _backends(path: Path) -> list[str]:
